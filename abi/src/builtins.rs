@@ -1,0 +1,69 @@
+//! The runtime functions compiled code may call ("builtins"), declared once.
+//!
+//! [`for_each_builtin!`] is the single list. The compiler expands it into Cranelift signatures
+//! and table indices, the runtime into a [`VMBuiltins`] table filled with its implementations
+//! (type-checked against the same list), so a builtin cannot exist on one side only.
+//! All builtins use the C calling convention; types are `vmctx` (`*mut VMContext`), `u32`, `u64`.
+//! Builtins that fail raise a trap by unwinding through the runtime; they never return an error.
+//! Addresses and lengths are `u64` so 32- and 64-bit memories and tables share one builtin.
+
+/// Invokes `$mac! { name(arg: ty, ...) -> ret; ... }` with every builtin.
+#[macro_export]
+macro_rules! for_each_builtin {
+    ($mac:ident) => {
+        $mac! {
+            /// Returns the old size in pages, or `u64::MAX` when the memory cannot grow.
+            memory_grow(vmctx: vmctx, mem: u32, delta: u64) -> u64;
+            memory_fill(vmctx: vmctx, mem: u32, dst: u64, val: u32, len: u64);
+            memory_copy(vmctx: vmctx, dst_mem: u32, src_mem: u32, dst: u64, src: u64, len: u64);
+            memory_init(vmctx: vmctx, mem: u32, data: u32, dst: u64, src: u32, len: u32);
+            data_drop(vmctx: vmctx, data: u32);
+            /// Returns the old size, or `u64::MAX` when the table cannot grow.
+            table_grow(vmctx: vmctx, table: u32, init: u64, delta: u64) -> u64;
+            table_fill(vmctx: vmctx, table: u32, dst: u64, val: u64, len: u64);
+            table_copy(vmctx: vmctx, dst_table: u32, src_table: u32, dst: u64, src: u64, len: u64);
+            table_init(vmctx: vmctx, table: u32, elem: u32, dst: u64, src: u32, len: u32);
+            elem_drop(vmctx: vmctx, elem: u32);
+            /// Raises `trap` (a [`crate::Trap`] discriminant); never returns.
+            raise_trap(vmctx: vmctx, trap: u32);
+        }
+    };
+}
+
+macro_rules! declare_index {
+    ($( $(#[$attr:meta])* $name:ident($($arg:ident: $ty:ident),*) $(-> $ret:ident)?; )*) => {
+        /// Index of each builtin in [`VMBuiltins::fns`].
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[repr(u32)]
+        pub enum BuiltinIndex { $($name,)* }
+
+        impl BuiltinIndex {
+            pub const ALL: &'static [BuiltinIndex] = &[$(BuiltinIndex::$name,)*];
+            pub fn name(self) -> &'static str {
+                match self { $(BuiltinIndex::$name => stringify!($name),)* }
+            }
+        }
+    };
+}
+for_each_builtin!(declare_index);
+
+/// Number of builtins.
+pub const NUM_BUILTINS: usize = BuiltinIndex::ALL.len();
+
+/// The table of builtin entry points a `VMContext` points to.
+#[repr(C)]
+pub struct VMBuiltins {
+    pub fns: [*const u8; NUM_BUILTINS],
+}
+
+// The table is immutable after construction and only holds code addresses.
+unsafe impl Sync for VMBuiltins {}
+unsafe impl Send for VMBuiltins {}
+
+impl BuiltinIndex {
+    /// Offset of this builtin's pointer inside [`VMBuiltins`].
+    pub fn offset(self) -> u32 {
+        self as u32 * std::mem::size_of::<usize>() as u32
+    }
+}

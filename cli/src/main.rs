@@ -1,0 +1,2 @@
+//! The `wasic` command.
+fn main() {}

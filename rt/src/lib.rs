@@ -1,0 +1,1 @@
+//! The static library linked into every executable wasic builds.

@@ -1,0 +1,1 @@
+//! Shared helpers of wasic's end-to-end tests.
