@@ -1,4 +1,37 @@
-//! wasic's runtime: loads compiled modules, instantiates them, runs them, catches their traps,
-//! and provides WASI preview1.
+//! wasic's runtime: loads compiled modules (in-process through [`loader`] or linked into an
+//! executable), instantiates them in a [`Store`], runs them, turns their traps into errors,
+//! and provides WASI preview1 ([`wasi`]).
+//!
+//! ```no_run
+//! # fn demo(object: &[u8]) -> Result<(), wasic_runtime::Error> {
+//! use wasic_runtime::{Instance, Module, Store, Val};
+//! let module = Module::from_object(object)?; // bytes from `wasic_compiler::compile`
+//! let mut store = Store::default();
+//! let instance = Instance::new(&mut store, &module, &[])?;
+//! let add = instance.get_func("add").unwrap();
+//! assert_eq!(add.call(&mut store, &[Val::I32(1), Val::I32(2)])?, vec![Val::I32(3)]);
+//! # Ok(()) }
+//! ```
 
+mod builtins;
+pub mod error;
+pub mod func;
+pub mod instance;
+pub mod linker;
+pub mod loader;
+pub mod memory;
+pub mod module;
+pub mod store;
+pub mod sys;
+pub mod table;
+pub mod traps;
+pub mod types;
 pub mod wasi;
+
+pub use error::{Error, TrapError};
+pub use func::{Caller, Func, HostError, Val};
+pub use instance::{Extern, Global, Instance, Memory, Table};
+pub use linker::Linker;
+pub use module::Module;
+pub use store::{Store, StoreConfig};
+pub use wasic_abi::Trap;

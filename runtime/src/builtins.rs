@@ -1,0 +1,145 @@
+//! The builtins compiled code calls, expanded from the single list in
+//! `wasic_abi::for_each_builtin!` into the [`BUILTINS`] table every `VMContext` points to.
+//!
+//! Each builtin does its work in an inner function returning `Result<_, Trap>` and raises the
+//! trap only afterwards, so no value with a destructor is live when `raise` unwinds.
+
+use crate::instance::InstanceData;
+use crate::traps::{raise, TrapRecord, Unwind};
+use wasic_abi::builtins::VMBuiltins;
+use wasic_abi::vmctx::VMContext;
+use wasic_abi::Trap;
+
+#[allow(non_camel_case_types)]
+type vmctx = *mut VMContext;
+
+fn instance<'a>(vmctx: vmctx) -> &'a mut InstanceData {
+    // SAFETY: compiled code passes its own, live vmctx.
+    unsafe { InstanceData::from_vmctx(vmctx) }.expect("builtin called with a foreign vmctx")
+}
+
+fn finish<T>(r: Result<T, Trap>) -> T {
+    match r {
+        Ok(v) => v,
+        // SAFETY: builtins are only called by compiled code, and nothing needing drop is live.
+        Err(t) => unsafe { raise(Unwind::Trap(TrapRecord::new(t))) },
+    }
+}
+
+/// `[start, start + len)` as a usize range if it lies within `size`.
+fn range(start: u64, len: u64, size: u64) -> Option<std::ops::Range<usize>> {
+    let end = start.checked_add(len)?;
+    (end <= size).then_some(start as usize..end as usize)
+}
+
+unsafe extern "C" fn memory_grow(vmctx: vmctx, mem: u32, delta: u64) -> u64 {
+    let inst = instance(vmctx);
+    inst.memory(mem).grow(delta).unwrap_or(u64::MAX)
+}
+
+unsafe extern "C" fn memory_fill(vmctx: vmctx, mem: u32, dst: u64, val: u32, len: u64) {
+    let inst = instance(vmctx);
+    let m = inst.memory(mem);
+    finish(range(dst, len, m.byte_len()).ok_or(Trap::MemoryOutOfBounds).map(|r| m.data_mut()[r].fill(val as u8)))
+}
+
+unsafe extern "C" fn memory_copy(vmctx: vmctx, dst_mem: u32, src_mem: u32, dst: u64, src: u64, len: u64) {
+    let inst = instance(vmctx);
+    let (d, s) = (inst.memory(dst_mem) as *mut crate::memory::LinearMemory, inst.memory(src_mem) as *mut crate::memory::LinearMemory);
+    // SAFETY: both memories are live; `ptr::copy` allows the ranges to overlap (same memory).
+    let r = unsafe {
+        match (range(dst, len, (*d).byte_len()), range(src, len, (*s).byte_len())) {
+            (Some(dr), Some(sr)) => {
+                std::ptr::copy((*s).base().add(sr.start), (*d).base().add(dr.start), dr.len());
+                Ok(())
+            }
+            _ => Err(Trap::MemoryOutOfBounds),
+        }
+    };
+    finish(r)
+}
+
+unsafe extern "C" fn memory_init(vmctx: vmctx, mem: u32, data: u32, dst: u64, src: u32, len: u32) {
+    let inst = instance(vmctx);
+    let seg = inst.data_segment(data) as *const [u8];
+    let m = inst.memory(mem);
+    // SAFETY: the segment lives in the module, which the instance keeps alive.
+    let seg = unsafe { &*seg };
+    let r = match (range(dst, len as u64, m.byte_len()), range(src as u64, len as u64, seg.len() as u64)) {
+        (Some(dr), Some(sr)) => {
+            m.data_mut()[dr].copy_from_slice(&seg[sr]);
+            Ok(())
+        }
+        _ => Err(Trap::MemoryOutOfBounds),
+    };
+    finish(r)
+}
+
+unsafe extern "C" fn data_drop(vmctx: vmctx, data: u32) {
+    instance(vmctx).data_dropped[data as usize] = true;
+}
+
+unsafe extern "C" fn table_grow(vmctx: vmctx, table: u32, init: u64, delta: u64) -> u64 {
+    instance(vmctx).table(table).grow(delta, init as usize).unwrap_or(u64::MAX)
+}
+
+unsafe extern "C" fn table_fill(vmctx: vmctx, table: u32, dst: u64, val: u64, len: u64) {
+    let t = instance(vmctx).table(table);
+    finish(range(dst, len, t.size()).ok_or(Trap::TableOutOfBounds).map(|r| t.elems_mut()[r].fill(val as usize)))
+}
+
+unsafe extern "C" fn table_copy(vmctx: vmctx, dst_table: u32, src_table: u32, dst: u64, src: u64, len: u64) {
+    let inst = instance(vmctx);
+    let (d, s) = (inst.tables[dst_table as usize], inst.tables[src_table as usize]);
+    // SAFETY: both tables are live; `ptr::copy` handles the overlap of a table with itself.
+    let r = unsafe {
+        match (range(dst, len, (*d).size()), range(src, len, (*s).size())) {
+            (Some(dr), Some(sr)) => {
+                let sp = (*s).elems().as_ptr().add(sr.start);
+                let dp = (*d).elems_mut().as_mut_ptr().add(dr.start);
+                std::ptr::copy(sp, dp, dr.len());
+                Ok(())
+            }
+            _ => Err(Trap::TableOutOfBounds),
+        }
+    };
+    finish(r)
+}
+
+unsafe extern "C" fn table_init(vmctx: vmctx, table: u32, elem: u32, dst: u64, src: u32, len: u32) {
+    let inst = instance(vmctx);
+    let seg = &inst.elems[elem as usize] as *const Vec<usize>;
+    let t = inst.table(table);
+    // SAFETY: the segment vector is not touched while we copy from it.
+    let seg = unsafe { &*seg };
+    let r = match (range(dst, len as u64, t.size()), range(src as u64, len as u64, seg.len() as u64)) {
+        (Some(dr), Some(sr)) => {
+            t.elems_mut()[dr].copy_from_slice(&seg[sr]);
+            Ok(())
+        }
+        _ => Err(Trap::TableOutOfBounds),
+    };
+    finish(r)
+}
+
+unsafe extern "C" fn elem_drop(vmctx: vmctx, elem: u32) {
+    instance(vmctx).elems[elem as usize] = Vec::new();
+}
+
+unsafe extern "C" fn raise_trap(_vmctx: vmctx, trap: u32) {
+    finish::<()>(Err(Trap::from_u8(trap as u8).unwrap_or(Trap::Unreachable)))
+}
+
+macro_rules! builtin_table {
+    ($( $(#[$attr:meta])* $name:ident($($arg:ident: $ty:ident),*) $(-> $ret:ident)?; )*) => {
+        /// The table of builtins every `VMContext` points to.
+        pub static BUILTINS: VMBuiltins = VMBuiltins {
+            fns: [$({
+                // Checks the implementation against the declared signature.
+                const F: unsafe extern "C" fn($($ty),*) $(-> $ret)? = $name;
+                F as *const u8
+            },)*],
+        };
+    };
+}
+wasic_abi::for_each_builtin!(builtin_table);

@@ -1,0 +1,486 @@
+//! Instantiation: building a `VMContext` for a module from its imports, running its element and
+//! data segments and its start function, and the handles ([`Instance`], [`Extern`], [`Memory`],
+//! [`Table`], [`Global`]) through which the host reaches what an instance exports.
+
+use crate::error::Error;
+use crate::func::{unwind_to_error, Func, Val};
+use crate::memory::LinearMemory;
+use crate::module::Module;
+use crate::store::{GlobalData, Store, StoreInner};
+use crate::table::Table as TableData;
+use std::sync::Arc;
+use wasic_abi::meta::{ConstExpr, ConstOp, DataKind, ElemKind, ExternKind, ImportKind};
+use wasic_abi::vmctx::{VMContext, VMFuncRef, VMGlobal, VMMemory, VMOffsets, VMTable, VMCTX_MAGIC};
+use wasic_abi::{GlobalType, MemoryType, RefType, TableType, Trap, ValRaw, ValType};
+
+/// A linear memory handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Memory(pub(crate) *mut LinearMemory);
+/// A table handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Table(pub(crate) *mut TableData);
+/// A global handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Global(pub(crate) *mut GlobalData);
+
+/// Something an instance imports or exports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Extern {
+    Func(Func),
+    Table(Table),
+    Memory(Memory),
+    Global(Global),
+}
+
+impl Extern {
+    pub fn kind(&self) -> ExternKind {
+        match self {
+            Extern::Func(_) => ExternKind::Func,
+            Extern::Table(_) => ExternKind::Table,
+            Extern::Memory(_) => ExternKind::Memory,
+            Extern::Global(_) => ExternKind::Global,
+        }
+    }
+}
+
+// Handles are only dereferenced while their store is alive and borrowed (see `store.rs`).
+impl Memory {
+    pub fn new(store: &mut Store, ty: MemoryType) -> Result<Memory, Error> {
+        let mut m = Box::new(LinearMemory::new(ty, store.inner.config.max_memory).map_err(|e| Error::Resource(e.to_string()))?);
+        let h = Memory(&mut *m);
+        store.inner.memories.push(m);
+        Ok(h)
+    }
+    pub fn data<'a>(&self, _store: &'a Store) -> &'a [u8] {
+        unsafe { (*self.0).data() }
+    }
+    pub fn data_mut<'a>(&self, _store: &'a mut Store) -> &'a mut [u8] {
+        unsafe { (*self.0).data_mut() }
+    }
+    pub fn pages(&self, _store: &Store) -> u64 {
+        unsafe { (*self.0).pages() }
+    }
+    pub fn grow(&self, _store: &mut Store, delta: u64) -> Option<u64> {
+        unsafe { (*self.0).grow(delta) }
+    }
+    pub fn ty(&self, _store: &Store) -> MemoryType {
+        unsafe { (*self.0).ty() }
+    }
+}
+
+impl Table {
+    pub fn new(store: &mut Store, ty: TableType, init: Val) -> Result<Table, Error> {
+        let word = init.ref_word().ok_or_else(|| Error::Usage("table initializer must be a reference".into()))?;
+        let mut t = Box::new(TableData::new(ty, word).ok_or_else(|| Error::Resource("table too large".into()))?);
+        let h = Table(&mut *t);
+        store.inner.tables.push(t);
+        Ok(h)
+    }
+    pub fn ty(&self, _store: &Store) -> TableType {
+        unsafe { (*self.0).ty() }
+    }
+    pub fn size(&self, _store: &Store) -> u64 {
+        unsafe { (*self.0).size() }
+    }
+    pub fn get(&self, _store: &Store, i: u64) -> Option<Val> {
+        let t = unsafe { &*self.0 };
+        let w = t.get(i)?;
+        Some(Val::from_raw(ValRaw::from_usize(w), t.ty().elem.into()))
+    }
+    pub fn set(&self, _store: &mut Store, i: u64, v: Val) -> Result<(), Error> {
+        let w = v.ref_word().ok_or_else(|| Error::Usage("table element must be a reference".into()))?;
+        if unsafe { (*self.0).set(i, w) } {
+            Ok(())
+        } else {
+            Err(Error::Usage("table index out of bounds".into()))
+        }
+    }
+}
+
+impl Global {
+    pub fn new(store: &mut Store, ty: GlobalType, v: Val) -> Result<Global, Error> {
+        if v.ty() != ty.ty {
+            return Err(Error::Usage(format!("global of type {} initialized with {}", ty.ty, v.ty())));
+        }
+        let mut g = Box::new(GlobalData { vm: VMGlobal(v.to_raw()), ty });
+        let h = Global(&mut *g);
+        store.inner.globals.push(g);
+        Ok(h)
+    }
+    pub fn ty(&self, _store: &Store) -> GlobalType {
+        unsafe { (*self.0).ty }
+    }
+    pub fn get(&self, _store: &Store) -> Val {
+        let g = unsafe { &*self.0 };
+        Val::from_raw(g.vm.0, g.ty.ty)
+    }
+    pub fn set(&self, _store: &mut Store, v: Val) -> Result<(), Error> {
+        let g = unsafe { &mut *self.0 };
+        if !g.ty.mutable || v.ty() != g.ty.ty {
+            return Err(Error::Usage("cannot set an immutable global or with a wrong type".into()));
+        }
+        g.vm.0 = v.to_raw();
+        Ok(())
+    }
+}
+
+/// The runtime's side of an instance. Boxed in its store; `vmctx.instance` points back here.
+pub(crate) struct InstanceData {
+    pub module: Arc<Module>,
+    /// 16-byte aligned storage of the VMContext (header and tail).
+    vmctx: Box<[u128]>,
+    /// VMFuncRefs of the defined functions.
+    _defined_funcs: Box<[VMFuncRef]>,
+    pub funcs: Vec<Func>,
+    pub tables: Vec<*mut TableData>,
+    pub memories: Vec<*mut LinearMemory>,
+    pub globals: Vec<*mut GlobalData>,
+    /// Evaluated elements of each element segment; emptied by `elem.drop` (and after
+    /// instantiation for active and declared segments).
+    pub elems: Vec<Vec<usize>>,
+    /// Whether each data segment was dropped.
+    pub data_dropped: Vec<bool>,
+}
+
+impl InstanceData {
+    pub fn vmctx(&self) -> *mut VMContext {
+        self.vmctx.as_ptr() as *mut VMContext
+    }
+
+    /// The instance behind a vmctx pointer passed to a builtin or host function.
+    ///
+    /// # Safety
+    /// `vmctx` must be null, a host context, or the vmctx of a live instance.
+    pub unsafe fn from_vmctx<'a>(vmctx: *mut VMContext) -> Option<&'a mut InstanceData> {
+        if vmctx.is_null() || unsafe { (*vmctx).magic } != VMCTX_MAGIC {
+            return None;
+        }
+        unsafe { ((*vmctx).instance as *mut InstanceData).as_mut() }
+    }
+
+    pub fn memory(&self, i: u32) -> &mut LinearMemory {
+        let p = self.memories[i as usize];
+        unsafe { &mut *p }
+    }
+
+    pub fn table(&self, i: u32) -> &mut TableData {
+        let p = self.tables[i as usize];
+        unsafe { &mut *p }
+    }
+
+    pub fn memory0_data(&mut self) -> &mut [u8] {
+        match self.memories.first() {
+            Some(m) => unsafe { (**m).data_mut() },
+            None => &mut [],
+        }
+    }
+
+    pub fn data_segment(&self, i: u32) -> &[u8] {
+        if self.data_dropped[i as usize] {
+            &[]
+        } else {
+            self.module.data_segment(i as usize)
+        }
+    }
+
+    fn eval(&self, expr: &ConstExpr) -> Result<ValRaw, Error> {
+        let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
+        let bad = || Error::Resource("malformed constant expression".into());
+        for op in &expr.0 {
+            let v = match *op {
+                ConstOp::I32Const(v) => ValRaw::from_i32(v),
+                ConstOp::I64Const(v) => ValRaw::from_i64(v),
+                ConstOp::F32Const(v) => ValRaw::from_u32(v),
+                ConstOp::F64Const(v) => ValRaw::from_u64(v),
+                ConstOp::V128Const(v) => ValRaw::from_u128(v),
+                ConstOp::RefNull(_) => ValRaw::default(),
+                ConstOp::RefFunc(i) => ValRaw::from_usize(self.funcs.get(i as usize).ok_or_else(bad)?.0 as usize),
+                ConstOp::GlobalGet(i) => unsafe { (**self.globals.get(i as usize).ok_or_else(bad)?).vm.0 },
+                ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul | ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                    let b = stack.pop().ok_or_else(bad)?;
+                    let a = stack.pop().ok_or_else(bad)?;
+                    match op {
+                        ConstOp::I32Add => ValRaw::from_i32(a.as_i32().wrapping_add(b.as_i32())),
+                        ConstOp::I32Sub => ValRaw::from_i32(a.as_i32().wrapping_sub(b.as_i32())),
+                        ConstOp::I32Mul => ValRaw::from_i32(a.as_i32().wrapping_mul(b.as_i32())),
+                        ConstOp::I64Add => ValRaw::from_i64(a.as_i64().wrapping_add(b.as_i64())),
+                        ConstOp::I64Sub => ValRaw::from_i64(a.as_i64().wrapping_sub(b.as_i64())),
+                        _ => ValRaw::from_i64(a.as_i64().wrapping_mul(b.as_i64())),
+                    }
+                }
+            };
+            stack.push(v);
+        }
+        stack.pop().ok_or_else(bad)
+    }
+}
+
+/// An instance of a module in a store.
+#[derive(Clone, Copy, Debug)]
+pub struct Instance(pub(crate) *mut InstanceData);
+
+fn link_error(module: &str, name: &str, what: &str) -> Error {
+    Error::Link(format!("{what}: `{module}`.`{name}`"))
+}
+
+fn limits_match(actual_min: u64, actual_max: Option<u64>, min: u64, max: Option<u64>) -> bool {
+    actual_min >= min
+        && match max {
+            None => true,
+            Some(m) => actual_max.is_some_and(|a| a <= m),
+        }
+}
+
+impl Instance {
+    /// Instantiates `module` with `imports` given in the order of its import section.
+    ///
+    /// As the specification requires, segments are applied in order and the start function
+    /// runs last; if one of them traps, the effects before it (on imported memories and
+    /// tables) remain and the error is returned.
+    pub fn new(store: &mut Store, module: &Arc<Module>, imports: &[Extern]) -> Result<Instance, Error> {
+        let meta = module.meta();
+        if imports.len() != meta.imports.len() {
+            return Err(Error::Link(format!("expected {} imports, got {}", meta.imports.len(), imports.len())));
+        }
+        store.register_module(module);
+        let offsets = meta.offsets();
+        let mut funcs = Vec::with_capacity(meta.funcs.len());
+        let mut tables = Vec::new();
+        let mut memories = Vec::new();
+        let mut globals = Vec::new();
+        for (imp, ext) in meta.imports.iter().zip(imports) {
+            let incompatible = || link_error(&imp.module, &imp.name, "incompatible import type");
+            match (&imp.kind, ext) {
+                (ImportKind::Func(t), Extern::Func(f)) => {
+                    if f.type_id() != module.type_ids()[*t as usize] {
+                        return Err(incompatible());
+                    }
+                    funcs.push(*f);
+                }
+                (ImportKind::Table(ty), Extern::Table(t)) => {
+                    let a = unsafe { &*t.0 };
+                    let aty = a.ty();
+                    if aty.elem != ty.elem || !limits_match(aty.min, aty.max, ty.min, ty.max) {
+                        return Err(incompatible());
+                    }
+                    tables.push(t.0);
+                }
+                (ImportKind::Memory(ty), Extern::Memory(m)) => {
+                    let a = unsafe { &*m.0 };
+                    let aty = a.ty();
+                    if !limits_match(aty.min, aty.max, ty.min, ty.max) || aty.memory64 != ty.memory64 {
+                        return Err(incompatible());
+                    }
+                    memories.push(m.0);
+                }
+                (ImportKind::Global(ty), Extern::Global(g)) => {
+                    if unsafe { (*g.0).ty } != *ty {
+                        return Err(incompatible());
+                    }
+                    globals.push(g.0);
+                }
+                (ImportKind::Tag(_), _) => {
+                    return Err(link_error(&imp.module, &imp.name, "exception tags are not supported yet"));
+                }
+                _ => return Err(incompatible()),
+            }
+        }
+
+        let inner: &mut StoreInner = &mut store.inner;
+        // Defined memories, tables (initialized below, once globals exist) and globals.
+        for ty in &meta.memories {
+            let mut m = Box::new(LinearMemory::new(*ty, inner.config.max_memory).map_err(|e| Error::Resource(e.to_string()))?);
+            memories.push(&mut *m as *mut LinearMemory);
+            inner.memories.push(m);
+        }
+
+        let num_defined = meta.funcs.len() - meta.num_imported_funcs as usize;
+        let words = offsets.size() as usize / 16;
+        let mut data = Box::new(InstanceData {
+            module: module.clone(),
+            vmctx: vec![0u128; words].into_boxed_slice(),
+            _defined_funcs: Vec::new().into_boxed_slice(),
+            funcs,
+            tables,
+            memories,
+            globals,
+            elems: Vec::new(),
+            data_dropped: vec![false; meta.data.len()],
+        });
+        let vmctx = data.vmctx();
+        let defined: Box<[VMFuncRef]> = (0..num_defined)
+            .map(|i| {
+                let idx = meta.num_imported_funcs as usize + i;
+                VMFuncRef {
+                    func_ptr: module.func_ptr(i as u32),
+                    vmctx,
+                    type_id: module.type_ids()[meta.funcs[idx] as usize],
+                    _pad: 0,
+                }
+            })
+            .collect();
+        for r in defined.iter() {
+            data.funcs.push(Func(r));
+        }
+        data._defined_funcs = defined;
+
+        for g in &meta.globals {
+            let v = data.eval(&g.init)?;
+            let mut gd = Box::new(GlobalData { vm: VMGlobal(v), ty: g.ty });
+            data.globals.push(&mut *gd);
+            inner.globals.push(gd);
+        }
+        for t in &meta.tables {
+            let init = match &t.init {
+                Some(e) => data.eval(e)?.as_usize(),
+                None => 0,
+            };
+            let mut td = Box::new(TableData::new(t.ty, init).ok_or_else(|| Error::Resource("table too large".into()))?);
+            data.tables.push(&mut *td);
+            inner.tables.push(td);
+        }
+
+        // Fill the VMContext.
+        unsafe {
+            let h = &mut *vmctx;
+            h.magic = VMCTX_MAGIC;
+            h.limits = &mut inner.limits;
+            h.builtins = &crate::builtins::BUILTINS;
+            h.memory0_base = data.memories.first().map_or(std::ptr::null_mut(), |m| (**m).base());
+            h.instance = &mut *data as *mut InstanceData as *mut u8;
+            let base = vmctx as *mut u8;
+            for (i, f) in data.funcs.iter().enumerate() {
+                *(base.add(offsets.func(i as u32) as usize) as *mut *const VMFuncRef) = f.0;
+            }
+            for (i, g) in data.globals.iter().enumerate() {
+                *(base.add(offsets.global(i as u32) as usize) as *mut *mut VMGlobal) = &mut (**g).vm;
+            }
+            for (i, t) in data.tables.iter().enumerate() {
+                *(base.add(offsets.table(i as u32) as usize) as *mut *mut VMTable) = (**t).vm();
+            }
+            for (i, m) in data.memories.iter().enumerate() {
+                *(base.add(offsets.memory(i as u32) as usize) as *mut *mut VMMemory) = (**m).vm();
+            }
+            for (i, id) in module.type_ids().iter().enumerate() {
+                *(base.add(offsets.type_id(i as u32) as usize) as *mut u32) = *id;
+            }
+        }
+
+        // Evaluate element segments (their items may refer to functions of this instance).
+        let mut elems = Vec::with_capacity(meta.elements.len());
+        for seg in &meta.elements {
+            let items = seg.items.iter().map(|e| data.eval(e).map(|v| v.as_usize())).collect::<Result<Vec<_>, _>>()?;
+            elems.push(items);
+        }
+        data.elems = elems;
+
+        let data_ptr: *mut InstanceData = &mut *data;
+        inner.instances.push(data);
+        // From here on the instance is part of the store even if a segment traps: functions it
+        // already wrote into imported tables stay callable, as the specification requires.
+        let data = unsafe { &mut *data_ptr };
+        let trap = |t: Trap, inner: &StoreInner| {
+            unwind_to_error(inner, crate::traps::Unwind::Trap(crate::traps::TrapRecord::new(t)))
+        };
+        for (i, seg) in meta.elements.iter().enumerate() {
+            match &seg.kind {
+                ElemKind::Active { table, offset } => {
+                    let off = data.eval(offset)?.as_u32() as u64;
+                    let items = std::mem::take(&mut data.elems[i]);
+                    let t = data.table(*table);
+                    let end = off.checked_add(items.len() as u64);
+                    if end.is_none_or(|e| e > t.size()) {
+                        return Err(trap(Trap::TableOutOfBounds, inner));
+                    }
+                    t.elems_mut()[off as usize..off as usize + items.len()].copy_from_slice(&items);
+                }
+                ElemKind::Declared => data.elems[i].clear(),
+                ElemKind::Passive => {}
+            }
+        }
+        for (i, seg) in meta.data.iter().enumerate() {
+            if let DataKind::Active { memory, offset } = &seg.kind {
+                let off = data.eval(offset)?.as_u32() as u64;
+                let bytes = module.data_segment(i);
+                let m = data.memory(*memory);
+                if off.checked_add(bytes.len() as u64).is_none_or(|e| e > m.byte_len()) {
+                    return Err(trap(Trap::MemoryOutOfBounds, inner));
+                }
+                m.data_mut()[off as usize..off as usize + bytes.len()].copy_from_slice(bytes);
+                data.data_dropped[i] = true;
+            }
+        }
+        let instance = Instance(data_ptr);
+        if let Some(start) = meta.start {
+            let f = data.funcs[start as usize];
+            f.call(store, &[])?;
+        }
+        Ok(instance)
+    }
+
+    fn data(&self) -> &InstanceData {
+        unsafe { &*self.0 }
+    }
+
+    pub fn module(&self) -> &Arc<Module> {
+        &self.data().module
+    }
+
+    /// The export called `name`.
+    pub fn get_export(&self, name: &str) -> Option<Extern> {
+        let d = self.data();
+        let e = d.module.meta().exports.iter().find(|e| e.name == name)?;
+        let i = e.index as usize;
+        Some(match e.kind {
+            ExternKind::Func => Extern::Func(*d.funcs.get(i)?),
+            ExternKind::Table => Extern::Table(Table(*d.tables.get(i)?)),
+            ExternKind::Memory => Extern::Memory(Memory(*d.memories.get(i)?)),
+            ExternKind::Global => Extern::Global(Global(*d.globals.get(i)?)),
+            ExternKind::Tag => return None,
+        })
+    }
+
+    pub fn get_func(&self, name: &str) -> Option<Func> {
+        match self.get_export(name)? {
+            Extern::Func(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    pub fn get_memory(&self, name: &str) -> Option<Memory> {
+        match self.get_export(name)? {
+            Extern::Memory(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn get_global(&self, name: &str) -> Option<Global> {
+        match self.get_export(name)? {
+            Extern::Global(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// All exports, in the module's order.
+    pub fn exports(&self) -> Vec<(String, Extern)> {
+        let names: Vec<String> = self.data().module.meta().exports.iter().map(|e| e.name.clone()).collect();
+        names.into_iter().filter_map(|n| self.get_export(&n).map(|e| (n, e))).collect()
+    }
+
+    /// The `VMContext` offsets of this instance (for tests of the layout).
+    pub fn offsets(&self) -> VMOffsets {
+        self.data().module.meta().offsets()
+    }
+
+    pub fn vmctx_ptr(&self) -> *const VMContext {
+        self.data().vmctx()
+    }
+}
+
+/// Null value of a reference type.
+pub fn null_ref(ty: RefType) -> Val {
+    match ValType::from(ty) {
+        ValType::FuncRef => Val::FuncRef(None),
+        _ => Val::ExternRef(None),
+    }
+}

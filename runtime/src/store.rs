@@ -1,0 +1,92 @@
+//! The store: owner of everything instances are made of (memories, tables, globals, instances,
+//! host functions) and of the limits compiled code checks. Handles such as [`crate::Func`] or
+//! [`crate::Memory`] point into a store and are valid for as long as it lives; everything is
+//! freed together when the store is dropped, which is what lets funcrefs flow freely between
+//! instances and tables without reference counting on the hot path.
+
+use crate::func::HostFunc;
+use crate::instance::InstanceData;
+use crate::memory::LinearMemory;
+use crate::module::Module;
+use crate::table::Table;
+use std::collections::HashMap;
+use std::sync::Arc;
+use wasic_abi::vmctx::{VMGlobal, VMLimits};
+use wasic_abi::GlobalType;
+
+/// Embedder-set limits.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// Most native stack bytes wasm may use below the point where the host called it.
+    pub max_wasm_stack: usize,
+    /// Most bytes any one linear memory may have.
+    pub max_memory: Option<u64>,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig { max_wasm_stack: 1 << 20, max_memory: None }
+    }
+}
+
+pub(crate) struct GlobalData {
+    pub vm: VMGlobal,
+    pub ty: GlobalType,
+}
+
+#[derive(Default)]
+pub(crate) struct StoreInner {
+    pub limits: VMLimits,
+    pub config: StoreConfig,
+    pub modules: Vec<Arc<Module>>,
+    pub instances: Vec<Box<InstanceData>>,
+    pub memories: Vec<Box<LinearMemory>>,
+    pub tables: Vec<Box<Table>>,
+    pub globals: Vec<Box<GlobalData>>,
+    pub host_funcs: Vec<Box<HostFunc>>,
+    /// Array trampoline for each canonical type id, from any registered module.
+    pub trampolines: HashMap<u32, *const u8>,
+    /// Host adapter for each canonical type id, from any registered module.
+    pub adapters: HashMap<u32, *const u8>,
+}
+
+/// Owns instances and everything they use. Not shared between threads.
+pub struct Store {
+    pub(crate) inner: Box<StoreInner>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new(StoreConfig::default())
+    }
+}
+
+impl Store {
+    pub fn new(config: StoreConfig) -> Store {
+        Store { inner: Box::new(StoreInner { config, ..Default::default() }) }
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.inner.config
+    }
+
+    /// Makes the module's trampolines and adapters available to calls in this store.
+    pub(crate) fn register_module(&mut self, module: &Arc<Module>) {
+        let inner = &mut *self.inner;
+        if inner.modules.iter().any(|m| Arc::ptr_eq(m, module)) {
+            return;
+        }
+        for (i, id) in module.type_ids().iter().enumerate() {
+            inner.trampolines.entry(*id).or_insert_with(|| module.array_trampoline(i as u32));
+            inner.adapters.entry(*id).or_insert_with(|| module.host_adapter(i as u32));
+        }
+        for h in inner.host_funcs.iter_mut() {
+            if h.funcref.func_ptr.is_null() {
+                if let Some(a) = inner.adapters.get(&h.funcref.type_id) {
+                    h.funcref.func_ptr = *a;
+                }
+            }
+        }
+        inner.modules.push(module.clone());
+    }
+}

@@ -1,0 +1,239 @@
+//! Recoverable traps: entering wasm ([`catch_traps`]), leaving it abruptly ([`raise`] from
+//! builtins and host functions, `signals` from faulting compiled code), and the backtrace of
+//! wasm frames taken at the trap.
+//!
+//! Each thread entering wasm pushes a [`CallThreadState`] (on its own stack) onto a
+//! thread-local chain; a trap records why in the innermost state and unwinds to the stack
+//! pointer saved there by `wasic_enter`.
+
+mod enter;
+pub mod signals;
+
+use crate::module::lookup_pc;
+use std::cell::Cell;
+use std::ptr;
+use wasic_abi::vmctx::VMLimits;
+use wasic_abi::{Trap, ValRaw};
+
+/// The most frames a backtrace records.
+pub const MAX_FRAMES: usize = 64;
+
+/// What a trap captured, without allocating (the signal handler fills it).
+#[derive(Clone, Copy, Debug)]
+pub struct TrapRecord {
+    pub trap: Trap,
+    /// Faulting address of a memory access, if the trap came from a fault.
+    pub fault_addr: Option<usize>,
+    /// PCs of the wasm frames, innermost first (return addresses for outer frames).
+    pub pcs: [usize; MAX_FRAMES],
+    pub npcs: usize,
+}
+
+impl TrapRecord {
+    pub fn new(trap: Trap) -> TrapRecord {
+        TrapRecord { trap, fault_addr: None, pcs: [0; MAX_FRAMES], npcs: 0 }
+    }
+}
+
+/// Why wasm execution was abandoned.
+#[derive(Debug)]
+pub enum Unwind {
+    Trap(TrapRecord),
+    /// `proc_exit` or an embedder's exit request.
+    Exit(i32),
+    /// A host function failed with an error of its own.
+    Host(String),
+}
+
+pub(crate) struct CallThreadState {
+    saved_sp: usize,
+    unwind: Option<Unwind>,
+    /// Stack pointer at entry: the bottom of the wasm frames (for validating frame pointers).
+    entry_sp: usize,
+}
+
+thread_local! {
+    static CURRENT: Cell<*mut CallThreadState> = const { Cell::new(ptr::null_mut()) };
+    static STACK_BOUNDS: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
+}
+
+pub(crate) fn current_state() -> *mut CallThreadState {
+    CURRENT.with(|c| c.get())
+}
+
+/// Whether this thread is currently running wasm (some frames of it are on the stack).
+pub fn in_wasm() -> bool {
+    !current_state().is_null()
+}
+
+/// Lowest and highest address of this thread's stack.
+fn stack_bounds() -> (usize, usize) {
+    let cached = STACK_BOUNDS.with(|c| c.get());
+    if cached.1 != 0 {
+        return cached;
+    }
+    // SAFETY: standard pthread attribute queries on the current thread.
+    let bounds = unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        let mut addr: *mut libc::c_void = ptr::null_mut();
+        let mut size: libc::size_t = 0;
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) == 0 {
+            libc::pthread_attr_getstack(&attr, &mut addr, &mut size);
+            libc::pthread_attr_destroy(&mut attr);
+        }
+        (addr as usize, addr as usize + size)
+    };
+    STACK_BOUNDS.with(|c| c.set(bounds));
+    bounds
+}
+
+/// Stack kept free below the wasm stack limit for builtins, host functions and signal frames.
+const HOST_STACK_RESERVE: usize = 128 * 1024;
+
+#[inline(never)]
+fn current_sp() -> usize {
+    let x = 0u8;
+    &x as *const u8 as usize
+}
+
+/// Calls compiled code through an array trampoline, catching traps.
+///
+/// The outermost entry on a thread sets the store's stack limit to at most `max_stack` bytes
+/// below the current stack pointer (and never closer than `HOST_STACK_RESERVE` to the end of
+/// the thread's stack).
+///
+/// # Safety
+/// `tramp` must be an array trampoline for the callee's type, `values` must hold
+/// `max(params, results)` cells with the parameters, the vmctx pointers must be live.
+pub unsafe fn catch_traps(
+    limits: *mut VMLimits,
+    max_stack: usize,
+    tramp: *const u8,
+    callee_vmctx: *mut u8,
+    caller_vmctx: *mut u8,
+    func_ptr: *const u8,
+    values: *mut ValRaw,
+) -> Result<(), Unwind> {
+    signals::ensure_installed();
+    signals::ensure_altstack();
+    let sp = current_sp();
+    let prev = current_state();
+    // SAFETY: `limits` points at the store's live limits.
+    let old_limit = unsafe { (*limits).stack_limit };
+    let outermost = prev.is_null() || old_limit == 0;
+    if outermost {
+        let (lo, _) = stack_bounds();
+        let floor = if lo == 0 { 0 } else { lo + HOST_STACK_RESERVE };
+        unsafe { (*limits).stack_limit = sp.saturating_sub(max_stack).max(floor) };
+    }
+    let mut state = CallThreadState { saved_sp: 0, unwind: None, entry_sp: sp };
+    CURRENT.with(|c| c.set(&mut state));
+    // SAFETY: forwarded from the caller; `wasic_enter` returns here normally or after a trap.
+    let r = unsafe {
+        enter::wasic_enter(tramp, callee_vmctx, caller_vmctx, func_ptr, values, &mut state.saved_sp)
+    };
+    CURRENT.with(|c| c.set(prev));
+    if outermost {
+        unsafe { (*limits).stack_limit = old_limit };
+    }
+    if r == 0 {
+        return Ok(());
+    }
+    Err(state.unwind.take().unwrap_or(Unwind::Host("wasm execution was abandoned".into())))
+}
+
+/// Abandons the wasm frames of the innermost [`catch_traps`] on this thread.
+///
+/// # Safety
+/// Must be called (directly or through builtins/host trampolines) from code that compiled wasm
+/// called, with no live value needing a destructor in any frame between here and there.
+pub unsafe fn raise(unwind: Unwind) -> ! {
+    let state = current_state();
+    if state.is_null() {
+        eprintln!("wasic: internal error: trap raised outside of wasm: {unwind:?}");
+        std::process::abort();
+    }
+    let mut unwind = unwind;
+    if let Unwind::Trap(rec) = &mut unwind {
+        if rec.npcs == 0 {
+            // SAFETY: frame pointers are kept in all Rust code of this crate (.cargo/config)
+            // and by compiled wasm; `walk_frames` validates every pointer it follows.
+            let fp: usize;
+            unsafe { std::arch::asm!("mov {}, rbp", out(reg) fp) };
+            unsafe { walk_frames(rec, None, fp, current_sp(), (*state).entry_sp) };
+        }
+    }
+    // SAFETY: `state` is the live innermost state (its frame is below us on the stack).
+    unsafe {
+        (*state).unwind = Some(unwind);
+        enter::wasic_unwind_to((*state).saved_sp)
+    }
+}
+
+/// Records into `rec` the wasm frames reachable from `fp`: `pc` first when given, then the
+/// return addresses of each frame that lies in wasm code. Frame pointers are followed only while
+/// they stay within `[lo, hi)` and increase, so a broken chain ends the walk instead of faulting.
+///
+/// # Safety
+/// `[lo, hi)` must be readable stack memory of the current thread.
+pub(crate) unsafe fn walk_frames(rec: &mut TrapRecord, pc: Option<usize>, mut fp: usize, lo: usize, hi: usize) {
+    rec.npcs = 0;
+    if let Some(pc) = pc {
+        rec.pcs[0] = pc;
+        rec.npcs = 1;
+    }
+    let mut steps = 0;
+    while fp >= lo && fp + 16 <= hi && fp % 8 == 0 && rec.npcs < MAX_FRAMES && steps < 10_000 {
+        steps += 1;
+        // SAFETY: `fp` is inside the validated range.
+        let (next, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+        if ret != 0 && lookup_pc(ret - 1).is_some() {
+            rec.pcs[rec.npcs] = ret;
+            rec.npcs += 1;
+        } else if rec.npcs > 0 && pc.is_none_or(|_| rec.npcs > 1) {
+            // Left the wasm frames (reached the trampoline or host code).
+            break;
+        }
+        if next <= fp {
+            break;
+        }
+        fp = next;
+    }
+}
+
+/// A frame of a trap's backtrace.
+#[derive(Clone, Debug)]
+pub struct FrameInfo {
+    pub module: Option<String>,
+    pub func_index: u32,
+    pub func_name: Option<String>,
+    pub offset: u32,
+}
+
+impl std::fmt::Display for FrameInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.module {
+            Some(m) => write!(f, "{m}!")?,
+            None => write!(f, "<module>!")?,
+        }
+        match &self.func_name {
+            Some(n) => write!(f, "{n}"),
+            None => write!(f, "<wasm function {}>", self.func_index),
+        }
+    }
+}
+
+/// Resolves the recorded PCs into frames (outside the signal handler).
+pub fn symbolize(rec: &TrapRecord) -> Vec<FrameInfo> {
+    rec.pcs[..rec.npcs]
+        .iter()
+        .enumerate()
+        .filter_map(|(i, pc)| lookup_pc(if i == 0 { *pc } else { pc - 1 }))
+        .map(|l| FrameInfo {
+            module: l.code.meta.name.clone(),
+            func_index: l.func_index,
+            func_name: l.func_name().map(str::to_owned),
+            offset: l.offset,
+        })
+        .collect()
+}
