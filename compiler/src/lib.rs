@@ -1,1 +1,292 @@
 //! wasic's compiler: validates a WebAssembly module and compiles it into one relocatable object.
+//!
+//! Pipeline: [`module`] parses and validates the module sections and fills the metadata;
+//! every defined function is validated and translated to Cranelift IR ([`translate`]) and
+//! compiled on a pool of worker threads, together with the per-type trampolines
+//! ([`trampolines`]); [`object`] writes code, metadata and the `wasic_module` descriptor into an
+//! ELF object with no undefined symbols. The contract with the runtime is the `wasic-abi` crate.
+
+mod error;
+mod isa;
+mod module;
+mod object;
+mod trampolines;
+mod translate;
+mod traps;
+
+pub use error::CompileError;
+
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_codegen::Context;
+use cranelift_frontend::FunctionBuilderContext;
+use cranelift_module::{FuncId, ModuleReloc};
+use std::sync::Mutex;
+use wasic_abi::meta::{ModuleMeta, TrapSite};
+
+/// The x86-64 microarchitecture level the code may assume.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TargetCpu {
+    /// x86-64-v2: SSE4.2 and POPCNT (runs on essentially every x86-64 machine since 2009).
+    #[default]
+    X86_64V2,
+    /// x86-64-v3: adds AVX2, BMI1/2, LZCNT and FMA.
+    X86_64V3,
+    /// Whatever the compiling machine supports.
+    Native,
+}
+
+/// Optimization level of the generated code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OptLevel {
+    #[default]
+    Speed,
+    None,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CompileOptions {
+    pub target_cpu: TargetCpu,
+    pub opt_level: OptLevel,
+}
+
+/// The WebAssembly features wasic accepts: WebAssembly 2.0 (mutable globals, sign extension,
+/// saturating conversions, multi-value, bulk memory, reference types). SIMD stays enabled for
+/// validation so SIMD modules are reported as unsupported rather than invalid.
+pub fn validate_features() -> wasmparser::WasmFeatures {
+    wasmparser::WasmFeatures::WASM2
+}
+
+/// Compiles a WebAssembly binary to an ELF relocatable object.
+pub fn compile(wasm: &[u8], opts: &CompileOptions) -> Result<Vec<u8>, CompileError> {
+    compile_with_meta(wasm, opts).map(|(object, _)| object)
+}
+
+/// One compiled function, ready to be placed in the object.
+pub(crate) struct CompiledFunc {
+    pub bytes: Vec<u8>,
+    pub relocs: Vec<ModuleReloc>,
+    pub traps: Vec<TrapSite>,
+    pub alignment: u64,
+}
+
+/// What a worker compiles.
+enum Job<'a> {
+    /// Defined function with this function index.
+    Func(u32, module::FuncInput<'a>),
+    ArrayTrampoline(u32),
+    HostAdapter(u32),
+}
+
+/// Per-thread reusable state.
+struct Worker {
+    ctx: Context,
+    tcx: translate::TranslatorContext,
+    fctx: FunctionBuilderContext,
+}
+
+impl Worker {
+    fn run(
+        &mut self,
+        isa: &dyn TargetIsa,
+        env: &module::ModuleEnv,
+        layout: object::FuncLayout,
+        job: Job<'_>,
+    ) -> Result<CompiledFunc, CompileError> {
+        self.ctx.clear();
+        let frontend = isa.frontend_config();
+        let (func_id, what) = match job {
+            Job::Func(index, input) => {
+                let what = format!("function {index}");
+                let id = layout.defined(index - env.num_imported_funcs);
+                let r = translate::translate_function(
+                    env,
+                    frontend,
+                    index,
+                    input,
+                    &mut self.ctx.func,
+                    &mut self.tcx,
+                );
+                if let Err(e) = r {
+                    // The builder context may be mid-function: start afresh.
+                    self.tcx = translate::TranslatorContext::default();
+                    return Err(e);
+                }
+                (id, what)
+            }
+            Job::ArrayTrampoline(t) => {
+                let id = layout.array_trampoline(t);
+                trampolines::build_array_trampoline(
+                    &env.types[t as usize],
+                    id,
+                    &mut self.ctx.func,
+                    &mut self.fctx,
+                    frontend,
+                );
+                (id, format!("array trampoline of type {t}"))
+            }
+            Job::HostAdapter(t) => {
+                let id = layout.host_adapter(t);
+                trampolines::build_host_adapter(
+                    &env.types[t as usize],
+                    id,
+                    &mut self.ctx.func,
+                    &mut self.fctx,
+                    frontend,
+                );
+                (id, format!("host adapter of type {t}"))
+            }
+        };
+        self.ctx
+            .compile(isa, &mut ControlPlane::default())
+            .map_err(|e| CompileError::Codegen {
+                what: what.clone(),
+                message: cranelift_codegen::print_errors::pretty_error(e.func, e.inner),
+            })?;
+        let code = self
+            .ctx
+            .compiled_code()
+            .ok_or_else(|| CompileError::Codegen {
+                what,
+                message: "no code produced".into(),
+            })?;
+        let buffer = &code.buffer;
+        let relocs = buffer
+            .relocs()
+            .iter()
+            .map(|r| ModuleReloc::from_mach_reloc(r, &self.ctx.func, FuncId::from_u32(func_id)))
+            .collect();
+        let mut traps: Vec<TrapSite> = buffer
+            .traps()
+            .iter()
+            .filter_map(|t| {
+                traps::from_trap_code(t.code).map(|trap| TrapSite {
+                    offset: t.offset,
+                    trap,
+                })
+            })
+            .collect();
+        traps.sort_by_key(|t| t.offset);
+        Ok(CompiledFunc {
+            bytes: buffer.data().to_vec(),
+            relocs,
+            traps,
+            alignment: u64::from(buffer.alignment.max(isa.function_alignment().preferred)),
+        })
+    }
+}
+
+/// Compiles `wasm` and also returns the metadata stored in the object (for tests and tools).
+pub fn compile_with_meta(
+    wasm: &[u8],
+    opts: &CompileOptions,
+) -> Result<(Vec<u8>, ModuleMeta), CompileError> {
+    let isa = isa::build_isa(opts)?;
+    let module::ParsedModule {
+        mut meta,
+        env,
+        bodies,
+        data,
+    } = module::parse(wasm, validate_features())?;
+
+    if bodies.len() != env.num_defined_funcs() {
+        return Err(CompileError::Invalid {
+            message: "function and code section have inconsistent lengths".into(),
+            offset: wasm.len(),
+        });
+    }
+    let layout = object::FuncLayout {
+        num_defined: bodies.len() as u32,
+        num_types: env.types.len() as u32,
+    };
+    let mut jobs: Vec<(usize, Job<'_>)> = Vec::new();
+    for (i, input) in bodies.into_iter().enumerate() {
+        jobs.push((
+            jobs.len(),
+            Job::Func(env.num_imported_funcs + i as u32, input),
+        ));
+    }
+    for t in 0..layout.num_types {
+        jobs.push((jobs.len(), Job::ArrayTrampoline(t)));
+    }
+    for t in 0..layout.num_types {
+        jobs.push((jobs.len(), Job::HostAdapter(t)));
+    }
+    let num_jobs = jobs.len();
+
+    // Workers pull jobs from a shared queue; results are put back in job (= FuncId) order.
+    let queue = Mutex::new(jobs.into_iter());
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(num_jobs.max(1));
+    let mut results: Vec<Option<Result<CompiledFunc, CompileError>>> =
+        (0..num_jobs).map(|_| None).collect();
+    let isa_ref: &dyn TargetIsa = &*isa;
+    let env_ref = &env;
+    let outputs: Vec<Vec<(usize, Result<CompiledFunc, CompileError>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let queue = &queue;
+                s.spawn(move || {
+                    let mut worker = Worker {
+                        ctx: Context::new(),
+                        tcx: Default::default(),
+                        fctx: Default::default(),
+                    };
+                    let mut out = Vec::new();
+                    loop {
+                        let next = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
+                        let Some((i, job)) = next else { break };
+                        let r = worker.run(isa_ref, env_ref, layout, job);
+                        let failed = r.is_err();
+                        out.push((i, r));
+                        if failed {
+                            break;
+                        }
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    for (i, r) in outputs.into_iter().flatten() {
+        results[i] = Some(r);
+    }
+    // The first error in function order wins, so the reported error is deterministic.
+    let mut funcs = Vec::with_capacity(num_jobs);
+    for (i, r) in results.into_iter().enumerate() {
+        match r {
+            Some(Ok(f)) => funcs.push(f),
+            Some(Err(e)) => return Err(e),
+            None => {
+                return Err(CompileError::Codegen {
+                    what: format!("job {i}"),
+                    message: "not compiled because an earlier job failed".into(),
+                })
+            }
+        }
+    }
+    meta.func_sizes = funcs[..layout.num_defined as usize]
+        .iter()
+        .map(|f| f.bytes.len() as u32)
+        .collect();
+    meta.traps = funcs[..layout.num_defined as usize]
+        .iter()
+        .map(|f| f.traps.clone())
+        .collect();
+
+    let object = object::emit(
+        isa,
+        object::ObjectInput {
+            meta: &meta,
+            data: &data,
+            layout,
+            funcs,
+        },
+    )?;
+    Ok((object, meta))
+}

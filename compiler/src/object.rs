@@ -1,0 +1,209 @@
+//! Emission of the relocatable ELF object: compiled code, the metadata, the data-segment blob,
+//! the function/trampoline/adapter address arrays and the exported `wasic_module` descriptor
+//! (layout drawn in abi/src/meta.rs).
+//!
+//! Symbol layout: defined functions are declared first so that defined function `i` has
+//! `FuncId(i)` (translation relies on it), then the array trampolines and host adapters of every
+//! type index. Only `wasic_module` is exported; the object references no external symbol.
+
+use crate::error::CompileError;
+use crate::trampolines::array_trampoline_signature;
+use crate::translate::wasm_signature;
+use crate::CompiledFunc;
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module, ModuleError};
+use cranelift_object::{ObjectBuilder, ObjectModule};
+use std::mem::{offset_of, size_of};
+use wasic_abi::meta::{ModuleDescriptor, ModuleMeta, DESCRIPTOR_MAGIC};
+use wasic_abi::{ABI_VERSION, MODULE_DESCRIPTOR_SYMBOL};
+
+fn object_error(e: impl std::fmt::Display) -> CompileError {
+    CompileError::Object(e.to_string())
+}
+
+impl From<ModuleError> for CompileError {
+    fn from(e: ModuleError) -> Self {
+        object_error(e)
+    }
+}
+
+/// The `FuncId`s every function of the object will get, computable before the object exists.
+#[derive(Clone, Copy, Debug)]
+pub struct FuncLayout {
+    pub num_defined: u32,
+    pub num_types: u32,
+}
+
+impl FuncLayout {
+    pub fn defined(&self, i: u32) -> u32 {
+        i
+    }
+    pub fn array_trampoline(&self, ty: u32) -> u32 {
+        self.num_defined + ty
+    }
+    pub fn host_adapter(&self, ty: u32) -> u32 {
+        self.num_defined + self.num_types + ty
+    }
+}
+
+/// Functions compiled for the object, in `FuncId` order.
+pub struct ObjectInput<'a> {
+    pub meta: &'a ModuleMeta,
+    pub data: &'a [u8],
+    pub layout: FuncLayout,
+    pub funcs: Vec<CompiledFunc>,
+}
+
+/// Defines a read-only data object holding `bytes`, with 8-byte pointers to `funcs` written at
+/// the given offsets. Empty objects get one zero word so every symbol has a distinct address.
+fn define_data(
+    module: &mut ObjectModule,
+    name: &str,
+    linkage: Linkage,
+    mut bytes: Vec<u8>,
+    funcs: &[(u32, FuncId)],
+    datas: &[(u32, DataId)],
+) -> Result<DataId, CompileError> {
+    let id = module.declare_data(name, linkage, false, false)?;
+    if bytes.is_empty() {
+        bytes.resize(8, 0);
+    }
+    let mut desc = DataDescription::new();
+    desc.define(bytes.into_boxed_slice());
+    desc.set_align(16);
+    for (offset, func) in funcs {
+        let f = module.declare_func_in_data(*func, &mut desc);
+        desc.write_function_addr(*offset, f);
+    }
+    for (offset, data) in datas {
+        let d = module.declare_data_in_data(*data, &mut desc);
+        desc.write_data_addr(*offset, d, 0);
+    }
+    module.define_data(id, &desc)?;
+    Ok(id)
+}
+
+/// Builds the object file.
+pub fn emit(isa: OwnedTargetIsa, input: ObjectInput<'_>) -> Result<Vec<u8>, CompileError> {
+    let ObjectInput {
+        meta,
+        data,
+        layout,
+        funcs,
+    } = input;
+    let builder = ObjectBuilder::new(isa, "wasic", cranelift_module::default_libcall_names())?;
+    let mut module = ObjectModule::new(builder);
+
+    // Declarations, in FuncId order (see FuncLayout).
+    let mut ids = Vec::with_capacity(funcs.len());
+    for i in 0..layout.num_defined {
+        let index = meta.num_imported_funcs + i;
+        let ty = &meta.types[meta.funcs[index as usize] as usize];
+        ids.push(module.declare_function(
+            &format!("wasm_func_{index}"),
+            Linkage::Local,
+            &wasm_signature(ty),
+        )?);
+    }
+    for t in 0..layout.num_types {
+        let sig = array_trampoline_signature();
+        ids.push(module.declare_function(
+            &format!("wasic_array_trampoline_{t}"),
+            Linkage::Local,
+            &sig,
+        )?);
+    }
+    for (t, ty) in meta.types.iter().enumerate() {
+        let sig = wasm_signature(ty);
+        ids.push(module.declare_function(
+            &format!("wasic_host_adapter_{t}"),
+            Linkage::Local,
+            &sig,
+        )?);
+    }
+    for (i, id) in ids.iter().enumerate() {
+        if id.as_u32() != i as u32 {
+            return Err(object_error(format!("function {i} was declared as {id}")));
+        }
+    }
+
+    for (id, f) in ids.iter().zip(&funcs) {
+        module.define_function_bytes(*id, f.alignment, &f.bytes, &f.relocs)?;
+    }
+
+    // Data objects.
+    let meta_bytes = wasic_abi::meta::encode(meta);
+    let meta_len = meta_bytes.len();
+    let meta_id = define_data(
+        &mut module,
+        "wasic_meta",
+        Linkage::Local,
+        meta_bytes,
+        &[],
+        &[],
+    )?;
+    let data_id = define_data(
+        &mut module,
+        "wasic_data",
+        Linkage::Local,
+        data.to_vec(),
+        &[],
+        &[],
+    )?;
+    let ptr_array = |module: &mut ObjectModule, name: &str, range: std::ops::Range<u32>| {
+        let entries: Vec<(u32, FuncId)> = range
+            .clone()
+            .enumerate()
+            .map(|(k, i)| (k as u32 * 8, ids[i as usize]))
+            .collect();
+        define_data(
+            module,
+            name,
+            Linkage::Local,
+            vec![0; range.len() * 8],
+            &entries,
+            &[],
+        )
+    };
+    let n = layout.num_defined;
+    let t = layout.num_types;
+    let funcs_id = ptr_array(&mut module, "wasic_funcs", 0..n)?;
+    let tramps_id = ptr_array(&mut module, "wasic_array_trampolines", n..n + t)?;
+    let adapters_id = ptr_array(&mut module, "wasic_host_adapters", n + t..n + 2 * t)?;
+
+    let mut desc = vec![0u8; size_of::<ModuleDescriptor>()];
+    let mut put =
+        |offset: usize, value: u64| desc[offset..offset + 8].copy_from_slice(&value.to_le_bytes());
+    put(offset_of!(ModuleDescriptor, magic), DESCRIPTOR_MAGIC);
+    put(
+        offset_of!(ModuleDescriptor, abi_version),
+        u64::from(ABI_VERSION),
+    );
+    put(offset_of!(ModuleDescriptor, meta_len), meta_len as u64);
+    put(offset_of!(ModuleDescriptor, data_len), data.len() as u64);
+    put(offset_of!(ModuleDescriptor, num_funcs), u64::from(n));
+    put(offset_of!(ModuleDescriptor, num_types), u64::from(t));
+    let pointers = [
+        (offset_of!(ModuleDescriptor, meta) as u32, meta_id),
+        (offset_of!(ModuleDescriptor, data) as u32, data_id),
+        (offset_of!(ModuleDescriptor, funcs) as u32, funcs_id),
+        (
+            offset_of!(ModuleDescriptor, array_trampolines) as u32,
+            tramps_id,
+        ),
+        (
+            offset_of!(ModuleDescriptor, host_adapters) as u32,
+            adapters_id,
+        ),
+    ];
+    define_data(
+        &mut module,
+        MODULE_DESCRIPTOR_SYMBOL,
+        Linkage::Export,
+        desc,
+        &[],
+        &pointers,
+    )?;
+
+    module.finish().emit().map_err(object_error)
+}

@@ -1,0 +1,194 @@
+//! Linear memory: loads, stores, memory.size/grow and the bulk memory operators.
+//!
+//! SANDBOX-CRITICAL. Accesses to 32-bit memories carry no bounds check: the runtime reserves
+//! [`wasic_abi::MEMORY_RESERVATION`] (8 GiB) of address space per memory and the effective
+//! address `base + zext(i32 index) + u32 offset` is always below `base + 2^33`, so any
+//! out-of-bounds access hits an inaccessible page. Each access is flagged with the
+//! `HEAP_OUT_OF_BOUNDS` trap code so Cranelift records it as a trap site and the runtime's
+//! signal handler can turn the fault into `Trap::MemoryOutOfBounds`. 64-bit memories would need
+//! explicit checks and are rejected in `module.rs` until they get them.
+
+use super::{FuncTranslator, POINTER};
+use crate::error::CompileError;
+use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, TrapCode, Type, Value};
+use wasic_abi::builtins::BuiltinIndex;
+use wasic_abi::vmctx::VMOffsets;
+use wasmparser::{MemArg, MemArgTarget, Operator};
+
+/// Flags of every wasm linear-memory access.
+fn heap_flags() -> MemFlagsData {
+    MemFlagsData::new()
+        .with_endianness(Endianness::Little)
+        .with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS))
+}
+
+impl FuncTranslator<'_, '_> {
+    /// Pointer to memory `index`'s `VMMemory` record.
+    fn memory_ptr(&mut self, index: u32) -> Value {
+        let off = self.offsets().memory(index);
+        self.load_readonly(POINTER, self.vmctx, off)
+    }
+
+    /// Base address of memory `index`. Memories never move, so the load may be hoisted freely.
+    fn memory_base(&mut self, index: u32) -> Value {
+        if index == 0 {
+            self.load_readonly(POINTER, self.vmctx, VMOffsets::MEMORY0_BASE)
+        } else {
+            let mem = self.memory_ptr(index);
+            self.load_readonly(POINTER, mem, VMOffsets::MEMORY_BASE)
+        }
+    }
+
+    /// Pops the index operand and computes the native address and immediate offset of an access.
+    fn effective_address(&mut self, memarg: &MemArg) -> Result<(Value, i32), CompileError> {
+        let MemArgTarget::Memory(memory) = memarg.target else {
+            return Err(CompileError::unsupported(
+                "GC array accesses are not supported",
+                self.offset,
+            ));
+        };
+        let index = self.pop();
+        let base = self.memory_base(memory);
+        let index = self.b.ins().uextend(types::I64, index);
+        let addr = self.b.ins().iadd(base, index);
+        // The static offset is a u32 for 32-bit memories; use the instruction's immediate when it
+        // fits, otherwise add it as an i64 immediate (still inside the 8 GiB reservation).
+        match i32::try_from(memarg.offset) {
+            Ok(off) => Ok((addr, off)),
+            Err(_) => Ok((self.b.ins().iadd_imm_u(addr, memarg.offset as i64), 0)),
+        }
+    }
+
+    fn load(&mut self, memarg: &MemArg, ty: Type) -> Result<(), CompileError> {
+        let (addr, off) = self.effective_address(memarg)?;
+        let v = self.b.ins().load(ty, heap_flags(), addr, off);
+        self.push(v);
+        Ok(())
+    }
+
+    /// Narrow load extended to `ty`; `signed` chooses sign or zero extension.
+    fn load_ext(
+        &mut self,
+        memarg: &MemArg,
+        ty: Type,
+        bits: u8,
+        signed: bool,
+    ) -> Result<(), CompileError> {
+        let (addr, off) = self.effective_address(memarg)?;
+        let f = heap_flags();
+        let ins = self.b.ins();
+        let v = match (bits, signed) {
+            (8, true) => ins.sload8(ty, f, addr, off),
+            (8, false) => ins.uload8(ty, f, addr, off),
+            (16, true) => ins.sload16(ty, f, addr, off),
+            (16, false) => ins.uload16(ty, f, addr, off),
+            (32, true) => ins.sload32(f, addr, off),
+            _ => ins.uload32(f, addr, off),
+        };
+        self.push(v);
+        Ok(())
+    }
+
+    fn store(&mut self, memarg: &MemArg, bits: Option<u8>) -> Result<(), CompileError> {
+        let value = self.pop();
+        let (addr, off) = self.effective_address(memarg)?;
+        let f = heap_flags();
+        let ins = self.b.ins();
+        match bits {
+            None => ins.store(f, value, addr, off),
+            Some(8) => ins.istore8(f, value, addr, off),
+            Some(16) => ins.istore16(f, value, addr, off),
+            Some(_) => ins.istore32(f, value, addr, off),
+        };
+        Ok(())
+    }
+
+    /// Zero-extends a 32-bit address or length to the builtins' u64.
+    fn to_u64(&mut self, v: Value) -> Value {
+        if self.b.func.dfg.value_type(v) == types::I64 {
+            v
+        } else {
+            self.b.ins().uextend(types::I64, v)
+        }
+    }
+
+    fn iconst32(&mut self, v: u32) -> Value {
+        self.b.ins().iconst(types::I32, i64::from(v))
+    }
+
+    /// Memory operators; returns false for any other operator.
+    pub(super) fn translate_memory(&mut self, op: &Operator<'_>) -> Result<bool, CompileError> {
+        use types::{F32, F64, I32, I64};
+        use Operator as O;
+        match op {
+            O::I32Load { memarg } => self.load(memarg, I32)?,
+            O::I64Load { memarg } => self.load(memarg, I64)?,
+            O::F32Load { memarg } => self.load(memarg, F32)?,
+            O::F64Load { memarg } => self.load(memarg, F64)?,
+            O::I32Load8S { memarg } => self.load_ext(memarg, I32, 8, true)?,
+            O::I32Load8U { memarg } => self.load_ext(memarg, I32, 8, false)?,
+            O::I32Load16S { memarg } => self.load_ext(memarg, I32, 16, true)?,
+            O::I32Load16U { memarg } => self.load_ext(memarg, I32, 16, false)?,
+            O::I64Load8S { memarg } => self.load_ext(memarg, I64, 8, true)?,
+            O::I64Load8U { memarg } => self.load_ext(memarg, I64, 8, false)?,
+            O::I64Load16S { memarg } => self.load_ext(memarg, I64, 16, true)?,
+            O::I64Load16U { memarg } => self.load_ext(memarg, I64, 16, false)?,
+            O::I64Load32S { memarg } => self.load_ext(memarg, I64, 32, true)?,
+            O::I64Load32U { memarg } => self.load_ext(memarg, I64, 32, false)?,
+            O::I32Store { memarg }
+            | O::I64Store { memarg }
+            | O::F32Store { memarg }
+            | O::F64Store { memarg } => self.store(memarg, None)?,
+            O::I32Store8 { memarg } | O::I64Store8 { memarg } => self.store(memarg, Some(8))?,
+            O::I32Store16 { memarg } | O::I64Store16 { memarg } => self.store(memarg, Some(16))?,
+            O::I64Store32 { memarg } => self.store(memarg, Some(32))?,
+
+            O::MemorySize { mem } => {
+                let ptr = self.memory_ptr(*mem);
+                // The length changes on memory.grow (possibly by a callee): not readonly.
+                let len = self.b.ins().load(
+                    I64,
+                    MemFlagsData::trusted(),
+                    ptr,
+                    VMOffsets::MEMORY_LENGTH as i32,
+                );
+                let pages = self.b.ins().ushr_imm_u(len, 16);
+                let v = self.b.ins().ireduce(I32, pages);
+                self.push(v);
+            }
+            O::MemoryGrow { mem } => {
+                let delta = self.pop();
+                let delta = self.to_u64(delta);
+                let mem = self.iconst32(*mem);
+                let old = self.call_builtin(BuiltinIndex::memory_grow, &[mem, delta]);
+                // u64::MAX (failure) reduces to -1; old sizes of 32-bit memories fit in i32.
+                let v = self.b.ins().ireduce(I32, old[0]);
+                self.push(v);
+            }
+            O::MemoryFill { mem } => {
+                let (dst, val, len) = self.pop3();
+                let (dst, len) = (self.to_u64(dst), self.to_u64(len));
+                let mem = self.iconst32(*mem);
+                self.call_builtin(BuiltinIndex::memory_fill, &[mem, dst, val, len]);
+            }
+            O::MemoryCopy { dst_mem, src_mem } => {
+                let (dst, src, len) = self.pop3();
+                let (dst, src, len) = (self.to_u64(dst), self.to_u64(src), self.to_u64(len));
+                let (dm, sm) = (self.iconst32(*dst_mem), self.iconst32(*src_mem));
+                self.call_builtin(BuiltinIndex::memory_copy, &[dm, sm, dst, src, len]);
+            }
+            O::MemoryInit { data_index, mem } => {
+                let (dst, src, len) = self.pop3();
+                let dst = self.to_u64(dst);
+                let (mem, data) = (self.iconst32(*mem), self.iconst32(*data_index));
+                self.call_builtin(BuiltinIndex::memory_init, &[mem, data, dst, src, len]);
+            }
+            O::DataDrop { data_index } => {
+                let data = self.iconst32(*data_index);
+                self.call_builtin(BuiltinIndex::data_drop, &[data]);
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+}
