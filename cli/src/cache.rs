@@ -1,0 +1,61 @@
+//! `wasic run`: a cache of built executables keyed by the module's content hash and everything
+//! else that changes the executable (compiler version, CPU level, baked settings), so a second
+//! run of the same module starts without compiling. Directory and environment grants are not
+//! baked in: they are passed through the runtime's reserved `WASIC_DIR_*` / `WASIC_ENV_*`
+//! variables, so one cached executable serves every set of grants.
+
+use crate::link;
+use crate::CommonArgs;
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+
+fn cache_dir() -> Result<PathBuf> {
+    if let Some(d) = std::env::var_os("WASIC_CACHE_DIR") {
+        return Ok(PathBuf::from(d));
+    }
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+        return Ok(PathBuf::from(d).join("wasic"));
+    }
+    let home = std::env::var_os("HOME").context("neither WASIC_CACHE_DIR, XDG_CACHE_HOME nor HOME is set")?;
+    Ok(PathBuf::from(home).join(".cache").join("wasic"))
+}
+
+/// Path of the cached executable for `wasm`, building it first if needed.
+pub fn cached_executable(wasm: &[u8], input: &Path, common: &CommonArgs) -> Result<PathBuf> {
+    let cfg = link::exec_config(common, false)?;
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION"));
+    h.update(env!("WASIC_RT_LIB"));
+    h.update(format!("{:?}|{:?}|{}", common.target_cpu, cfg, link::linker_program(common)));
+    h.update(wasm);
+    let key: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let dir = cache_dir()?;
+    let exe = dir.join(&key[..32]);
+    if exe.is_file() {
+        return Ok(exe);
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the cache directory `{}`", dir.display()))?;
+    link::build_executable(wasm, input, &exe, common, &cfg, false)?;
+    Ok(exe)
+}
+
+/// Replaces this process with the executable, so its exit status (or signal) is ours.
+pub fn exec(exe: &Path, input: &Path, args: &[String], common: &CommonArgs) -> Result<i32> {
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg0(input).args(args);
+    for (i, d) in common.dirs.iter().enumerate() {
+        let (host, guest) = wasic_runtime::exec::parse_dir_grant(d);
+        if !Path::new(&host).is_dir() {
+            anyhow::bail!("--dir {d}: `{host}` is not a directory");
+        }
+        cmd.env(format!("WASIC_DIR_{i}"), format!("{host}::{guest}"));
+    }
+    for (i, e) in common.env.iter().enumerate() {
+        wasic_runtime::exec::parse_env_grant(e).map_err(anyhow::Error::msg)?;
+        cmd.env(format!("WASIC_ENV_{i}"), e);
+    }
+    let err = cmd.exec();
+    Err(anyhow::Error::new(err).context(format!("cannot run `{}`", exe.display())))
+}

@@ -1,0 +1,226 @@
+//! Running a WASI command: what the `main` of every executable built by `wasic build` does.
+//!
+//! The executable carries the module descriptor and an [`ExecConfig`] (the grants given at
+//! build time). The person running it can add grants through reserved environment variables
+//! that the guest never sees:
+//!
+//! * `WASIC_DIR=HOST[::GUEST]` (and `WASIC_DIR_<anything>=...` for more) preopens a directory;
+//! * `WASIC_ENV=NAME=VALUE` (and `WASIC_ENV_<anything>=...`) sets a guest environment variable.
+//!
+//! Every variable whose name starts with `WASIC_` is hidden from the guest, even with
+//! `--inherit-env`. The executable's argv becomes the guest's args untouched.
+//!
+//! Exit behaviour follows wasmtime: returning from `_start` exits 0; `proc_exit(n)` exits with
+//! `n` (the OS keeps its low 8 bits, as for any native program); a trap prints one line naming
+//! it and the wasm backtrace to stderr and exits with 134.
+
+use crate::error::Error;
+use crate::func::{Func, HostError};
+use crate::linker::Linker;
+use crate::module::Module;
+use crate::store::{Store, StoreConfig};
+use crate::wasi::{self, WasiCtx, WasiCtxBuilder, WasiExit};
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use wasic_abi::meta::{ExternKind, ImportKind, ModuleMeta};
+
+/// Exit status of a trapped program (as wasmtime's, the status of an abort).
+pub const TRAP_EXIT_STATUS: i32 = 134;
+
+/// Prefix of the environment variables reserved for the runtime.
+pub const RESERVED_ENV_PREFIX: &str = "WASIC_";
+
+/// Grants and limits baked into an executable at build time.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExecConfig {
+    /// (host path, guest path)
+    pub dirs: Vec<(String, String)>,
+    /// (name, value)
+    pub env: Vec<(String, String)>,
+    pub inherit_env: bool,
+    pub max_memory: Option<u64>,
+    pub max_wasm_stack: Option<usize>,
+}
+
+impl ExecConfig {
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).expect("serializing into a Vec cannot fail")
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<ExecConfig, String> {
+        if bytes.is_empty() {
+            return Ok(ExecConfig::default());
+        }
+        postcard::from_bytes(bytes).map_err(|e| format!("corrupt executable configuration: {e}"))
+    }
+}
+
+/// Parses `HOST[::GUEST]` (GUEST defaults to HOST).
+pub fn parse_dir_grant(s: &str) -> (String, String) {
+    match s.split_once("::") {
+        Some((h, g)) => (h.to_string(), g.to_string()),
+        None => (s.to_string(), s.to_string()),
+    }
+}
+
+/// Parses `NAME=VALUE`.
+pub fn parse_env_grant(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((n, v)) if !n.is_empty() => Ok((n.to_string(), v.to_string())),
+        _ => Err(format!("environment grant `{s}` is not of the form NAME=VALUE")),
+    }
+}
+
+/// Checks that `meta` is a command wasic can run: it exports `_start` and imports only WASI
+/// functions with their right types. The message names the offending export or import.
+pub fn check_command(meta: &ModuleMeta) -> Result<(), String> {
+    if !meta.exports.iter().any(|e| e.name == "_start" && e.kind == ExternKind::Func) {
+        let kind = if meta.exports.iter().any(|e| e.name == "_initialize") {
+            "it is a reactor (exports `_initialize`)"
+        } else {
+            "it exports no `_start` function"
+        };
+        return Err(format!("module is not a WASI command: {kind}"));
+    }
+    check_imports(meta)
+}
+
+/// Checks that every import of `meta` is a WASI function wasic provides, with its type.
+pub fn check_imports(meta: &ModuleMeta) -> Result<(), String> {
+    let funcs = wasi::functions();
+    for imp in &meta.imports {
+        let ImportKind::Func(t) = imp.kind else {
+            return Err(format!(
+                "unsupported import `{}`.`{}`: only WASI functions can be imported",
+                imp.module, imp.name
+            ));
+        };
+        let Some(f) = funcs.iter().find(|f| f.module == imp.module && f.name == imp.name) else {
+            return Err(format!("unknown import `{}`.`{}`: not a WASI preview1 function", imp.module, imp.name));
+        };
+        if f.ty != meta.types[t as usize] {
+            return Err(format!(
+                "import `{}`.`{}` has type {} but WASI defines {}",
+                imp.module, imp.name, meta.types[t as usize], f.ty
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Defines every WASI function, under both module names, in `linker`, backed by `ctx`.
+pub fn add_wasi_to_linker(linker: &mut Linker, store: &mut Store, ctx: Rc<RefCell<WasiCtx>>) {
+    for f in wasi::functions() {
+        let ctx = ctx.clone();
+        let func = f.func;
+        let host = Func::new_host(store, f.ty.clone(), move |caller, values| {
+            let mut ctx = ctx.borrow_mut();
+            func(&mut ctx, caller.memory(), values).map_err(|e| match e {
+                WasiExit::Exit(code) => HostError::Exit(code),
+                WasiExit::Trap(msg) => HostError::Message(msg),
+            })
+        });
+        linker.define(f.module, f.name, crate::Extern::Func(host));
+    }
+}
+
+/// Builds the WASI context of an executable from its baked-in config, the process environment
+/// and its argv.
+pub fn wasi_ctx_for_process(cfg: &ExecConfig, args: Vec<Vec<u8>>, env: Vec<(String, String)>) -> Result<WasiCtx, String> {
+    let mut dirs = cfg.dirs.clone();
+    let mut vars = cfg.env.clone();
+    let reserved = |name: &str, key: &str| name == key || name.starts_with(&format!("{key}_"));
+    for (name, value) in &env {
+        if reserved(name, "WASIC_DIR") {
+            dirs.push(parse_dir_grant(value));
+        } else if reserved(name, "WASIC_ENV") {
+            vars.push(parse_env_grant(value).map_err(|e| format!("{name}: {e}"))?);
+        }
+    }
+    let mut b = WasiCtxBuilder::new();
+    b.args(args);
+    if cfg.inherit_env {
+        for (n, v) in &env {
+            if !n.starts_with(RESERVED_ENV_PREFIX) {
+                b.env(n, v);
+            }
+        }
+    }
+    for (n, v) in &vars {
+        b.env(n, v);
+    }
+    for (host, guest) in &dirs {
+        b.preopen_dir(host, guest).map_err(|e| format!("cannot open directory `{host}`: {e}"))?;
+    }
+    b.build().map_err(|e| e.to_string())
+}
+
+/// Instantiates and runs a command; returns the process exit status. Prints a trap report or
+/// error to stderr.
+pub fn run_command(module: &Arc<Module>, cfg: &ExecConfig, ctx: WasiCtx) -> i32 {
+    let mut config = StoreConfig::default();
+    if let Some(s) = cfg.max_wasm_stack {
+        config.max_wasm_stack = s;
+    } else {
+        // The main thread has the full process stack (usually 8 MiB); let wasm use most of it.
+        config.max_wasm_stack = 6 << 20;
+    }
+    config.max_memory = cfg.max_memory;
+    let mut store = Store::new(config);
+    let mut linker = Linker::new();
+    add_wasi_to_linker(&mut linker, &mut store, Rc::new(RefCell::new(ctx)));
+    let result = linker.instantiate(&mut store, module).and_then(|inst| {
+        let start = inst
+            .get_func("_start")
+            .ok_or_else(|| Error::Link("module exports no `_start` function".into()))?;
+        start.call(&mut store, &[])
+    });
+    match result {
+        Ok(_) => 0,
+        Err(Error::Exit(code)) => code,
+        Err(Error::Trap(t)) => {
+            eprintln!("Error: {}", t.report());
+            TRAP_EXIT_STATUS
+        }
+        Err(e) => {
+            eprintln!("Error: {e}");
+            1
+        }
+    }
+}
+
+/// The whole `main` of a built executable.
+///
+/// # Safety
+/// `desc` must be the descriptor the compiler emitted into this executable.
+pub unsafe fn main(desc: &'static wasic_abi::meta::ModuleDescriptor, config: &[u8], args: Vec<Vec<u8>>) -> i32 {
+    // Like wasmtime (and unlike a C program), writing to a closed pipe gives the guest EPIPE.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let cfg = match ExecConfig::decode(config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    let module = match unsafe { Module::from_descriptor(desc) } {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    let env: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let ctx = match wasi_ctx_for_process(&cfg, args, env) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    run_command(&module, &cfg, ctx)
+}
