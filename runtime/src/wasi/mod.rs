@@ -1,1 +1,172 @@
-//! WASI preview1 host functions (being written).
+//! WASI preview 1 for wasic: every function of `wasi_snapshot_preview1` and `wasi_unstable`
+//! (snapshot 0), independent of how wasm is executed.
+//!
+//! A host function receives the guest's memory 0 as a byte slice and its arguments as
+//! [`ValRaw`] cells, and stores its `errno` result in cell 0; [`functions`] lists them all with
+//! their module, name and wasm type, from one table. [`WasiCtx`] holds the per-instance state
+//! and is made with [`WasiCtxBuilder`].
+//!
+//! Files: `memory.rs` (bounds-checked guest memory), `errno.rs` (errno table), `types.rs` (witx
+//! constants and layouts of both flavors), `sandbox.rs` (path resolution, sandbox-critical),
+//! `ctx.rs` (context, descriptor table, rights), and the functions in `fd.rs`, `path.rs`,
+//! `poll.rs`, `misc.rs`.
+
+mod ctx;
+mod errno;
+mod fd;
+mod memory;
+mod misc;
+mod path;
+mod poll;
+mod sandbox;
+mod types;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_sandbox;
+
+pub use ctx::{WasiCtx, WasiCtxBuilder, WasiError};
+pub use errno::Errno;
+
+use wasic_abi::{FuncType, ValRaw, ValType};
+
+/// Outcome of a WASI call that does not simply return an errno.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WasiExit {
+    /// `proc_exit(code)`: the instance is done; unwind and exit with `code`.
+    Exit(i32),
+    /// The call cannot continue and must trap with this message.
+    Trap(String),
+}
+
+/// A WASI host function: context, guest memory 0 (may be empty), then the parameter cells,
+/// which it overwrites with its results (cell 0 = errno as i32).
+pub type WasiFn = fn(&mut WasiCtx, &mut [u8], &mut [ValRaw]) -> Result<(), WasiExit>;
+
+/// One importable WASI function.
+#[derive(Clone, Debug)]
+pub struct WasiFunc {
+    pub module: &'static str,
+    pub name: &'static str,
+    pub ty: FuncType,
+    pub func: WasiFn,
+}
+
+/// Module name of WASI preview 1.
+pub const PREVIEW1: &str = "wasi_snapshot_preview1";
+/// Module name of WASI snapshot 0.
+pub const UNSTABLE: &str = "wasi_unstable";
+
+/// Stores the outcome of a call as its errno in cell 0: the common tail of every function.
+pub(crate) fn done(
+    a: &mut [ValRaw],
+    f: impl FnOnce() -> Result<(), Errno>,
+) -> Result<(), WasiExit> {
+    let errno = match f() {
+        Ok(()) => Errno::SUCCESS,
+        Err(e) => e,
+    };
+    a[0] = ValRaw::from_i32(errno.0 as i32);
+    Ok(())
+}
+
+/// How a function appears in `wasi_unstable`.
+#[derive(Clone, Copy)]
+enum Unstable {
+    /// Same behavior and layouts as preview 1.
+    Same,
+    /// Its own implementation (a layout or constant differs).
+    Own(WasiFn),
+    /// Not part of snapshot 0.
+    Absent,
+}
+
+/// The one table: name, parameter types (`i` = i32, `I` = i64), whether it returns an errno,
+/// the preview 1 implementation, and its snapshot 0 form.
+#[rustfmt::skip]
+const TABLE: &[(&str, &str, bool, WasiFn, Unstable)] = {
+    use Unstable::*;
+    &[
+        ("args_get", "ii", true, misc::args_get, Same),
+        ("args_sizes_get", "ii", true, misc::args_sizes_get, Same),
+        ("environ_get", "ii", true, misc::environ_get, Same),
+        ("environ_sizes_get", "ii", true, misc::environ_sizes_get, Same),
+        ("clock_res_get", "ii", true, misc::clock_res_get, Same),
+        ("clock_time_get", "iIi", true, misc::clock_time_get, Same),
+        ("fd_advise", "iIIi", true, fd::fd_advise, Same),
+        ("fd_allocate", "iII", true, fd::fd_allocate, Same),
+        ("fd_close", "i", true, fd::fd_close, Same),
+        ("fd_datasync", "i", true, fd::fd_datasync, Same),
+        ("fd_fdstat_get", "ii", true, fd::fd_fdstat_get, Own(fd::fd_fdstat_get_unstable)),
+        ("fd_fdstat_set_flags", "ii", true, fd::fd_fdstat_set_flags, Same),
+        ("fd_fdstat_set_rights", "iII", true, fd::fd_fdstat_set_rights, Same),
+        ("fd_filestat_get", "ii", true, fd::fd_filestat_get, Own(fd::fd_filestat_get_unstable)),
+        ("fd_filestat_set_size", "iI", true, fd::fd_filestat_set_size, Same),
+        ("fd_filestat_set_times", "iIIi", true, fd::fd_filestat_set_times, Same),
+        ("fd_pread", "iiiIi", true, fd::fd_pread, Same),
+        ("fd_prestat_get", "ii", true, fd::fd_prestat_get, Same),
+        ("fd_prestat_dir_name", "iii", true, fd::fd_prestat_dir_name, Same),
+        ("fd_pwrite", "iiiIi", true, fd::fd_pwrite, Same),
+        ("fd_read", "iiii", true, fd::fd_read, Same),
+        ("fd_readdir", "iiiIi", true, fd::fd_readdir, Same),
+        ("fd_renumber", "ii", true, fd::fd_renumber, Same),
+        ("fd_seek", "iIii", true, fd::fd_seek, Own(fd::fd_seek_unstable)),
+        ("fd_sync", "i", true, fd::fd_sync, Same),
+        ("fd_tell", "ii", true, fd::fd_tell, Same),
+        ("fd_write", "iiii", true, fd::fd_write, Same),
+        ("path_create_directory", "iii", true, path::path_create_directory, Same),
+        ("path_filestat_get", "iiiii", true, path::path_filestat_get, Own(path::path_filestat_get_unstable)),
+        ("path_filestat_set_times", "iiiiIIi", true, path::path_filestat_set_times, Same),
+        ("path_link", "iiiiiii", true, path::path_link, Same),
+        ("path_open", "iiiiiIIii", true, path::path_open, Same),
+        ("path_readlink", "iiiiii", true, path::path_readlink, Same),
+        ("path_remove_directory", "iii", true, path::path_remove_directory, Same),
+        ("path_rename", "iiiiii", true, path::path_rename, Same),
+        ("path_symlink", "iiiii", true, path::path_symlink, Same),
+        ("path_unlink_file", "iii", true, path::path_unlink_file, Same),
+        ("poll_oneoff", "iiii", true, poll::poll_oneoff, Own(poll::poll_oneoff_unstable)),
+        ("proc_exit", "i", false, misc::proc_exit, Same),
+        ("proc_raise", "i", true, misc::proc_raise, Same),
+        ("random_get", "ii", true, misc::random_get, Same),
+        ("sched_yield", "", true, misc::sched_yield, Same),
+        ("sock_accept", "iii", true, misc::sock_accept, Absent),
+        ("sock_recv", "iiiiii", true, misc::sock_recv, Same),
+        ("sock_send", "iiiii", true, misc::sock_send, Same),
+        ("sock_shutdown", "ii", true, misc::sock_shutdown, Same),
+    ]
+};
+
+/// Every WASI function, for both `wasi_snapshot_preview1` and `wasi_unstable`.
+pub fn functions() -> Vec<WasiFunc> {
+    let mut out = Vec::with_capacity(2 * TABLE.len());
+    for &(name, params, errno, func, unstable) in TABLE {
+        let ty = FuncType {
+            params: params
+                .chars()
+                .map(|c| if c == 'I' { ValType::I64 } else { ValType::I32 })
+                .collect(),
+            results: if errno { vec![ValType::I32] } else { vec![] },
+        };
+        out.push(WasiFunc {
+            module: PREVIEW1,
+            name,
+            ty: ty.clone(),
+            func,
+        });
+        let unstable = match unstable {
+            Unstable::Same => Some(func),
+            Unstable::Own(f) => Some(f),
+            Unstable::Absent => None,
+        };
+        if let Some(func) = unstable {
+            out.push(WasiFunc {
+                module: UNSTABLE,
+                name,
+                ty,
+                func,
+            });
+        }
+    }
+    out
+}

@@ -1,0 +1,503 @@
+//! The `fd_*` functions: operations on an open descriptor.
+//!
+//! Each function has the same shape: decode the arguments, look the descriptor up with the
+//! rights it needs (`WasiCtx::entry`/`file`/`dir`), validate guest pointers, act with one host
+//! call, map the host errno and write the results back.
+
+use super::ctx::{mode_filetype, WasiCtx};
+use super::errno::{cvt, Errno};
+use super::memory::GuestMemory;
+use super::types::{self, fdflags, fstflags, rights, Filestat, Flavor};
+use super::{done, WasiExit};
+use std::ffi::CStr;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use wasic_abi::ValRaw;
+
+type Ret = Result<(), WasiExit>;
+
+/// Runs a host call, retrying on `EINTR` (a signal aimed at the host must not surface as a
+/// spurious guest error).
+pub(crate) fn retry<T: Default + PartialOrd + Copy>(mut f: impl FnMut() -> T) -> Result<T, Errno> {
+    loop {
+        match cvt(f()) {
+            Err(Errno::INTR) => continue,
+            r => return r,
+        }
+    }
+}
+
+pub(crate) fn timestamp(sec: i64, nsec: i64) -> u64 {
+    (sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(nsec as u64)
+}
+
+pub(crate) fn stat_to_filestat(st: &libc::stat) -> Filestat {
+    Filestat {
+        dev: st.st_dev,
+        ino: st.st_ino,
+        filetype: mode_filetype(st.st_mode & libc::S_IFMT),
+        nlink: st.st_nlink,
+        size: st.st_size as u64,
+        atim: timestamp(st.st_atime, st.st_atime_nsec),
+        mtim: timestamp(st.st_mtime, st.st_mtime_nsec),
+        ctim: timestamp(st.st_ctime, st.st_ctime_nsec),
+    }
+}
+
+pub(crate) fn fstatat(dir: RawFd, name: &CStr, flags: i32) -> Result<libc::stat, Errno> {
+    // SAFETY: zeroed stat is valid; fstatat fills it.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    cvt(unsafe { libc::fstatat(dir, name.as_ptr(), &mut st, flags) })?;
+    Ok(st)
+}
+
+fn fstat(fd: RawFd) -> Result<libc::stat, Errno> {
+    fstatat(fd, c"", libc::AT_EMPTY_PATH)
+}
+
+/// The `timespec` pair of `utimensat`/`futimens` for WASI timestamps and `fstflags`.
+pub(crate) fn timespecs(atim: u64, mtim: u64, fst: u32) -> Result<[libc::timespec; 2], Errno> {
+    if fst & !(fstflags::ALL as u32) != 0 {
+        return Err(Errno::INVAL);
+    }
+    let one = |ts: u64, set: u16, now: u16| {
+        let (set, now) = (fst & set as u32 != 0, fst & now as u32 != 0);
+        match (set, now) {
+            (true, true) => Err(Errno::INVAL),
+            (false, true) => Ok(libc::timespec {
+                tv_sec: 0,
+                tv_nsec: libc::UTIME_NOW,
+            }),
+            (false, false) => Ok(libc::timespec {
+                tv_sec: 0,
+                tv_nsec: libc::UTIME_OMIT,
+            }),
+            (true, false) => Ok(libc::timespec {
+                tv_sec: (ts / 1_000_000_000) as libc::time_t,
+                tv_nsec: (ts % 1_000_000_000) as libc::c_long,
+            }),
+        }
+    };
+    Ok([
+        one(atim, fstflags::ATIM, fstflags::ATIM_NOW)?,
+        one(mtim, fstflags::MTIM, fstflags::MTIM_NOW)?,
+    ])
+}
+
+pub fn fd_advise(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    let (fd, offset, len, advice) = (a[0].as_u32(), a[1].as_i64(), a[2].as_i64(), a[3].as_u32());
+    done(a, || {
+        let e = ctx.file(fd, rights::FD_ADVISE)?;
+        let advice = match advice {
+            0 => libc::POSIX_FADV_NORMAL,
+            1 => libc::POSIX_FADV_SEQUENTIAL,
+            2 => libc::POSIX_FADV_RANDOM,
+            3 => libc::POSIX_FADV_WILLNEED,
+            4 => libc::POSIX_FADV_DONTNEED,
+            5 => libc::POSIX_FADV_NOREUSE,
+            _ => return Err(Errno::INVAL),
+        };
+        // posix_fadvise returns the error instead of setting errno.
+        match unsafe { libc::posix_fadvise(e.raw(), offset, len, advice) } {
+            0 => Ok(()),
+            err => Err(Errno::from_raw(err)),
+        }
+    })
+}
+
+pub fn fd_allocate(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    let (fd, offset, len) = (a[0].as_u32(), a[1].as_i64(), a[2].as_i64());
+    done(a, || {
+        let e = ctx.file(fd, rights::FD_ALLOCATE)?;
+        match unsafe { libc::posix_fallocate(e.raw(), offset, len) } {
+            0 => Ok(()),
+            err => Err(Errno::from_raw(err)),
+        }
+    })
+}
+
+pub fn fd_close(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    let fd = a[0].as_u32();
+    // Dropping the entry closes an owned host descriptor; borrowed stdio stays open.
+    done(a, || ctx.fds.remove(fd).map(drop).ok_or(Errno::BADF))
+}
+
+pub fn fd_datasync(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    let fd = a[0].as_u32();
+    done(a, || {
+        let e = ctx.entry(fd, rights::FD_DATASYNC)?;
+        retry(|| unsafe { libc::fdatasync(e.raw()) }).map(drop)
+    })
+}
+
+pub fn fd_sync(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    let fd = a[0].as_u32();
+    done(a, || {
+        let e = ctx.entry(fd, rights::FD_SYNC)?;
+        retry(|| unsafe { libc::fsync(e.raw()) }).map(drop)
+    })
+}
+
+fn fdstat_get(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw], flavor: Flavor) -> Ret {
+    let (fd, ptr) = (a[0].as_u32(), a[1].as_u32());
+    done(a, || {
+        let e = ctx.entry(fd, 0)?;
+        let fl = cvt(unsafe { libc::fcntl(e.raw(), libc::F_GETFL) })?;
+        let mut flags = 0;
+        if fl & libc::O_APPEND != 0 {
+            flags |= fdflags::APPEND;
+        }
+        if fl & libc::O_NONBLOCK != 0 {
+            flags |= fdflags::NONBLOCK;
+        }
+        // O_SYNC includes the O_DSYNC bit on Linux, and O_RSYNC equals O_SYNC.
+        if fl & libc::O_SYNC == libc::O_SYNC {
+            flags |= fdflags::SYNC;
+        } else if fl & libc::O_DSYNC != 0 {
+            flags |= fdflags::DSYNC;
+        }
+        let stat = types::encode_fdstat(
+            e.filetype,
+            flags,
+            flavor.mask_rights(e.base),
+            flavor.mask_rights(e.inheriting),
+        );
+        GuestMemory::new(mem).write_bytes(ptr as u64, &stat)
+    })
+}
+
+pub fn fd_fdstat_get(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    fdstat_get(ctx, mem, a, Flavor::Preview1)
+}
+
+pub fn fd_fdstat_get_unstable(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    fdstat_get(ctx, mem, a, Flavor::Unstable)
+}
+
+pub fn fd_fdstat_set_flags(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    let (fd, flags) = (a[0].as_u32(), a[1].as_u32());
+    done(a, || {
+        let e = ctx.entry(fd, rights::FD_FDSTAT_SET_FLAGS)?;
+        // Like wasmtime, only APPEND and NONBLOCK can change after opening.
+        if flags & !(fdflags::APPEND | fdflags::NONBLOCK) as u32 != 0 {
+            return Err(Errno::INVAL);
+        }
+        let old = cvt(unsafe { libc::fcntl(e.raw(), libc::F_GETFL) })?;
+        let mut new = old & !(libc::O_APPEND | libc::O_NONBLOCK);
+        if flags & fdflags::APPEND as u32 != 0 {
+            new |= libc::O_APPEND;
+        }
+        if flags & fdflags::NONBLOCK as u32 != 0 {
+            new |= libc::O_NONBLOCK;
+        }
+        cvt(unsafe { libc::fcntl(e.raw(), libc::F_SETFL, new) }).map(drop)
+    })
+}
+
+pub fn fd_fdstat_set_rights(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    let (fd, base, inheriting) = (a[0].as_u32(), a[1].as_u64(), a[2].as_u64());
+    done(a, || {
+        let e = ctx.fds.get_mut(fd).ok_or(Errno::BADF)?;
+        // Rights can only ever shrink.
+        if base & !e.base != 0 || inheriting & !e.inheriting != 0 {
+            return Err(Errno::NOTCAPABLE);
+        }
+        e.base = base;
+        e.inheriting = inheriting;
+        Ok(())
+    })
+}
+
+fn filestat_get(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw], flavor: Flavor) -> Ret {
+    let (fd, ptr) = (a[0].as_u32(), a[1].as_u32());
+    done(a, || {
+        let e = ctx.entry(fd, rights::FD_FILESTAT_GET)?;
+        let mut st = stat_to_filestat(&fstat(e.raw())?);
+        st.filetype = e.filetype;
+        GuestMemory::new(mem).write_bytes(ptr as u64, &st.encode(flavor))
+    })
+}
+
+pub fn fd_filestat_get(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    filestat_get(ctx, mem, a, Flavor::Preview1)
+}
+
+pub fn fd_filestat_get_unstable(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    filestat_get(ctx, mem, a, Flavor::Unstable)
+}
+
+pub fn fd_filestat_set_size(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    let (fd, size) = (a[0].as_u32(), a[1].as_u64());
+    done(a, || {
+        let e = ctx.file(fd, rights::FD_FILESTAT_SET_SIZE)?;
+        let size = i64::try_from(size).map_err(|_| Errno::INVAL)?;
+        retry(|| unsafe { libc::ftruncate(e.raw(), size) }).map(drop)
+    })
+}
+
+pub fn fd_filestat_set_times(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    let (fd, atim, mtim, fst) = (a[0].as_u32(), a[1].as_u64(), a[2].as_u64(), a[3].as_u32());
+    done(a, || {
+        let e = ctx.entry(fd, rights::FD_FILESTAT_SET_TIMES)?;
+        let times = timespecs(atim, mtim, fst)?;
+        cvt(unsafe { libc::futimens(e.raw(), times.as_ptr()) }).map(drop)
+    })
+}
+
+/// Which of the four data-transfer calls.
+#[derive(Clone, Copy)]
+enum Op {
+    Read,
+    Write,
+    Pread(u64),
+    Pwrite(u64),
+}
+
+/// Shared body of `fd_read`, `fd_write`, `fd_pread` and `fd_pwrite`.
+fn transfer(
+    ctx: &mut WasiCtx,
+    mem: &mut [u8],
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    op: Op,
+    out_ptr: u32,
+) -> Result<(), Errno> {
+    let e = match op {
+        Op::Read => ctx.entry(fd, rights::FD_READ)?,
+        Op::Write => ctx.entry(fd, rights::FD_WRITE)?,
+        Op::Pread(_) => ctx.file(fd, rights::FD_READ | rights::FD_SEEK)?,
+        Op::Pwrite(_) => ctx.file(fd, rights::FD_WRITE | rights::FD_SEEK)?,
+    };
+    let mut mem = GuestMemory::new(mem);
+    let ranges = mem.iovecs(iovs, iovs_len)?;
+    mem.check(out_ptr, 4)?;
+    let iov = mem.host_iovecs(&ranges);
+    let (raw, n) = (e.raw(), iov.len() as libc::c_int);
+    let off = |o: u64| i64::try_from(o).map_err(|_| Errno::INVAL);
+    // SAFETY: every iovec points into guest memory, bounds-checked above, and `mem` is
+    // borrowed mutably for the duration of the call.
+    let done = match op {
+        Op::Read => retry(|| unsafe { libc::readv(raw, iov.as_ptr(), n) })?,
+        Op::Write => retry(|| unsafe { libc::writev(raw, iov.as_ptr(), n) })?,
+        Op::Pread(o) => {
+            let o = off(o)?;
+            retry(|| unsafe { libc::preadv(raw, iov.as_ptr(), n, o) })?
+        }
+        Op::Pwrite(o) => {
+            let o = off(o)?;
+            retry(|| unsafe { libc::pwritev(raw, iov.as_ptr(), n, o) })?
+        }
+    };
+    mem.write_u32(out_ptr as u64, done as u32)
+}
+
+pub fn fd_read(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    let (fd, iovs, len, out) = (a[0].as_u32(), a[1].as_u32(), a[2].as_u32(), a[3].as_u32());
+    done(a, || transfer(ctx, mem, fd, iovs, len, Op::Read, out))
+}
+
+pub fn fd_write(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    let (fd, iovs, len, out) = (a[0].as_u32(), a[1].as_u32(), a[2].as_u32(), a[3].as_u32());
+    done(a, || transfer(ctx, mem, fd, iovs, len, Op::Write, out))
+}
+
+pub fn fd_pread(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    let (fd, iovs, len) = (a[0].as_u32(), a[1].as_u32(), a[2].as_u32());
+    let (offset, out) = (a[3].as_u64(), a[4].as_u32());
+    done(a, || {
+        transfer(ctx, mem, fd, iovs, len, Op::Pread(offset), out)
+    })
+}
+
+pub fn fd_pwrite(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    let (fd, iovs, len) = (a[0].as_u32(), a[1].as_u32(), a[2].as_u32());
+    let (offset, out) = (a[3].as_u64(), a[4].as_u32());
+    done(a, || {
+        transfer(ctx, mem, fd, iovs, len, Op::Pwrite(offset), out)
+    })
+}
+
+pub fn fd_prestat_get(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    let (fd, ptr) = (a[0].as_u32(), a[1].as_u32());
+    done(a, || {
+        let e = ctx.fds.get(fd).ok_or(Errno::BADF)?;
+        let name = e.preopen.as_ref().ok_or(Errno::BADF)?;
+        let len = u32::try_from(name.len()).map_err(|_| Errno::OVERFLOW)?;
+        GuestMemory::new(mem).write_bytes(ptr as u64, &types::encode_prestat(len))
+    })
+}
+
+pub fn fd_prestat_dir_name(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    let (fd, ptr, len) = (a[0].as_u32(), a[1].as_u32(), a[2].as_u32());
+    done(a, || {
+        let e = ctx.fds.get(fd).ok_or(Errno::BADF)?;
+        // wasmtime answers ENOTDIR for a descriptor that is not a preopen.
+        let name = e.preopen.as_ref().ok_or(Errno::NOTDIR)?;
+        if name.len() > len as usize {
+            return Err(Errno::NAMETOOLONG);
+        }
+        GuestMemory::new(mem).write_bytes(ptr as u64, name)
+    })
+}
+
+/// One directory entry as `fd_readdir` reports it.
+struct DirEntry {
+    name: Vec<u8>,
+    ino: u64,
+    ty: u8,
+}
+
+/// All entries of directory `fd`, `.` and `..` first (as wasmtime reports them, both with the
+/// directory's own inode so that nothing about the parent of a preopen leaks).
+fn read_dir(fd: RawFd) -> Result<Vec<DirEntry>, Errno> {
+    let self_ino = fstat(fd)?.st_ino;
+    let mut out = vec![
+        DirEntry {
+            name: b".".to_vec(),
+            ino: self_ino,
+            ty: types::filetype::DIRECTORY,
+        },
+        DirEntry {
+            name: b"..".to_vec(),
+            ino: self_ino,
+            ty: types::filetype::DIRECTORY,
+        },
+    ];
+    // A fresh descriptor so the stream starts at the beginning whatever happened before.
+    let dfd = retry(|| unsafe {
+        libc::openat(
+            fd,
+            c".".as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    })?;
+    // SAFETY: fresh descriptor; on fdopendir failure we still own it.
+    let dfd = unsafe { OwnedFd::from_raw_fd(dfd) };
+    let dirp = unsafe { libc::fdopendir(std::os::fd::AsRawFd::as_raw_fd(&dfd)) };
+    if dirp.is_null() {
+        return Err(Errno::last());
+    }
+    // closedir closes the descriptor now.
+    std::mem::forget(dfd);
+    let result = (|| loop {
+        // readdir signals errors only through errno, so clear it first.
+        unsafe { *libc::__errno_location() = 0 };
+        let ent = unsafe { libc::readdir64(dirp) };
+        if ent.is_null() {
+            let err = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+            return if err == 0 {
+                Ok(())
+            } else {
+                Err(Errno::from_raw(err))
+            };
+        }
+        // SAFETY: readdir returned a valid entry with a NUL-terminated name.
+        let ent = unsafe { &*ent };
+        let name = unsafe { CStr::from_ptr(ent.d_name.as_ptr()) };
+        let name_bytes = name.to_bytes();
+        if name_bytes == b"." || name_bytes == b".." {
+            continue;
+        }
+        let ty = match ent.d_type {
+            libc::DT_REG => types::filetype::REGULAR_FILE,
+            libc::DT_DIR => types::filetype::DIRECTORY,
+            libc::DT_LNK => types::filetype::SYMBOLIC_LINK,
+            libc::DT_CHR => types::filetype::CHARACTER_DEVICE,
+            libc::DT_BLK => types::filetype::BLOCK_DEVICE,
+            libc::DT_SOCK => types::filetype::SOCKET_STREAM,
+            libc::DT_FIFO => types::filetype::UNKNOWN,
+            // Some filesystems do not fill d_type: ask (without following).
+            _ => match fstatat(fd, name, libc::AT_SYMLINK_NOFOLLOW) {
+                Ok(st) => mode_filetype(st.st_mode & libc::S_IFMT),
+                Err(_) => types::filetype::UNKNOWN,
+            },
+        };
+        out.push(DirEntry {
+            name: name_bytes.to_vec(),
+            ino: ent.d_ino,
+            ty,
+        });
+    })();
+    unsafe { libc::closedir(dirp) };
+    result.map(|()| out)
+}
+
+pub fn fd_readdir(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    let (fd, buf, buf_len) = (a[0].as_u32(), a[1].as_u32(), a[2].as_u32());
+    let (cookie, out) = (a[3].as_u64(), a[4].as_u32());
+    done(a, || {
+        let e = ctx.fds.get(fd).ok_or(Errno::BADF)?;
+        if e.filetype != types::filetype::DIRECTORY {
+            return Err(Errno::BADF);
+        }
+        let e = ctx.entry(fd, rights::FD_READDIR)?;
+        let mut mem = GuestMemory::new(mem);
+        let dst = mem.range(buf, buf_len)?;
+        mem.check(out, 4)?;
+        let entries = read_dir(e.raw())?;
+        // Serialize header + name of each entry from `cookie` on; the last one is cut off when
+        // the buffer is full, which tells the guest to call again with a bigger buffer.
+        let mut bytes = Vec::new();
+        let skip = usize::try_from(cookie).unwrap_or(usize::MAX);
+        for (i, ent) in entries.iter().enumerate().skip(skip) {
+            if bytes.len() >= dst.len() {
+                break;
+            }
+            let next = i as u64 + 1;
+            bytes.extend_from_slice(&types::encode_dirent(
+                next,
+                ent.ino,
+                ent.name.len() as u32,
+                ent.ty,
+            ));
+            bytes.extend_from_slice(&ent.name);
+        }
+        bytes.truncate(dst.len());
+        mem.write_bytes(buf as u64, &bytes)?;
+        mem.write_u32(out as u64, bytes.len() as u32)
+    })
+}
+
+pub fn fd_renumber(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    let (from, to) = (a[0].as_u32(), a[1].as_u32());
+    done(a, || ctx.fds.renumber(from, to))
+}
+
+fn seek(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw], flavor: Flavor) -> Ret {
+    let (fd, offset, whence, out) = (a[0].as_u32(), a[1].as_i64(), a[2].as_u32(), a[3].as_u32());
+    done(a, || {
+        let whence = types::whence_to_libc(flavor, whence).ok_or(Errno::INVAL)?;
+        // Asking for the current position only needs the weaker FD_TELL right.
+        let need = if offset == 0 && whence == libc::SEEK_CUR {
+            rights::FD_TELL
+        } else {
+            rights::FD_SEEK
+        };
+        let e = ctx.file(fd, need)?;
+        let mut mem = GuestMemory::new(mem);
+        mem.check(out, 8)?;
+        let pos = cvt(unsafe { libc::lseek(e.raw(), offset, whence) })?;
+        mem.write_u64(out as u64, pos as u64)
+    })
+}
+
+pub fn fd_seek(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    seek(ctx, mem, a, Flavor::Preview1)
+}
+
+pub fn fd_seek_unstable(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    seek(ctx, mem, a, Flavor::Unstable)
+}
+
+pub fn fd_tell(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+    let (fd, out) = (a[0].as_u32(), a[1].as_u32());
+    done(a, || {
+        let e = ctx.file(fd, rights::FD_TELL)?;
+        let mut mem = GuestMemory::new(mem);
+        mem.check(out, 8)?;
+        let pos = cvt(unsafe { libc::lseek(e.raw(), 0, libc::SEEK_CUR) })?;
+        mem.write_u64(out as u64, pos as u64)
+    })
+}
