@@ -10,6 +10,7 @@ mod error;
 mod isa;
 mod module;
 mod object;
+mod strict;
 mod trampolines;
 mod translate;
 mod traps;

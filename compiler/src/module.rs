@@ -247,6 +247,20 @@ fn read_names(reader: wasmparser::NameSectionReader<'_>, meta: &mut ModuleMeta) 
     }
 }
 
+/// Applies the 2.0 limits encoding rule to a memory or table import starting at `pos`.
+fn strict_import_limits(wasm: &[u8], pos: usize) -> Result<(), CompileError> {
+    let Some(pos) =
+        crate::strict::skip_name(wasm, pos).and_then(|p| crate::strict::skip_name(wasm, p))
+    else {
+        return Ok(());
+    };
+    match wasm.get(pos) {
+        Some(0x01) => crate::strict::check_limits(wasm, pos + 2, 0),
+        Some(0x02) => crate::strict::check_limits(wasm, pos + 1, 0),
+        _ => Ok(()),
+    }
+}
+
 /// Parses and validates `wasm` (except function bodies), producing the metadata and bodies.
 pub fn parse(
     wasm: &[u8],
@@ -291,6 +305,7 @@ pub fn parse(
             Payload::ImportSection(reader) => {
                 for import in reader.into_imports_with_offsets() {
                     let (offset, import) = import?;
+                    strict_import_limits(wasm, offset as usize)?;
                     let kind = match import.ty {
                         wasmparser::TypeRef::Func(t) | wasmparser::TypeRef::FuncExact(t) => {
                             meta.funcs.push(t);
@@ -331,6 +346,11 @@ pub fn parse(
             Payload::TableSection(reader) => {
                 for table in reader.into_iter_with_offsets() {
                     let (offset, table) = table?;
+                    let mut pos = offset as usize;
+                    if wasm.get(pos) == Some(&0x40) {
+                        pos += 2;
+                    }
+                    crate::strict::check_limits(wasm, pos + 1, 0)?;
                     let init = match &table.init {
                         wasmparser::TableInit::RefNull => None,
                         wasmparser::TableInit::Expr(e) => Some(const_expr(e)?),
@@ -344,6 +364,7 @@ pub fn parse(
             Payload::MemorySection(reader) => {
                 for memory in reader.into_iter_with_offsets() {
                     let (offset, memory) = memory?;
+                    crate::strict::check_limits(wasm, offset as usize, 0)?;
                     meta.memories.push(memory_type(&memory, offset)?);
                 }
             }

@@ -85,10 +85,11 @@ pub fn build_host_adapter(
         (len.max(1) as u32) * CELL as u32,
         4,
     ));
-    for (i, v) in p[2..].iter().enumerate() {
-        b.ins().stack_store(POINTER, *v, slot, i as i32 * CELL);
-    }
     let values = b.ins().stack_addr(POINTER, slot, 0);
+    let flags = MemFlagsData::trusted();
+    for (i, v) in p[2..].iter().enumerate() {
+        b.ins().store(flags, *v, values, i as i32 * CELL);
+    }
     let len = b.ins().iconst(POINTER, len as i64);
     let host_fn = b
         .ins()
@@ -102,10 +103,7 @@ pub fn build_host_adapter(
         .results
         .iter()
         .enumerate()
-        .map(|(i, t)| {
-            b.ins()
-                .stack_load(ir_type(*t), POINTER, slot, i as i32 * CELL)
-        })
+        .map(|(i, t)| b.ins().load(ir_type(*t), flags, values, i as i32 * CELL))
         .collect();
     b.ins().return_(&results);
     b.finalize(frontend);
