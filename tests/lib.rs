@@ -1,1 +1,39 @@
-//! Shared helpers of wasic's end-to-end tests.
+//! Shared helpers of wasic's end-to-end tests: turning wasm or wat text into a loaded
+//! [`Module`] through the whole pipeline (compiler -> ELF object -> runtime loader).
+
+use std::sync::Arc;
+use wasic_runtime::Module;
+
+/// Why a module could not be turned into a loaded [`Module`].
+#[derive(Debug)]
+pub enum LoadError {
+    /// The wat text did not parse.
+    Parse(String),
+    /// The compiler rejected the module (invalid, malformed or unsupported).
+    Compile(String),
+    /// The runtime could not load the compiler's object.
+    Load(String),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Parse(m) => write!(f, "wat parse error: {m}"),
+            LoadError::Compile(m) => write!(f, "compile error: {m}"),
+            LoadError::Load(m) => write!(f, "load error: {m}"),
+        }
+    }
+}
+
+/// Compiles a wasm binary with the default options and loads the object in this process.
+pub fn load_wasm(wasm: &[u8]) -> Result<Arc<Module>, LoadError> {
+    let object = wasic_compiler::compile(wasm, &wasic_compiler::CompileOptions::default())
+        .map_err(|e| LoadError::Compile(e.to_string()))?;
+    Module::from_object(&object).map_err(|e| LoadError::Load(e.to_string()))
+}
+
+/// Parses wat text, compiles it and loads it.
+pub fn load_wat(text: &str) -> Result<Arc<Module>, LoadError> {
+    let wasm = wat::parse_str(text).map_err(|e| LoadError::Parse(e.to_string()))?;
+    load_wasm(&wasm)
+}

