@@ -80,8 +80,7 @@ impl FuncTranslator<'_, '_> {
     /// Pops the arguments of a call with wasm type `type_index`, bottom first.
     fn pop_args(&mut self, type_index: u32) -> Vec<Value> {
         let n = self.env.types[type_index as usize].params.len();
-        let args = self.stack.split_off(self.stack.len() - n);
-        args
+        self.stack.split_off(self.stack.len() - n)
     }
 
     fn push_results(&mut self, call: cranelift_codegen::ir::Inst) {

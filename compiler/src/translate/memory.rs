@@ -104,7 +104,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Zero-extends a 32-bit address or length to the builtins' u64.
-    fn to_u64(&mut self, v: Value) -> Value {
+    fn zext_u64(&mut self, v: Value) -> Value {
         if self.b.func.dfg.value_type(v) == types::I64 {
             v
         } else {
@@ -158,7 +158,7 @@ impl FuncTranslator<'_, '_> {
             }
             O::MemoryGrow { mem } => {
                 let delta = self.pop();
-                let delta = self.to_u64(delta);
+                let delta = self.zext_u64(delta);
                 let mem = self.iconst32(*mem);
                 let old = self.call_builtin(BuiltinIndex::memory_grow, &[mem, delta]);
                 // u64::MAX (failure) reduces to -1; old sizes of 32-bit memories fit in i32.
@@ -167,19 +167,19 @@ impl FuncTranslator<'_, '_> {
             }
             O::MemoryFill { mem } => {
                 let (dst, val, len) = self.pop3();
-                let (dst, len) = (self.to_u64(dst), self.to_u64(len));
+                let (dst, len) = (self.zext_u64(dst), self.zext_u64(len));
                 let mem = self.iconst32(*mem);
                 self.call_builtin(BuiltinIndex::memory_fill, &[mem, dst, val, len]);
             }
             O::MemoryCopy { dst_mem, src_mem } => {
                 let (dst, src, len) = self.pop3();
-                let (dst, src, len) = (self.to_u64(dst), self.to_u64(src), self.to_u64(len));
+                let (dst, src, len) = (self.zext_u64(dst), self.zext_u64(src), self.zext_u64(len));
                 let (dm, sm) = (self.iconst32(*dst_mem), self.iconst32(*src_mem));
                 self.call_builtin(BuiltinIndex::memory_copy, &[dm, sm, dst, src, len]);
             }
             O::MemoryInit { data_index, mem } => {
                 let (dst, src, len) = self.pop3();
-                let dst = self.to_u64(dst);
+                let dst = self.zext_u64(dst);
                 let (mem, data) = (self.iconst32(*mem), self.iconst32(*data_index));
                 self.call_builtin(BuiltinIndex::memory_init, &[mem, data, dst, src, len]);
             }

@@ -1,0 +1,192 @@
+//! Bad input never panics: truncated, corrupted, invalid and unsupported modules each give a
+//! typed error that names the problem and its byte offset.
+
+use wasic_compiler::{compile, CompileError, CompileOptions};
+
+fn wat(text: &str) -> Vec<u8> {
+    wat::parse_str(text).unwrap()
+}
+
+fn err(wasm: &[u8]) -> CompileError {
+    match compile(wasm, &CompileOptions::default()) {
+        Ok(_) => panic!("module was accepted"),
+        Err(e) => e,
+    }
+}
+
+/// A module with some of everything, to truncate and corrupt.
+fn sample() -> Vec<u8> {
+    wat(r#"(module
+        (type $t (func (param i32) (result i32)))
+        (import "env" "f" (func $f (type $t)))
+        (memory 1 2)
+        (table 4 funcref)
+        (global $g (mut i64) (i64.const 7))
+        (func $add (export "add") (param i32 i32) (result i32)
+            local.get 0 local.get 1 i32.add call $f)
+        (func (type $t) local.get 0 i32.load offset=8 global.get $g i32.wrap_i64 i32.div_s)
+        (elem (i32.const 0) $add)
+        (data (i32.const 16) "hello"))"#)
+}
+
+#[test]
+fn sample_compiles() {
+    compile(&sample(), &CompileOptions::default()).unwrap();
+}
+
+#[test]
+fn bad_modules_are_rejected_with_offsets() {
+    let good = sample();
+    let mut cases: Vec<(String, Vec<u8>, &str)> = vec![
+        ("empty".into(), vec![], "unexpected end"),
+        ("bad magic".into(), b"\0wsm\x01\0\0\0".to_vec(), "magic"),
+        ("bad version".into(), b"\0asm\x02\0\0\0".to_vec(), "version"),
+        (
+            "unknown section".into(),
+            b"\0asm\x01\0\0\0\x20\x00".to_vec(),
+            "section",
+        ),
+        (
+            "type mismatch".into(),
+            wat("(module (func (result i32) i64.const 1))"),
+            "type mismatch",
+        ),
+        (
+            "unknown local".into(),
+            wat("(module (func local.get 0 drop))"),
+            "unknown local",
+        ),
+        (
+            "unknown function".into(),
+            wat("(module (func call 5))"),
+            "unknown function",
+        ),
+        (
+            "no memory".into(),
+            wat("(module (func i32.const 0 i32.load drop))"),
+            "unknown memory",
+        ),
+        (
+            "no table".into(),
+            wat("(module (func i32.const 0 call_indirect))"),
+            "unknown table",
+        ),
+        (
+            "immutable global".into(),
+            wat("(module (global i32 (i32.const 0)) (func i32.const 1 global.set 0))"),
+            "immutable",
+        ),
+        (
+            "bad branch depth".into(),
+            wat("(module (func br 3))"),
+            "unknown label",
+        ),
+        (
+            "duplicate export".into(),
+            wat(r#"(module (func) (export "a" (func 0)) (export "a" (func 0)))"#),
+            "duplicate export",
+        ),
+        (
+            "bad start".into(),
+            wat("(module (func (param i32)) (start 0))"),
+            "start",
+        ),
+        (
+            "memory too large".into(),
+            wat("(module (memory 70000))"),
+            "memory size",
+        ),
+    ];
+    // Truncations at several points of a real module.
+    for cut in [9, 12, 20, good.len() / 3, good.len() / 2, good.len() - 1] {
+        cases.push((format!("truncated at {cut}"), good[..cut].to_vec(), ""));
+    }
+    // Corrupted single bytes: the section id of the first section, and an opcode in the code.
+    let mut bad_section = good.clone();
+    bad_section[8] = 0x7f;
+    cases.push(("corrupt section id".into(), bad_section, "section"));
+    let add_pos = good.windows(2).position(|w| w == [0x20, 0x01]).unwrap() + 2;
+    let mut bad_opcode = good.clone();
+    bad_opcode[add_pos] = 0xff; // i32.add -> unknown opcode
+    cases.push(("corrupt opcode".into(), bad_opcode, ""));
+    // SIMD is valid WebAssembly 2.0 but not supported yet.
+    cases.push((
+        "simd op".into(),
+        wat("(module (func (result i32) v128.const i64x2 1 2 i32x4.extract_lane 0))"),
+        "SIMD",
+    ));
+    cases.push((
+        "simd param".into(),
+        wat("(module (func (param v128)))"),
+        "SIMD",
+    ));
+    cases.push((
+        "simd global".into(),
+        wat("(module (global v128 (v128.const i64x2 0 0)))"),
+        "SIMD",
+    ));
+    cases.push((
+        "simd local".into(),
+        wat("(module (func (local v128)))"),
+        "SIMD",
+    ));
+    // Features beyond 2.0 are rejected by validation.
+    cases.push((
+        "tail call".into(),
+        wat("(module (func return_call 0))"),
+        "tail",
+    ));
+    cases.push((
+        "two memories".into(),
+        wat("(module (memory 1) (memory 1))"),
+        "multiple memories",
+    ));
+
+    assert!(cases.len() >= 20);
+    let mut seen = std::collections::HashSet::new();
+    for (name, wasm, expect) in &cases {
+        assert!(seen.insert(wasm.clone()), "{name}: duplicate case");
+        let e = err(wasm);
+        let text = e.to_string();
+        println!("{name}: {text}");
+        let offset = e
+            .offset()
+            .unwrap_or_else(|| panic!("{name}: no offset in {text}"));
+        assert!(offset <= wasm.len(), "{name}: offset {offset} beyond input");
+        assert!(
+            text.contains(&format!("offset {offset:#x}")),
+            "{name}: {text}"
+        );
+        assert!(
+            text.to_lowercase().contains(&expect.to_lowercase()),
+            "{name}: expected {expect:?} in {text}"
+        );
+        if *expect == "SIMD" {
+            assert!(matches!(e, CompileError::Unsupported { .. }), "{name}");
+            assert!(text.contains("SIMD (v128) is not supported yet"), "{text}");
+        } else {
+            assert!(matches!(e, CompileError::Invalid { .. }), "{name}: {text}");
+        }
+    }
+}
+
+#[test]
+fn every_prefix_of_a_module_is_handled_without_panic() {
+    let good = sample();
+    // A prefix ending at a section boundary is itself a valid module; all others must fail.
+    let mut rejected = 0;
+    for cut in 0..good.len() {
+        if compile(&good[..cut], &CompileOptions::default()).is_err() {
+            rejected += 1;
+        } else {
+            assert!(cut >= 8, "prefix {cut} accepted");
+        }
+    }
+    assert!(rejected > good.len() * 3 / 4);
+    // Flip every byte: must never panic (it may still be valid).
+    for i in 0..good.len() {
+        let mut m = good.clone();
+        m[i] ^= 0xa5;
+        let _ = compile(&m, &CompileOptions::default());
+    }
+}

@@ -1,0 +1,183 @@
+//! The emitted object: no undefined symbols, only `wasic_module` exported, and a descriptor whose
+//! relocations lead to the same metadata `compile_with_meta` returns.
+
+use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget, SymbolKind};
+use std::mem::offset_of;
+use wasic_abi::meta::{ModuleDescriptor, DESCRIPTOR_MAGIC};
+use wasic_abi::Trap;
+use wasic_compiler::{compile, compile_with_meta, CompileOptions, OptLevel, TargetCpu};
+
+const MODULE: &str = r#"(module $demo
+    (type $t (func (param i32) (result i32)))
+    (import "env" "f" (func $f (type $t)))
+    (import "env" "g" (global $ig i32))
+    (memory 1)
+    (table $tab 4 funcref)
+    (global $g (mut i64) (i64.const 7))
+    (func $add (export "add") (param i32 i32) (result i32)
+        local.get 0 local.get 1 i32.add call $f)
+    (func $div (param i32) (result i32)
+        local.get 0 i32.load offset=8 global.get $g i32.wrap_i64 i32.div_s)
+    (func $floaty (param f64) (result f64 i32)
+        local.get 0 f64.floor local.get 0 f64.nearest f64.add
+        local.get 0 i32.trunc_f64_s)
+    (func $ind (param i32) (result i32) i32.const 1 local.get 0 call_indirect $tab (type $t))
+    (func $grow (result i32) i32.const 1 memory.grow i32.const 0 i32.const 0 i32.const 4 memory.copy)
+    (elem (i32.const 0) $add $div)
+    (elem declare func $floaty)
+    (data (i32.const 16) "hello")
+    (data "passive")
+    (start $grow2)
+    (func $grow2)
+)"#;
+
+/// Bytes of the object at symbol `target` plus `addend`.
+fn symbol_bytes<'a>(
+    file: &'a object::File<'a>,
+    target: RelocationTarget,
+    addend: i64,
+    len: usize,
+) -> &'a [u8] {
+    let RelocationTarget::Symbol(index) = target else {
+        panic!("relocation to {target:?}")
+    };
+    let sym = file.symbol_by_index(index).unwrap();
+    let section = file.section_by_index(sym.section_index().unwrap()).unwrap();
+    let data = section.data().unwrap();
+    let start = (sym.address() as i64 + addend) as usize;
+    &data[start..start + len]
+}
+
+#[test]
+fn object_has_no_undefined_symbols_and_one_export() {
+    let wasm = wat::parse_str(MODULE).unwrap();
+    for target_cpu in [TargetCpu::X86_64V2, TargetCpu::X86_64V3, TargetCpu::Native] {
+        for opt_level in [OptLevel::Speed, OptLevel::None] {
+            let obj = compile(
+                &wasm,
+                &CompileOptions {
+                    target_cpu,
+                    opt_level,
+                },
+            )
+            .unwrap();
+            let file = object::File::parse(&*obj).unwrap();
+            for sym in file.symbols() {
+                let name = sym.name().unwrap_or("?");
+                assert!(
+                    !sym.is_undefined() || sym.kind() == SymbolKind::File || name.is_empty(),
+                    "undefined symbol {name}"
+                );
+                if sym.is_global() {
+                    assert_eq!(
+                        name,
+                        wasic_abi::MODULE_DESCRIPTOR_SYMBOL,
+                        "unexpected exported symbol"
+                    );
+                }
+            }
+            assert!(file
+                .symbols()
+                .any(|s| s.name() == Ok("wasic_module") && s.is_global() && !s.is_undefined()));
+            for section in file.sections() {
+                for (_, reloc) in section.relocations() {
+                    if let RelocationTarget::Symbol(i) = reloc.target() {
+                        let sym = file.symbol_by_index(i).unwrap();
+                        assert!(
+                            !sym.is_undefined(),
+                            "relocation against undefined {:?}",
+                            sym.name()
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn descriptor_leads_to_the_metadata() {
+    let wasm = wat::parse_str(MODULE).unwrap();
+    let (obj, meta) = compile_with_meta(&wasm, &CompileOptions::default()).unwrap();
+    let file = object::File::parse(&*obj).unwrap();
+    let desc_sym = file
+        .symbols()
+        .find(|s| s.name() == Ok("wasic_module"))
+        .unwrap();
+    let section = file
+        .section_by_index(desc_sym.section_index().unwrap())
+        .unwrap();
+    let base = desc_sym.address() as usize;
+    let desc = &section.data().unwrap()[base..base + size_of::<ModuleDescriptor>()];
+    let word = |off: usize| u64::from_le_bytes(desc[off..off + 8].try_into().unwrap());
+    assert_eq!(word(offset_of!(ModuleDescriptor, magic)), DESCRIPTOR_MAGIC);
+    assert_eq!(
+        word(offset_of!(ModuleDescriptor, abi_version)),
+        u64::from(wasic_abi::ABI_VERSION)
+    );
+    assert_eq!(word(offset_of!(ModuleDescriptor, num_funcs)), 6);
+    assert_eq!(
+        word(offset_of!(ModuleDescriptor, num_types)),
+        meta.types.len() as u64
+    );
+
+    let reloc_at = |field: usize| {
+        section
+            .relocations()
+            .find(|(off, _)| *off as usize == base + field)
+            .unwrap_or_else(|| panic!("no relocation at descriptor offset {field}"))
+            .1
+    };
+    let meta_len = word(offset_of!(ModuleDescriptor, meta_len)) as usize;
+    let r = reloc_at(offset_of!(ModuleDescriptor, meta));
+    let decoded =
+        wasic_abi::meta::decode(symbol_bytes(&file, r.target(), r.addend(), meta_len)).unwrap();
+    assert_eq!(decoded, meta);
+
+    let data_len = word(offset_of!(ModuleDescriptor, data_len)) as usize;
+    let r = reloc_at(offset_of!(ModuleDescriptor, data));
+    assert_eq!(
+        symbol_bytes(&file, r.target(), r.addend(), data_len),
+        b"hellopassive"
+    );
+    for field in [
+        offset_of!(ModuleDescriptor, funcs),
+        offset_of!(ModuleDescriptor, array_trampolines),
+        offset_of!(ModuleDescriptor, host_adapters),
+    ] {
+        reloc_at(field);
+    }
+
+    // The metadata describes the module completely.
+    assert_eq!(meta.name.as_deref(), Some("demo"));
+    assert_eq!(meta.num_imported_funcs, 1);
+    assert_eq!(meta.num_imported_globals, 1);
+    assert_eq!(meta.funcs.len(), 7);
+    assert_eq!(meta.func_sizes.len(), 6);
+    assert!(meta.func_sizes.iter().all(|s| *s > 0));
+    assert_eq!(meta.traps.len(), 6);
+    assert_eq!(meta.start, Some(6));
+    assert_eq!(meta.elements.len(), 2);
+    assert_eq!(meta.data.len(), 2);
+    assert_eq!(meta.exports.len(), 1);
+    assert!(meta.func_names.iter().any(|(i, n)| *i == 1 && n == "add"));
+    for traps in &meta.traps {
+        assert!(traps.windows(2).all(|w| w[0].offset <= w[1].offset));
+    }
+    let has = |f: usize, t: Trap| meta.traps[f].iter().any(|s| s.trap == t);
+    // Functions that call have the prologue stack check (frameless leaves need none).
+    for f in [0, 3, 4] {
+        assert!(
+            has(f, Trap::StackOverflow),
+            "prologue stack check missing in {f}: {:?}",
+            meta.traps[f]
+        );
+    }
+    assert!(has(1, Trap::MemoryOutOfBounds));
+    assert!(has(1, Trap::IntegerDivisionByZero));
+    assert!(has(1, Trap::IntegerOverflow));
+    assert!(has(2, Trap::BadConversionToInteger));
+    assert!(has(3, Trap::UndefinedElement));
+    assert!(has(3, Trap::UninitializedElement));
+    assert!(has(3, Trap::BadSignature));
+}
