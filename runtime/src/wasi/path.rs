@@ -59,6 +59,10 @@ pub fn path_open(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
             return Err(Errno::INVAL);
         }
         let has = |f: u16| oflags & f as u32 != 0;
+        if has(oflags::DIRECTORY) && (has(oflags::CREAT) || has(oflags::EXCL) || has(oflags::TRUNC))
+        {
+            return Err(Errno::INVAL);
+        }
         let mut need = rights::PATH_OPEN;
         if has(oflags::CREAT) {
             need |= rights::PATH_CREATE_FILE;
@@ -102,7 +106,16 @@ pub fn path_open(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
         if dirflags & lookupflags::SYMLINK_FOLLOW == 0 {
             flags |= libc::O_NOFOLLOW;
         }
-        let fd = sandbox::open_beneath(dir.fd(), &path, flags, 0o666)?;
+        let fd = match sandbox::open_beneath(dir.fd(), &path, flags, 0o666) {
+            // Asking for write access to a directory still opens it (without it), as on
+            // wasmtime: wasi-libc derives the rights it asks for from the parent's, not from
+            // what the path turns out to be.
+            Err(Errno::ISDIR) if write && flags & (libc::O_CREAT | libc::O_TRUNC) == 0 => {
+                let flags = flags & !libc::O_ACCMODE | libc::O_RDONLY;
+                sandbox::open_beneath(dir.fd(), &path, flags, 0o666)?
+            }
+            r => r?,
+        };
         let new = ctx
             .fds
             .push(FdEntry::new(HostFd::Owned(fd), base, inheriting))?;

@@ -123,7 +123,8 @@ fn openat2_beneath(dir: RawFd, path: &CStr, flags: i32, mode: u32) -> Result<Own
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = flags as u32 as u64;
     // openat2 rejects a mode without O_CREAT/O_TMPFILE.
-    if flags & (libc::O_CREAT | libc::O_TMPFILE) != 0 {
+    // (O_TMPFILE contains the O_DIRECTORY bit, so test it as a whole.)
+    if flags & libc::O_CREAT != 0 || flags & libc::O_TMPFILE == libc::O_TMPFILE {
         how.mode = mode as u64;
     }
     how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
