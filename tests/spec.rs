@@ -796,18 +796,43 @@ enum Msg {
     Done(usize, FileReport),
 }
 
+/// The filter given as a positional argument (as in `cargo test -p wasic-tests --test spec --
+/// i32`, or a test name given to `cargo test --workspace NAME`), which works like
+/// `WASIC_SPEC_FILTER`. Other libtest flags are ignored. `None`: nothing to run (`--list`,
+/// `--ignored`: the suite has no ignored tests).
+fn command_line_filter() -> Option<Option<String>> {
+    const WITH_VALUE: &[&str] = &[
+        "--test-threads",
+        "--skip",
+        "--format",
+        "--color",
+        "--logfile",
+        "-Z",
+        "--shuffle-seed",
+    ];
+    let mut filter = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--list" || a == "--ignored" {
+            return None;
+        } else if WITH_VALUE.contains(&a.as_str()) {
+            args.next();
+        } else if !a.starts_with('-') && filter.is_none() {
+            filter = Some(a);
+        }
+    }
+    Some(filter)
+}
+
 fn main() {
     let verbose = std::env::var("WASIC_SPEC_VERBOSE").is_ok_and(|v| v == "1");
-    // A positional argument (as `cargo test -p wasic-tests --test spec -- i32`) filters like
-    // WASIC_SPEC_FILTER; libtest-style flags are ignored.
-    let arg_filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let Some(arg_filter) = command_line_filter() else {
+        return;
+    };
     let filter = std::env::var("WASIC_SPEC_FILTER")
         .ok()
         .filter(|f| !f.is_empty())
         .or(arg_filter);
-    if std::env::args().any(|a| a == "--list") {
-        return;
-    }
 
     let mut all = Vec::new();
     for suite in SUITES {
