@@ -18,7 +18,8 @@ fn cache_dir() -> Result<PathBuf> {
     if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
         return Ok(PathBuf::from(d).join("wasic"));
     }
-    let home = std::env::var_os("HOME").context("neither WASIC_CACHE_DIR, XDG_CACHE_HOME nor HOME is set")?;
+    let home = std::env::var_os("HOME")
+        .context("neither WASIC_CACHE_DIR, XDG_CACHE_HOME nor HOME is set")?;
     Ok(PathBuf::from(home).join(".cache").join("wasic"))
 }
 
@@ -28,7 +29,12 @@ pub fn cached_executable(wasm: &[u8], input: &Path, common: &CommonArgs) -> Resu
     let mut h = Sha256::new();
     h.update(env!("CARGO_PKG_VERSION"));
     h.update(env!("WASIC_RT_LIB"));
-    h.update(format!("{:?}|{:?}|{}", common.target_cpu, cfg, link::linker_program(common)));
+    h.update(format!(
+        "{:?}|{:?}|{}",
+        common.target_cpu,
+        cfg,
+        link::linker_program(common)
+    ));
     h.update(wasm);
     let key: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
     let dir = cache_dir()?;
@@ -36,7 +42,8 @@ pub fn cached_executable(wasm: &[u8], input: &Path, common: &CommonArgs) -> Resu
     if exe.is_file() {
         return Ok(exe);
     }
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the cache directory `{}`", dir.display()))?;
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the cache directory `{}`", dir.display()))?;
     link::build_executable(wasm, input, &exe, common, &cfg, false)?;
     Ok(exe)
 }

@@ -26,7 +26,10 @@ pub fn compile_options(common: &CommonArgs) -> wasic_compiler::CompileOptions {
 
 /// The configuration baked into the executable; `with_grants` includes dirs and env.
 pub fn exec_config(common: &CommonArgs, with_grants: bool) -> Result<ExecConfig> {
-    let mut cfg = ExecConfig { inherit_env: common.inherit_env, ..Default::default() };
+    let mut cfg = ExecConfig {
+        inherit_env: common.inherit_env,
+        ..Default::default()
+    };
     if with_grants {
         for d in &common.dirs {
             let (host, guest) = exec::parse_dir_grant(d);
@@ -38,7 +41,8 @@ pub fn exec_config(common: &CommonArgs, with_grants: bool) -> Result<ExecConfig>
             cfg.dirs.push((abs.to_string_lossy().into_owned(), guest));
         }
         for e in &common.env {
-            cfg.env.push(exec::parse_env_grant(e).map_err(anyhow::Error::msg)?);
+            cfg.env
+                .push(exec::parse_env_grant(e).map_err(anyhow::Error::msg)?);
         }
     }
     Ok(cfg)
@@ -68,7 +72,11 @@ fn config_object(cfg: &ExecConfig) -> Result<Vec<u8>> {
 }
 
 pub fn linker_program(common: &CommonArgs) -> String {
-    common.linker.clone().or_else(|| std::env::var("CC").ok()).unwrap_or_else(|| "cc".into())
+    common
+        .linker
+        .clone()
+        .or_else(|| std::env::var("CC").ok())
+        .unwrap_or_else(|| "cc".into())
 }
 
 pub fn build_executable(
@@ -81,7 +89,8 @@ pub fn build_executable(
 ) -> Result<()> {
     let object = wasic_compiler::compile(wasm, &compile_options(common))
         .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
-    let module = wasic_runtime::Module::from_object(&object).context("loading the compiled module")?;
+    let module =
+        wasic_runtime::Module::from_object(&object).context("loading the compiled module")?;
     exec::check_command(module.meta()).map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
 
     let tmp = tempfile::tempdir().context("creating a temporary directory")?;
@@ -103,14 +112,23 @@ pub fn build_executable(
         .into_temp_path();
     let cc = linker_program(common);
     let mut cmd = Command::new(&cc);
-    cmd.arg("-o").arg(&partial).arg(&obj_path).arg(&cfg_path).arg(&lib_path);
+    cmd.arg("-o")
+        .arg(&partial)
+        .arg(&obj_path)
+        .arg(&cfg_path)
+        .arg(&lib_path);
     if static_ {
         cmd.arg("-static");
     }
     cmd.args(["-lpthread", "-ldl", "-lm", "-lrt", "-Wl,--gc-sections"]);
-    let out = cmd.output().with_context(|| format!("cannot run the linker `{cc}` (set --linker or CC)"))?;
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot run the linker `{cc}` (set --linker or CC)"))?;
     if !out.status.success() {
-        bail!("linking with `{cc}` failed:\n{}", String::from_utf8_lossy(&out.stderr).trim_end());
+        bail!(
+            "linking with `{cc}` failed:\n{}",
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        );
     }
     partial
         .persist(output)

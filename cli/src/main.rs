@@ -9,7 +9,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "wasic", version, about = "Ahead-of-time compiler from WebAssembly (WASI preview1) to standalone native executables")]
+#[command(
+    name = "wasic",
+    version,
+    about = "Ahead-of-time compiler from WebAssembly (WASI preview1) to standalone native executables"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -105,7 +109,12 @@ pub fn read_module(path: &std::path::Path) -> Result<Vec<u8>> {
     }
     wat::parse_bytes(&bytes)
         .map(|b| b.into_owned())
-        .map_err(|e| anyhow::anyhow!("`{}` is neither a wasm binary nor valid WebAssembly text: {e}", path.display()))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "`{}` is neither a wasm binary nor valid WebAssembly text: {e}",
+                path.display()
+            )
+        })
 }
 
 fn build(a: BuildArgs) -> Result<i32> {

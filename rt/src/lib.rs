@@ -12,14 +12,17 @@ unsafe extern "C" {
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+pub unsafe extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // SAFETY: the C runtime passes argc valid C strings; the symbols are defined by the two
     // objects the CLI links with this library.
     unsafe {
         let args = (0..argc.max(0) as usize)
             .map(|i| CStr::from_ptr(*argv.add(i)).to_bytes().to_vec())
             .collect();
-        let config = std::slice::from_raw_parts(&raw const wasic_exec_config, wasic_exec_config_len as usize);
-        wasic_runtime::exec::main(&*(&raw const wasic_module), config, args)
+        let config = std::slice::from_raw_parts(
+            &raw const wasic_exec_config,
+            wasic_exec_config_len as usize,
+        );
+        wasic_runtime::exec::main(&wasic_module, config, args)
     }
 }

@@ -40,17 +40,38 @@ unsafe extern "C" fn memory_grow(vmctx: vmctx, mem: u32, delta: u64) -> u64 {
 unsafe extern "C" fn memory_fill(vmctx: vmctx, mem: u32, dst: u64, val: u32, len: u64) {
     let inst = instance(vmctx);
     let m = inst.memory(mem);
-    finish(range(dst, len, m.byte_len()).ok_or(Trap::MemoryOutOfBounds).map(|r| m.data_mut()[r].fill(val as u8)))
+    finish(
+        range(dst, len, m.byte_len())
+            .ok_or(Trap::MemoryOutOfBounds)
+            .map(|r| m.data_mut()[r].fill(val as u8)),
+    )
 }
 
-unsafe extern "C" fn memory_copy(vmctx: vmctx, dst_mem: u32, src_mem: u32, dst: u64, src: u64, len: u64) {
+unsafe extern "C" fn memory_copy(
+    vmctx: vmctx,
+    dst_mem: u32,
+    src_mem: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
+) {
     let inst = instance(vmctx);
-    let (d, s) = (inst.memory(dst_mem) as *mut crate::memory::LinearMemory, inst.memory(src_mem) as *mut crate::memory::LinearMemory);
+    let (d, s) = (
+        inst.memory(dst_mem) as *mut crate::memory::LinearMemory,
+        inst.memory(src_mem) as *mut crate::memory::LinearMemory,
+    );
     // SAFETY: both memories are live; `ptr::copy` allows the ranges to overlap (same memory).
     let r = unsafe {
-        match (range(dst, len, (*d).byte_len()), range(src, len, (*s).byte_len())) {
+        match (
+            range(dst, len, (*d).byte_len()),
+            range(src, len, (*s).byte_len()),
+        ) {
             (Some(dr), Some(sr)) => {
-                std::ptr::copy((*s).base().add(sr.start), (*d).base().add(dr.start), dr.len());
+                std::ptr::copy(
+                    (*s).base().add(sr.start),
+                    (*d).base().add(dr.start),
+                    dr.len(),
+                );
                 Ok(())
             }
             _ => Err(Trap::MemoryOutOfBounds),
@@ -65,7 +86,10 @@ unsafe extern "C" fn memory_init(vmctx: vmctx, mem: u32, data: u32, dst: u64, sr
     let m = inst.memory(mem);
     // SAFETY: the segment lives in the module, which the instance keeps alive.
     let seg = unsafe { &*seg };
-    let r = match (range(dst, len as u64, m.byte_len()), range(src as u64, len as u64, seg.len() as u64)) {
+    let r = match (
+        range(dst, len as u64, m.byte_len()),
+        range(src as u64, len as u64, seg.len() as u64),
+    ) {
         (Some(dr), Some(sr)) => {
             m.data_mut()[dr].copy_from_slice(&seg[sr]);
             Ok(())
@@ -80,17 +104,34 @@ unsafe extern "C" fn data_drop(vmctx: vmctx, data: u32) {
 }
 
 unsafe extern "C" fn table_grow(vmctx: vmctx, table: u32, init: u64, delta: u64) -> u64 {
-    instance(vmctx).table(table).grow(delta, init as usize).unwrap_or(u64::MAX)
+    instance(vmctx)
+        .table(table)
+        .grow(delta, init as usize)
+        .unwrap_or(u64::MAX)
 }
 
 unsafe extern "C" fn table_fill(vmctx: vmctx, table: u32, dst: u64, val: u64, len: u64) {
     let t = instance(vmctx).table(table);
-    finish(range(dst, len, t.size()).ok_or(Trap::TableOutOfBounds).map(|r| t.elems_mut()[r].fill(val as usize)))
+    finish(
+        range(dst, len, t.size())
+            .ok_or(Trap::TableOutOfBounds)
+            .map(|r| t.elems_mut()[r].fill(val as usize)),
+    )
 }
 
-unsafe extern "C" fn table_copy(vmctx: vmctx, dst_table: u32, src_table: u32, dst: u64, src: u64, len: u64) {
+unsafe extern "C" fn table_copy(
+    vmctx: vmctx,
+    dst_table: u32,
+    src_table: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
+) {
     let inst = instance(vmctx);
-    let (d, s) = (inst.tables[dst_table as usize], inst.tables[src_table as usize]);
+    let (d, s) = (
+        inst.tables[dst_table as usize],
+        inst.tables[src_table as usize],
+    );
     // SAFETY: both tables are live; `ptr::copy` handles the overlap of a table with itself.
     let r = unsafe {
         match (range(dst, len, (*d).size()), range(src, len, (*s).size())) {
@@ -112,7 +153,10 @@ unsafe extern "C" fn table_init(vmctx: vmctx, table: u32, elem: u32, dst: u64, s
     let t = inst.table(table);
     // SAFETY: the segment vector is not touched while we copy from it.
     let seg = unsafe { &*seg };
-    let r = match (range(dst, len as u64, t.size()), range(src as u64, len as u64, seg.len() as u64)) {
+    let r = match (
+        range(dst, len as u64, t.size()),
+        range(src as u64, len as u64, seg.len() as u64),
+    ) {
         (Some(dr), Some(sr)) => {
             t.elems_mut()[dr].copy_from_slice(&seg[sr]);
             Ok(())

@@ -69,14 +69,20 @@ pub fn parse_dir_grant(s: &str) -> (String, String) {
 pub fn parse_env_grant(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((n, v)) if !n.is_empty() => Ok((n.to_string(), v.to_string())),
-        _ => Err(format!("environment grant `{s}` is not of the form NAME=VALUE")),
+        _ => Err(format!(
+            "environment grant `{s}` is not of the form NAME=VALUE"
+        )),
     }
 }
 
 /// Checks that `meta` is a command wasic can run: it exports `_start` and imports only WASI
 /// functions with their right types. The message names the offending export or import.
 pub fn check_command(meta: &ModuleMeta) -> Result<(), String> {
-    if !meta.exports.iter().any(|e| e.name == "_start" && e.kind == ExternKind::Func) {
+    if !meta
+        .exports
+        .iter()
+        .any(|e| e.name == "_start" && e.kind == ExternKind::Func)
+    {
         let kind = if meta.exports.iter().any(|e| e.name == "_initialize") {
             "it is a reactor (exports `_initialize`)"
         } else {
@@ -97,8 +103,14 @@ pub fn check_imports(meta: &ModuleMeta) -> Result<(), String> {
                 imp.module, imp.name
             ));
         };
-        let Some(f) = funcs.iter().find(|f| f.module == imp.module && f.name == imp.name) else {
-            return Err(format!("unknown import `{}`.`{}`: not a WASI preview1 function", imp.module, imp.name));
+        let Some(f) = funcs
+            .iter()
+            .find(|f| f.module == imp.module && f.name == imp.name)
+        else {
+            return Err(format!(
+                "unknown import `{}`.`{}`: not a WASI preview1 function",
+                imp.module, imp.name
+            ));
         };
         if f.ty != meta.types[t as usize] {
             return Err(format!(
@@ -128,7 +140,11 @@ pub fn add_wasi_to_linker(linker: &mut Linker, store: &mut Store, ctx: Rc<RefCel
 
 /// Builds the WASI context of an executable from its baked-in config, the process environment
 /// and its argv.
-pub fn wasi_ctx_for_process(cfg: &ExecConfig, args: Vec<Vec<u8>>, env: Vec<(String, String)>) -> Result<WasiCtx, String> {
+pub fn wasi_ctx_for_process(
+    cfg: &ExecConfig,
+    args: Vec<Vec<u8>>,
+    env: Vec<(String, String)>,
+) -> Result<WasiCtx, String> {
     let mut dirs = cfg.dirs.clone();
     let mut vars = cfg.env.clone();
     let reserved = |name: &str, key: &str| name == key || name.starts_with(&format!("{key}_"));
@@ -139,20 +155,21 @@ pub fn wasi_ctx_for_process(cfg: &ExecConfig, args: Vec<Vec<u8>>, env: Vec<(Stri
             vars.push(parse_env_grant(value).map_err(|e| format!("{name}: {e}"))?);
         }
     }
-    let mut b = WasiCtxBuilder::new();
-    b.args(args);
+    let mut b = WasiCtxBuilder::new().args(args);
     if cfg.inherit_env {
         for (n, v) in &env {
             if !n.starts_with(RESERVED_ENV_PREFIX) {
-                b.env(n, v);
+                b = b.env(n.as_str(), v.as_str());
             }
         }
     }
     for (n, v) in &vars {
-        b.env(n, v);
+        b = b.env(n.as_str(), v.as_str());
     }
     for (host, guest) in &dirs {
-        b.preopen_dir(host, guest).map_err(|e| format!("cannot open directory `{host}`: {e}"))?;
+        b = b
+            .preopen_dir(host, guest.as_str())
+            .map_err(|e| format!("cannot open directory `{host}`: {e}"))?;
     }
     b.build().map_err(|e| e.to_string())
 }
@@ -195,7 +212,11 @@ pub fn run_command(module: &Arc<Module>, cfg: &ExecConfig, ctx: WasiCtx) -> i32 
 ///
 /// # Safety
 /// `desc` must be the descriptor the compiler emitted into this executable.
-pub unsafe fn main(desc: &'static wasic_abi::meta::ModuleDescriptor, config: &[u8], args: Vec<Vec<u8>>) -> i32 {
+pub unsafe fn main(
+    desc: &'static wasic_abi::meta::ModuleDescriptor,
+    config: &[u8],
+    args: Vec<Vec<u8>>,
+) -> i32 {
     // Like wasmtime (and unlike a C program), writing to a closed pipe gives the guest EPIPE.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     let cfg = match ExecConfig::decode(config) {

@@ -118,7 +118,12 @@ impl Caller<'_> {
 }
 
 /// Entered by host adapters (C convention) when wasm calls a host function.
-unsafe extern "C" fn host_trampoline(host: *mut VMHostContext, caller: *mut VMContext, values: *mut ValRaw, len: usize) {
+unsafe extern "C" fn host_trampoline(
+    host: *mut VMHostContext,
+    caller: *mut VMContext,
+    values: *mut ValRaw,
+    len: usize,
+) {
     // All values with destructors live inside `invoke`, so nothing is skipped by `raise`.
     let r = unsafe { invoke(host, caller, values, len) };
     if let Err(unwind) = r {
@@ -126,14 +131,22 @@ unsafe extern "C" fn host_trampoline(host: *mut VMHostContext, caller: *mut VMCo
     }
 }
 
-unsafe fn invoke(host: *mut VMHostContext, caller: *mut VMContext, values: *mut ValRaw, len: usize) -> Result<(), Unwind> {
+#[allow(clippy::result_large_err)]
+unsafe fn invoke(
+    host: *mut VMHostContext,
+    caller: *mut VMContext,
+    values: *mut ValRaw,
+    len: usize,
+) -> Result<(), Unwind> {
     // SAFETY: adapters pass the HostFunc they were given as vmctx, and a live caller vmctx.
     let host = unsafe { &*(host as *const HostFunc) };
     debug_assert_eq!(host.header.magic, HOST_MAGIC);
     let values = unsafe { std::slice::from_raw_parts_mut(values, len) };
     let instance = unsafe { InstanceData::from_vmctx(caller) };
     let mut c = Caller { instance };
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (host.callback)(&mut c, values)));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        (host.callback)(&mut c, values)
+    }));
     match r {
         Ok(Ok(())) => Ok(()),
         Ok(Err(HostError::Trap(t))) => Err(Unwind::Trap(traps::TrapRecord::new(t))),
@@ -151,10 +164,23 @@ impl Func {
         callback: impl Fn(&mut Caller<'_>, &mut [ValRaw]) -> Result<(), HostError> + 'static,
     ) -> Func {
         let type_id = types::canonical_id(&ty);
-        let adapter = store.inner.adapters.get(&type_id).copied().unwrap_or(std::ptr::null());
+        let adapter = store
+            .inner
+            .adapters
+            .get(&type_id)
+            .copied()
+            .unwrap_or(std::ptr::null());
         let mut h = Box::new(HostFunc {
-            header: VMHostContext { magic: HOST_MAGIC, func: host_trampoline },
-            funcref: VMFuncRef { func_ptr: adapter, vmctx: std::ptr::null_mut(), type_id, _pad: 0 },
+            header: VMHostContext {
+                magic: HOST_MAGIC,
+                func: host_trampoline,
+            },
+            funcref: VMFuncRef {
+                func_ptr: adapter,
+                vmctx: std::ptr::null_mut(),
+                type_id,
+                _pad: 0,
+            },
             ty,
             callback: Box::new(callback),
         });
@@ -191,15 +217,24 @@ impl Func {
         if args.len() != ty.params.len() || args.iter().zip(&ty.params).any(|(a, t)| a.ty() != *t) {
             return Err(Error::Usage(format!(
                 "wrong arguments for {ty}: got ({})",
-                args.iter().map(|a| a.ty().to_string()).collect::<Vec<_>>().join(" ")
+                args.iter()
+                    .map(|a| a.ty().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
             )));
         }
-        let mut values: Vec<ValRaw> = vec![ValRaw::default(); ty.params.len().max(ty.results.len())];
+        let mut values: Vec<ValRaw> =
+            vec![ValRaw::default(); ty.params.len().max(ty.results.len())];
         for (v, a) in values.iter_mut().zip(args) {
             *v = a.to_raw();
         }
         self.call_raw(store, &mut values)?;
-        Ok(ty.results.iter().zip(&values).map(|(t, v)| Val::from_raw(*v, *t)).collect())
+        Ok(ty
+            .results
+            .iter()
+            .zip(&values)
+            .map(|(t, v)| Val::from_raw(*v, *t))
+            .collect())
     }
 
     /// Calls with raw values: parameters in, results out, `values.len() >= max(params, results)`.
@@ -209,14 +244,20 @@ impl Func {
         if let Some(h) = self.host() {
             let mut c = Caller { instance: None };
             return (h.callback)(&mut c, values).map_err(|e| match e {
-                HostError::Trap(t) => Error::Trap(Box::new(TrapError { trap: t, frames: vec![], memory_fault: None })),
+                HostError::Trap(t) => Error::Trap(Box::new(TrapError {
+                    trap: t,
+                    frames: vec![],
+                    memory_fault: None,
+                })),
                 HostError::Exit(c) => Error::Exit(c),
                 HostError::Message(m) => Error::Host(m),
             });
         }
         let inner: &mut StoreInner = &mut store.inner;
         let Some(tramp) = inner.trampolines.get(&self.type_id()).copied() else {
-            return Err(Error::Usage(format!("no trampoline for {ty} in this store")));
+            return Err(Error::Usage(format!(
+                "no trampoline for {ty} in this store"
+            )));
         };
         // SAFETY: a wasm funcref: its func_ptr has this type, its vmctx is a live instance.
         let (func_ptr, vmctx) = unsafe { ((*self.0).func_ptr, (*self.0).vmctx) };
@@ -247,7 +288,11 @@ pub(crate) fn unwind_to_error(store: &StoreInner, u: Unwind) -> Error {
                         .then(|| ((a - base) as u64, m.byte_len()))
                 })
             });
-            Error::Trap(Box::new(TrapError { trap: rec.trap, frames: traps::symbolize(&rec), memory_fault }))
+            Error::Trap(Box::new(TrapError {
+                trap: rec.trap,
+                frames: traps::symbolize(&rec),
+                memory_fault,
+            }))
         }
         Unwind::Exit(c) => Error::Exit(c),
         Unwind::Host(m) => Error::Host(m),

@@ -46,7 +46,10 @@ impl Extern {
 // Handles are only dereferenced while their store is alive and borrowed (see `store.rs`).
 impl Memory {
     pub fn new(store: &mut Store, ty: MemoryType) -> Result<Memory, Error> {
-        let mut m = Box::new(LinearMemory::new(ty, store.inner.config.max_memory).map_err(|e| Error::Resource(e.to_string()))?);
+        let mut m = Box::new(
+            LinearMemory::new(ty, store.inner.config.max_memory)
+                .map_err(|e| Error::Resource(e.to_string()))?,
+        );
         let h = Memory(&mut *m);
         store.inner.memories.push(m);
         Ok(h)
@@ -70,8 +73,12 @@ impl Memory {
 
 impl Table {
     pub fn new(store: &mut Store, ty: TableType, init: Val) -> Result<Table, Error> {
-        let word = init.ref_word().ok_or_else(|| Error::Usage("table initializer must be a reference".into()))?;
-        let mut t = Box::new(TableData::new(ty, word).ok_or_else(|| Error::Resource("table too large".into()))?);
+        let word = init
+            .ref_word()
+            .ok_or_else(|| Error::Usage("table initializer must be a reference".into()))?;
+        let mut t = Box::new(
+            TableData::new(ty, word).ok_or_else(|| Error::Resource("table too large".into()))?,
+        );
         let h = Table(&mut *t);
         store.inner.tables.push(t);
         Ok(h)
@@ -88,7 +95,9 @@ impl Table {
         Some(Val::from_raw(ValRaw::from_usize(w), t.ty().elem.into()))
     }
     pub fn set(&self, _store: &mut Store, i: u64, v: Val) -> Result<(), Error> {
-        let w = v.ref_word().ok_or_else(|| Error::Usage("table element must be a reference".into()))?;
+        let w = v
+            .ref_word()
+            .ok_or_else(|| Error::Usage("table element must be a reference".into()))?;
         if unsafe { (*self.0).set(i, w) } {
             Ok(())
         } else {
@@ -100,9 +109,16 @@ impl Table {
 impl Global {
     pub fn new(store: &mut Store, ty: GlobalType, v: Val) -> Result<Global, Error> {
         if v.ty() != ty.ty {
-            return Err(Error::Usage(format!("global of type {} initialized with {}", ty.ty, v.ty())));
+            return Err(Error::Usage(format!(
+                "global of type {} initialized with {}",
+                ty.ty,
+                v.ty()
+            )));
         }
-        let mut g = Box::new(GlobalData { vm: VMGlobal(v.to_raw()), ty });
+        let mut g = Box::new(GlobalData {
+            vm: VMGlobal(v.to_raw()),
+            ty,
+        });
         let h = Global(&mut *g);
         store.inner.globals.push(g);
         Ok(h)
@@ -117,7 +133,9 @@ impl Global {
     pub fn set(&self, _store: &mut Store, v: Val) -> Result<(), Error> {
         let g = unsafe { &mut *self.0 };
         if !g.ty.mutable || v.ty() != g.ty.ty {
-            return Err(Error::Usage("cannot set an immutable global or with a wrong type".into()));
+            return Err(Error::Usage(
+                "cannot set an immutable global or with a wrong type".into(),
+            ));
         }
         g.vm.0 = v.to_raw();
         Ok(())
@@ -158,11 +176,15 @@ impl InstanceData {
         unsafe { ((*vmctx).instance as *mut InstanceData).as_mut() }
     }
 
+    // Memories and tables are owned by the store, not by this instance: handing out `&mut`
+    // from `&self` mirrors compiled code, which mutates them through the VMContext too.
+    #[allow(clippy::mut_from_ref)]
     pub fn memory(&self, i: u32) -> &mut LinearMemory {
         let p = self.memories[i as usize];
         unsafe { &mut *p }
     }
 
+    #[allow(clippy::mut_from_ref)]
     pub fn table(&self, i: u32) -> &mut TableData {
         let p = self.tables[i as usize];
         unsafe { &mut *p }
@@ -194,9 +216,18 @@ impl InstanceData {
                 ConstOp::F64Const(v) => ValRaw::from_u64(v),
                 ConstOp::V128Const(v) => ValRaw::from_u128(v),
                 ConstOp::RefNull(_) => ValRaw::default(),
-                ConstOp::RefFunc(i) => ValRaw::from_usize(self.funcs.get(i as usize).ok_or_else(bad)?.0 as usize),
-                ConstOp::GlobalGet(i) => unsafe { (**self.globals.get(i as usize).ok_or_else(bad)?).vm.0 },
-                ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul | ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                ConstOp::RefFunc(i) => {
+                    ValRaw::from_usize(self.funcs.get(i as usize).ok_or_else(bad)?.0 as usize)
+                }
+                ConstOp::GlobalGet(i) => unsafe {
+                    (**self.globals.get(i as usize).ok_or_else(bad)?).vm.0
+                },
+                ConstOp::I32Add
+                | ConstOp::I32Sub
+                | ConstOp::I32Mul
+                | ConstOp::I64Add
+                | ConstOp::I64Sub
+                | ConstOp::I64Mul => {
                     let b = stack.pop().ok_or_else(bad)?;
                     let a = stack.pop().ok_or_else(bad)?;
                     match op {
@@ -237,10 +268,18 @@ impl Instance {
     /// As the specification requires, segments are applied in order and the start function
     /// runs last; if one of them traps, the effects before it (on imported memories and
     /// tables) remain and the error is returned.
-    pub fn new(store: &mut Store, module: &Arc<Module>, imports: &[Extern]) -> Result<Instance, Error> {
+    pub fn new(
+        store: &mut Store,
+        module: &Arc<Module>,
+        imports: &[Extern],
+    ) -> Result<Instance, Error> {
         let meta = module.meta();
         if imports.len() != meta.imports.len() {
-            return Err(Error::Link(format!("expected {} imports, got {}", meta.imports.len(), imports.len())));
+            return Err(Error::Link(format!(
+                "expected {} imports, got {}",
+                meta.imports.len(),
+                imports.len()
+            )));
         }
         store.register_module(module);
         let offsets = meta.offsets();
@@ -268,7 +307,9 @@ impl Instance {
                 (ImportKind::Memory(ty), Extern::Memory(m)) => {
                     let a = unsafe { &*m.0 };
                     let aty = a.ty();
-                    if !limits_match(aty.min, aty.max, ty.min, ty.max) || aty.memory64 != ty.memory64 {
+                    if !limits_match(aty.min, aty.max, ty.min, ty.max)
+                        || aty.memory64 != ty.memory64
+                    {
                         return Err(incompatible());
                     }
                     memories.push(m.0);
@@ -280,7 +321,11 @@ impl Instance {
                     globals.push(g.0);
                 }
                 (ImportKind::Tag(_), _) => {
-                    return Err(link_error(&imp.module, &imp.name, "exception tags are not supported yet"));
+                    return Err(link_error(
+                        &imp.module,
+                        &imp.name,
+                        "exception tags are not supported yet",
+                    ));
                 }
                 _ => return Err(incompatible()),
             }
@@ -289,7 +334,10 @@ impl Instance {
         let inner: &mut StoreInner = &mut store.inner;
         // Defined memories, tables (initialized below, once globals exist) and globals.
         for ty in &meta.memories {
-            let mut m = Box::new(LinearMemory::new(*ty, inner.config.max_memory).map_err(|e| Error::Resource(e.to_string()))?);
+            let mut m = Box::new(
+                LinearMemory::new(*ty, inner.config.max_memory)
+                    .map_err(|e| Error::Resource(e.to_string()))?,
+            );
             memories.push(&mut *m as *mut LinearMemory);
             inner.memories.push(m);
         }
@@ -326,7 +374,10 @@ impl Instance {
 
         for g in &meta.globals {
             let v = data.eval(&g.init)?;
-            let mut gd = Box::new(GlobalData { vm: VMGlobal(v), ty: g.ty });
+            let mut gd = Box::new(GlobalData {
+                vm: VMGlobal(v),
+                ty: g.ty,
+            });
             data.globals.push(&mut *gd);
             inner.globals.push(gd);
         }
@@ -335,7 +386,10 @@ impl Instance {
                 Some(e) => data.eval(e)?.as_usize(),
                 None => 0,
             };
-            let mut td = Box::new(TableData::new(t.ty, init).ok_or_else(|| Error::Resource("table too large".into()))?);
+            let mut td = Box::new(
+                TableData::new(t.ty, init)
+                    .ok_or_else(|| Error::Resource("table too large".into()))?,
+            );
             data.tables.push(&mut *td);
             inner.tables.push(td);
         }
@@ -346,14 +400,18 @@ impl Instance {
             h.magic = VMCTX_MAGIC;
             h.limits = &mut inner.limits;
             h.builtins = &crate::builtins::BUILTINS;
-            h.memory0_base = data.memories.first().map_or(std::ptr::null_mut(), |m| (**m).base());
+            h.memory0_base = data
+                .memories
+                .first()
+                .map_or(std::ptr::null_mut(), |m| (**m).base());
             h.instance = &mut *data as *mut InstanceData as *mut u8;
             let base = vmctx as *mut u8;
             for (i, f) in data.funcs.iter().enumerate() {
                 *(base.add(offsets.func(i as u32) as usize) as *mut *const VMFuncRef) = f.0;
             }
             for (i, g) in data.globals.iter().enumerate() {
-                *(base.add(offsets.global(i as u32) as usize) as *mut *mut VMGlobal) = &mut (**g).vm;
+                *(base.add(offsets.global(i as u32) as usize) as *mut *mut VMGlobal) =
+                    &mut (**g).vm;
             }
             for (i, t) in data.tables.iter().enumerate() {
                 *(base.add(offsets.table(i as u32) as usize) as *mut *mut VMTable) = (**t).vm();
@@ -369,7 +427,11 @@ impl Instance {
         // Evaluate element segments (their items may refer to functions of this instance).
         let mut elems = Vec::with_capacity(meta.elements.len());
         for seg in &meta.elements {
-            let items = seg.items.iter().map(|e| data.eval(e).map(|v| v.as_usize())).collect::<Result<Vec<_>, _>>()?;
+            let items = seg
+                .items
+                .iter()
+                .map(|e| data.eval(e).map(|v| v.as_usize()))
+                .collect::<Result<Vec<_>, _>>()?;
             elems.push(items);
         }
         data.elems = elems;
@@ -380,7 +442,10 @@ impl Instance {
         // already wrote into imported tables stay callable, as the specification requires.
         let data = unsafe { &mut *data_ptr };
         let trap = |t: Trap, inner: &StoreInner| {
-            unwind_to_error(inner, crate::traps::Unwind::Trap(crate::traps::TrapRecord::new(t)))
+            unwind_to_error(
+                inner,
+                crate::traps::Unwind::Trap(crate::traps::TrapRecord::new(t)),
+            )
         };
         for (i, seg) in meta.elements.iter().enumerate() {
             match &seg.kind {
@@ -403,7 +468,10 @@ impl Instance {
                 let off = data.eval(offset)?.as_u32() as u64;
                 let bytes = module.data_segment(i);
                 let m = data.memory(*memory);
-                if off.checked_add(bytes.len() as u64).is_none_or(|e| e > m.byte_len()) {
+                if off
+                    .checked_add(bytes.len() as u64)
+                    .is_none_or(|e| e > m.byte_len())
+                {
                     return Err(trap(Trap::MemoryOutOfBounds, inner));
                 }
                 m.data_mut()[off as usize..off as usize + bytes.len()].copy_from_slice(bytes);
@@ -463,8 +531,18 @@ impl Instance {
 
     /// All exports, in the module's order.
     pub fn exports(&self) -> Vec<(String, Extern)> {
-        let names: Vec<String> = self.data().module.meta().exports.iter().map(|e| e.name.clone()).collect();
-        names.into_iter().filter_map(|n| self.get_export(&n).map(|e| (n, e))).collect()
+        let names: Vec<String> = self
+            .data()
+            .module
+            .meta()
+            .exports
+            .iter()
+            .map(|e| e.name.clone())
+            .collect();
+        names
+            .into_iter()
+            .filter_map(|n| self.get_export(&n).map(|e| (n, e)))
+            .collect()
     }
 
     /// The `VMContext` offsets of this instance (for tests of the layout).

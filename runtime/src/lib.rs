@@ -15,7 +15,7 @@
 
 mod builtins;
 pub mod error;
-// pub mod exec; (enabled once wasi::functions exists)
+pub mod exec;
 pub mod func;
 pub mod instance;
 pub mod linker;

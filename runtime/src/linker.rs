@@ -18,7 +18,8 @@ impl Linker {
     }
 
     pub fn define(&mut self, module: &str, name: &str, ext: Extern) -> &mut Self {
-        self.defs.insert((module.to_string(), name.to_string()), ext);
+        self.defs
+            .insert((module.to_string(), name.to_string()), ext);
         self
     }
 
@@ -31,7 +32,9 @@ impl Linker {
     }
 
     pub fn get(&self, module: &str, name: &str) -> Option<Extern> {
-        self.defs.get(&(module.to_string(), name.to_string())).copied()
+        self.defs
+            .get(&(module.to_string(), name.to_string()))
+            .copied()
     }
 
     /// Instantiates `module`, resolving each import by name.
@@ -41,8 +44,9 @@ impl Linker {
             .imports
             .iter()
             .map(|i| {
-                self.get(&i.module, &i.name)
-                    .ok_or_else(|| Error::Link(format!("unknown import: `{}`.`{}`", i.module, i.name)))
+                self.get(&i.module, &i.name).ok_or_else(|| {
+                    Error::Link(format!("unknown import: `{}`.`{}`", i.module, i.name))
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Instance::new(store, module, &imports)

@@ -48,7 +48,10 @@ impl LoadedObject {
 pub fn load(bytes: &[u8]) -> Result<LoadedObject, LoadError> {
     let file = object::File::parse(bytes)?;
     if file.architecture() != object::Architecture::X86_64 {
-        return Err(LoadError::Unsupported(format!("architecture {:?}", file.architecture())));
+        return Err(LoadError::Unsupported(format!(
+            "architecture {:?}",
+            file.architecture()
+        )));
     }
     let page = page_size();
     // Lay out executable sections first, then the rest from a fresh page, so the two parts
@@ -87,7 +90,9 @@ pub fn load(bytes: &[u8]) -> Result<LoadedObject, LoadError> {
     let base = mmap.as_ptr();
 
     for section in file.sections() {
-        let Some(at) = placement[section.index().0] else { continue };
+        let Some(at) = placement[section.index().0] else {
+            continue;
+        };
         if section.kind() == SectionKind::UninitializedData {
             continue;
         }
@@ -98,12 +103,14 @@ pub fn load(bytes: &[u8]) -> Result<LoadedObject, LoadError> {
 
     let symbol_address = |target: RelocationTarget| -> Result<usize, LoadError> {
         let RelocationTarget::Symbol(idx) = target else {
-            return Err(LoadError::Unsupported("relocation against a non-symbol".into()));
+            return Err(LoadError::Unsupported(
+                "relocation against a non-symbol".into(),
+            ));
         };
         let sym = file.symbol_by_index(idx)?;
-        let sec = sym
-            .section_index()
-            .ok_or_else(|| LoadError::Unsupported(format!("undefined symbol `{}`", sym.name().unwrap_or("?"))))?;
+        let sec = sym.section_index().ok_or_else(|| {
+            LoadError::Unsupported(format!("undefined symbol `{}`", sym.name().unwrap_or("?")))
+        })?;
         let at = placement
             .get(sec.0)
             .copied()
@@ -113,11 +120,15 @@ pub fn load(bytes: &[u8]) -> Result<LoadedObject, LoadError> {
     };
 
     for section in file.sections() {
-        let Some(at) = placement[section.index().0] else { continue };
+        let Some(at) = placement[section.index().0] else {
+            continue;
+        };
         for (offset, reloc) in section.relocations() {
             let place = at + offset as usize;
             if place + 8 > total {
-                return Err(LoadError::Unsupported("relocation outside its section".into()));
+                return Err(LoadError::Unsupported(
+                    "relocation outside its section".into(),
+                ));
             }
             let s = symbol_address(reloc.target())? as i64;
             let a = reloc.addend();
@@ -130,11 +141,14 @@ pub fn load(bytes: &[u8]) -> Result<LoadedObject, LoadError> {
                 match r_type {
                     elf::R_X86_64_64 => (base.add(place) as *mut i64).write_unaligned(s + a),
                     elf::R_X86_64_PC32 | elf::R_X86_64_PLT32 => {
-                        let v = i32::try_from(s + a - p)
-                            .map_err(|_| LoadError::Unsupported("PC-relative relocation out of range".into()))?;
+                        let v = i32::try_from(s + a - p).map_err(|_| {
+                            LoadError::Unsupported("PC-relative relocation out of range".into())
+                        })?;
                         (base.add(place) as *mut i32).write_unaligned(v)
                     }
-                    other => return Err(LoadError::Unsupported(format!("relocation type {other}"))),
+                    other => {
+                        return Err(LoadError::Unsupported(format!("relocation type {other}")))
+                    }
                 }
             }
         }
@@ -143,8 +157,14 @@ pub fn load(bytes: &[u8]) -> Result<LoadedObject, LoadError> {
     let descriptor = file
         .symbols()
         .find(|s| s.name() == Ok(wasic_abi::MODULE_DESCRIPTOR_SYMBOL))
-        .ok_or_else(|| LoadError::Unsupported(format!("no `{}` symbol", wasic_abi::MODULE_DESCRIPTOR_SYMBOL)))?;
-    let descriptor = symbol_address(RelocationTarget::Symbol(descriptor.index()))? as *const ModuleDescriptor;
+        .ok_or_else(|| {
+            LoadError::Unsupported(format!(
+                "no `{}` symbol",
+                wasic_abi::MODULE_DESCRIPTOR_SYMBOL
+            ))
+        })?;
+    let descriptor =
+        symbol_address(RelocationTarget::Symbol(descriptor.index()))? as *const ModuleDescriptor;
 
     mmap.protect(0, text_end, libc::PROT_READ | libc::PROT_EXEC)?;
     mmap.protect(text_end, total - text_end, libc::PROT_READ)?;

@@ -45,13 +45,25 @@ impl LinearMemory {
         }
         let mmap = Mmap::reserve(MEMORY_RESERVATION as usize).map_err(MemoryError::Reserve)?;
         let len = ty.min * WASM_PAGE_SIZE;
-        mmap.make_accessible(0, len as usize).map_err(MemoryError::Reserve)?;
-        let vm = Box::new(VMMemory { base: mmap.as_ptr(), length: len });
-        Ok(LinearMemory { vm, mmap, ty, max_pages })
+        mmap.make_accessible(0, len as usize)
+            .map_err(MemoryError::Reserve)?;
+        let vm = Box::new(VMMemory {
+            base: mmap.as_ptr(),
+            length: len,
+        });
+        Ok(LinearMemory {
+            vm,
+            mmap,
+            ty,
+            max_pages,
+        })
     }
 
     pub fn ty(&self) -> MemoryType {
-        MemoryType { min: self.pages(), ..self.ty }
+        MemoryType {
+            min: self.pages(),
+            ..self.ty
+        }
     }
 
     /// The declared type (with the declared minimum), used for import matching.
@@ -110,7 +122,12 @@ mod tests {
     use super::*;
 
     fn ty(min: u64, max: Option<u64>) -> MemoryType {
-        MemoryType { min, max, memory64: false, shared: false }
+        MemoryType {
+            min,
+            max,
+            memory64: false,
+            shared: false,
+        }
     }
 
     #[test]

@@ -14,7 +14,9 @@ pub enum ModuleError {
     Load(#[from] loader::LoadError),
     #[error(transparent)]
     Meta(#[from] meta::MetaError),
-    #[error("compiled module has ABI version {found}, this runtime expects {expected}: recompile it")]
+    #[error(
+        "compiled module has ABI version {found}, this runtime expects {expected}: recompile it"
+    )]
     AbiVersion { found: u64, expected: u32 },
     #[error("compiled module descriptor is corrupt: {0}")]
     Corrupt(&'static str),
@@ -40,7 +42,9 @@ pub struct CodeLookup {
 impl CodeLookup {
     pub fn trap(&self) -> Option<Trap> {
         let sites: &[TrapSite] = self.code.meta.traps.get(self.defined_index() as usize)?;
-        let i = sites.binary_search_by_key(&self.offset, |s| s.offset).ok()?;
+        let i = sites
+            .binary_search_by_key(&self.offset, |s| s.offset)
+            .ok()?;
         Some(sites[i].trap)
     }
 
@@ -68,7 +72,10 @@ pub fn lookup_pc(pc: usize) -> Option<CodeLookup> {
     if pc < *start {
         return None;
     }
-    let i = code.funcs.partition_point(|(s, _, _)| *s <= pc).checked_sub(1)?;
+    let i = code
+        .funcs
+        .partition_point(|(s, _, _)| *s <= pc)
+        .checked_sub(1)?;
     let (s, len, idx) = code.funcs[i];
     if pc >= s + len {
         return None;
@@ -109,12 +116,17 @@ impl Module {
     ///
     /// # Safety
     /// `desc` must be a descriptor emitted by the compiler, valid for the whole program.
-    pub unsafe fn from_descriptor(desc: &'static ModuleDescriptor) -> Result<Arc<Module>, ModuleError> {
+    pub unsafe fn from_descriptor(
+        desc: &'static ModuleDescriptor,
+    ) -> Result<Arc<Module>, ModuleError> {
         // SAFETY: forwarded from the caller.
         unsafe { Self::new(desc, None) }
     }
 
-    unsafe fn new(desc: *const ModuleDescriptor, object: Option<LoadedObject>) -> Result<Arc<Module>, ModuleError> {
+    unsafe fn new(
+        desc: *const ModuleDescriptor,
+        object: Option<LoadedObject>,
+    ) -> Result<Arc<Module>, ModuleError> {
         // SAFETY: the caller guarantees `desc` is a descriptor; its arrays have the lengths it
         // states.
         let d = unsafe { &*desc };
@@ -122,7 +134,10 @@ impl Module {
             return Err(ModuleError::Corrupt("bad magic"));
         }
         if d.abi_version != ABI_VERSION as u64 {
-            return Err(ModuleError::AbiVersion { found: d.abi_version, expected: ABI_VERSION });
+            return Err(ModuleError::AbiVersion {
+                found: d.abi_version,
+                expected: ABI_VERSION,
+            });
         }
         let meta_bytes = unsafe { std::slice::from_raw_parts(d.meta, d.meta_len as usize) };
         let meta = Arc::new(meta::decode(meta_bytes)?);
@@ -147,12 +162,22 @@ impl Module {
             _ => (0, 0),
         };
         let type_ids = meta.types.iter().map(types::canonical_id).collect();
-        let code = Arc::new(CodeInfo { funcs, meta: meta.clone() });
+        let code = Arc::new(CodeInfo {
+            funcs,
+            meta: meta.clone(),
+        });
         if range.1 > range.0 {
             let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
             reg.insert(range.1, (range.0, code.clone()));
         }
-        Ok(Arc::new(Module { meta, desc, code, type_ids, range, _object: object }))
+        Ok(Arc::new(Module {
+            meta,
+            desc,
+            code,
+            type_ids,
+            range,
+            _object: object,
+        }))
     }
 
     pub fn meta(&self) -> &ModuleMeta {
@@ -195,7 +220,10 @@ impl Module {
     pub fn data_segment(&self, i: usize) -> &[u8] {
         let seg = &self.meta.data[i];
         let d = self.descriptor();
-        assert!(seg.offset.checked_add(seg.len).is_some_and(|e| e <= d.data_len));
+        assert!(seg
+            .offset
+            .checked_add(seg.len)
+            .is_some_and(|e| e <= d.data_len));
         unsafe { std::slice::from_raw_parts(d.data.add(seg.offset as usize), seg.len as usize) }
     }
 

@@ -25,7 +25,10 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { max_wasm_stack: 1 << 20, max_memory: None }
+        StoreConfig {
+            max_wasm_stack: 1 << 20,
+            max_memory: None,
+        }
     }
 }
 
@@ -34,6 +37,9 @@ pub(crate) struct GlobalData {
     pub ty: GlobalType,
 }
 
+// Boxed items: compiled code holds raw pointers to them, so their addresses must not move when
+// the vectors grow.
+#[allow(clippy::vec_box)]
 #[derive(Default)]
 pub(crate) struct StoreInner {
     pub limits: VMLimits,
@@ -63,7 +69,12 @@ impl Default for Store {
 
 impl Store {
     pub fn new(config: StoreConfig) -> Store {
-        Store { inner: Box::new(StoreInner { config, ..Default::default() }) }
+        Store {
+            inner: Box::new(StoreInner {
+                config,
+                ..Default::default()
+            }),
+        }
     }
 
     pub fn config(&self) -> &StoreConfig {
@@ -77,8 +88,14 @@ impl Store {
             return;
         }
         for (i, id) in module.type_ids().iter().enumerate() {
-            inner.trampolines.entry(*id).or_insert_with(|| module.array_trampoline(i as u32));
-            inner.adapters.entry(*id).or_insert_with(|| module.host_adapter(i as u32));
+            inner
+                .trampolines
+                .entry(*id)
+                .or_insert_with(|| module.array_trampoline(i as u32));
+            inner
+                .adapters
+                .entry(*id)
+                .or_insert_with(|| module.host_adapter(i as u32));
         }
         for h in inner.host_funcs.iter_mut() {
             if h.funcref.func_ptr.is_null() {

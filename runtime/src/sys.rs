@@ -33,16 +33,29 @@ impl Mmap {
 
     fn map(len: usize, prot: i32, extra: i32) -> io::Result<Mmap> {
         if len == 0 {
-            return Ok(Mmap { ptr: ptr::NonNull::dangling().as_ptr(), len: 0 });
+            return Ok(Mmap {
+                ptr: ptr::NonNull::dangling().as_ptr(),
+                len: 0,
+            });
         }
         // SAFETY: an anonymous private mapping at an address of the kernel's choice.
         let p = unsafe {
-            libc::mmap(ptr::null_mut(), len, prot, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | extra, -1, 0)
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                prot,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | extra,
+                -1,
+                0,
+            )
         };
         if p == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        Ok(Mmap { ptr: p as *mut u8, len })
+        Ok(Mmap {
+            ptr: p as *mut u8,
+            len,
+        })
     }
 
     pub fn as_ptr(&self) -> *mut u8 {

@@ -21,12 +21,18 @@ impl Table {
             return None;
         }
         let mut elems = vec![init; ty.min as usize];
-        let vm = Box::new(VMTable { base: elems.as_mut_ptr(), length: ty.min });
+        let vm = Box::new(VMTable {
+            base: elems.as_mut_ptr(),
+            length: ty.min,
+        });
         Some(Table { vm, elems, ty })
     }
 
     pub fn ty(&self) -> TableType {
-        TableType { min: self.size(), ..self.ty }
+        TableType {
+            min: self.size(),
+            ..self.ty
+        }
     }
 
     pub fn declared_type(&self) -> TableType {
@@ -67,7 +73,11 @@ impl Table {
     pub fn grow(&mut self, delta: u64, init: usize) -> Option<u64> {
         let old = self.size();
         let new = old.checked_add(delta)?;
-        let max = self.ty.max.unwrap_or(u32::MAX as u64).min(MAX_TABLE_ELEMENTS);
+        let max = self
+            .ty
+            .max
+            .unwrap_or(u32::MAX as u64)
+            .min(MAX_TABLE_ELEMENTS);
         if new > max {
             return None;
         }

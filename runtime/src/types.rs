@@ -5,8 +5,11 @@ use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use wasic_abi::FuncType;
 
-fn registry() -> &'static Mutex<(HashMap<FuncType, u32>, Vec<FuncType>)> {
-    static R: OnceLock<Mutex<(HashMap<FuncType, u32>, Vec<FuncType>)>> = OnceLock::new();
+/// Ids by type, and types by id.
+type Registry = (HashMap<FuncType, u32>, Vec<FuncType>);
+
+fn registry() -> &'static Mutex<Registry> {
+    static R: OnceLock<Mutex<Registry>> = OnceLock::new();
     R.get_or_init(Default::default)
 }
 

@@ -31,11 +31,18 @@ pub struct TrapRecord {
 
 impl TrapRecord {
     pub fn new(trap: Trap) -> TrapRecord {
-        TrapRecord { trap, fault_addr: None, pcs: [0; MAX_FRAMES], npcs: 0 }
+        TrapRecord {
+            trap,
+            fault_addr: None,
+            pcs: [0; MAX_FRAMES],
+            npcs: 0,
+        }
     }
 }
 
 /// Why wasm execution was abandoned.
+// Not boxed: the signal handler builds one and must not allocate.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Unwind {
     Trap(TrapRecord),
@@ -105,6 +112,7 @@ fn current_sp() -> usize {
 /// # Safety
 /// `tramp` must be an array trampoline for the callee's type, `values` must hold
 /// `max(params, results)` cells with the parameters, the vmctx pointers must be live.
+#[allow(clippy::result_large_err)]
 pub unsafe fn catch_traps(
     limits: *mut VMLimits,
     max_stack: usize,
@@ -126,11 +134,22 @@ pub unsafe fn catch_traps(
         let floor = if lo == 0 { 0 } else { lo + HOST_STACK_RESERVE };
         unsafe { (*limits).stack_limit = sp.saturating_sub(max_stack).max(floor) };
     }
-    let mut state = CallThreadState { saved_sp: 0, unwind: None, entry_sp: sp };
+    let mut state = CallThreadState {
+        saved_sp: 0,
+        unwind: None,
+        entry_sp: sp,
+    };
     CURRENT.with(|c| c.set(&mut state));
     // SAFETY: forwarded from the caller; `wasic_enter` returns here normally or after a trap.
     let r = unsafe {
-        enter::wasic_enter(tramp, callee_vmctx, caller_vmctx, func_ptr, values, &mut state.saved_sp)
+        enter::wasic_enter(
+            tramp,
+            callee_vmctx,
+            caller_vmctx,
+            func_ptr,
+            values,
+            &mut state.saved_sp,
+        )
     };
     CURRENT.with(|c| c.set(prev));
     if outermost {
@@ -139,7 +158,10 @@ pub unsafe fn catch_traps(
     if r == 0 {
         return Ok(());
     }
-    Err(state.unwind.take().unwrap_or(Unwind::Host("wasm execution was abandoned".into())))
+    Err(state
+        .unwind
+        .take()
+        .unwrap_or(Unwind::Host("wasm execution was abandoned".into())))
 }
 
 /// Abandons the wasm frames of the innermost [`catch_traps`] on this thread.
@@ -176,14 +198,25 @@ pub unsafe fn raise(unwind: Unwind) -> ! {
 ///
 /// # Safety
 /// `[lo, hi)` must be readable stack memory of the current thread.
-pub(crate) unsafe fn walk_frames(rec: &mut TrapRecord, pc: Option<usize>, mut fp: usize, lo: usize, hi: usize) {
+pub(crate) unsafe fn walk_frames(
+    rec: &mut TrapRecord,
+    pc: Option<usize>,
+    mut fp: usize,
+    lo: usize,
+    hi: usize,
+) {
     rec.npcs = 0;
     if let Some(pc) = pc {
         rec.pcs[0] = pc;
         rec.npcs = 1;
     }
     let mut steps = 0;
-    while fp >= lo && fp + 16 <= hi && fp % 8 == 0 && rec.npcs < MAX_FRAMES && steps < 10_000 {
+    while fp >= lo
+        && fp + 16 <= hi
+        && fp.is_multiple_of(8)
+        && rec.npcs < MAX_FRAMES
+        && steps < 10_000
+    {
         steps += 1;
         // SAFETY: `fp` is inside the validated range.
         let (next, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };

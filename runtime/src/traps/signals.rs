@@ -56,10 +56,16 @@ pub fn ensure_altstack() {
             return;
         }
         let page = crate::sys::page_size();
-        let Ok(map) = crate::sys::Mmap::read_write(ALTSTACK_SIZE + page) else { return };
+        let Ok(map) = crate::sys::Mmap::read_write(ALTSTACK_SIZE + page) else {
+            return;
+        };
         // The lowest page stays a guard page.
         let _ = map.protect(0, page, libc::PROT_NONE);
-        let st = libc::stack_t { ss_sp: map.as_ptr().add(page) as *mut libc::c_void, ss_flags: 0, ss_size: ALTSTACK_SIZE };
+        let st = libc::stack_t {
+            ss_sp: map.as_ptr().add(page) as *mut libc::c_void,
+            ss_flags: 0,
+            ss_size: ALTSTACK_SIZE,
+        };
         if libc::sigaltstack(&st, std::ptr::null_mut()) == 0 {
             std::mem::forget(map);
         }
@@ -86,7 +92,9 @@ unsafe fn handle(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c
     let pc = gregs[libc::REG_RIP as usize] as usize;
     let sp = gregs[libc::REG_RSP as usize] as usize;
     let fp = gregs[libc::REG_RBP as usize] as usize;
-    let Some(found) = lookup_pc(pc) else { return false };
+    let Some(found) = lookup_pc(pc) else {
+        return false;
+    };
     let fault_addr = match sig {
         libc::SIGSEGV | libc::SIGBUS => Some(unsafe { (*info).si_addr() } as usize),
         _ => None,
@@ -104,7 +112,11 @@ unsafe fn handle(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c
     // SAFETY: `state` is the live innermost state of this thread.
     unsafe {
         let mut rec = TrapRecord::new(trap);
-        rec.fault_addr = if trap == Trap::MemoryOutOfBounds { fault_addr } else { None };
+        rec.fault_addr = if trap == Trap::MemoryOutOfBounds {
+            fault_addr
+        } else {
+            None
+        };
         walk_frames(&mut rec, Some(pc), fp, sp, (*state).entry_sp);
         (*state).unwind = Some(super::Unwind::Trap(rec));
         gregs[libc::REG_RSP as usize] = (*state).saved_sp as i64;
@@ -114,10 +126,12 @@ unsafe fn handle(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c
 }
 
 unsafe fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
-    let Some(i) = SIGNALS.iter().position(|s| *s == sig) else { return };
+    let Some(i) = SIGNALS.iter().position(|s| *s == sig) else {
+        return;
+    };
     // SAFETY: PREVIOUS[i] was written by sigaction before our handler could run.
     unsafe {
-        let prev = (*(&raw const PREVIOUS[i])).assume_init_ref();
+        let prev = (&raw const PREVIOUS[i]).read().assume_init();
         if prev.sa_flags & libc::SA_SIGINFO != 0 && prev.sa_sigaction > 1 {
             let f: unsafe extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
                 std::mem::transmute(prev.sa_sigaction);
