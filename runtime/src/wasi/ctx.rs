@@ -265,23 +265,25 @@ impl WasiCtxBuilder {
         }
     }
 
-    /// Appends arguments (`argv[0]` first). Accepts `String`s, `Vec<u8>`s, `&str`s.
+    /// Appends arguments (`argv[0]` first): `String`s, `&str`s, `Vec<u8>`s, byte slices.
     pub fn args<I, A>(mut self, args: I) -> Self
     where
         I: IntoIterator<Item = A>,
-        A: Into<Vec<u8>>,
+        A: AsRef<[u8]>,
     {
-        self.args.extend(args.into_iter().map(Into::into));
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_vec()));
         self
     }
 
-    pub fn arg(self, arg: impl Into<Vec<u8>>) -> Self {
+    pub fn arg(self, arg: impl AsRef<[u8]>) -> Self {
         self.args([arg])
     }
 
     /// Adds one environment variable.
-    pub fn env(mut self, name: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Self {
-        self.env.push((name.into(), value.into()));
+    pub fn env(mut self, name: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Self {
+        self.env
+            .push((name.as_ref().to_vec(), value.as_ref().to_vec()));
         self
     }
 

@@ -212,7 +212,9 @@ fn push_front_components(queue: &mut VecDeque<Vec<u8>>, path: &[u8]) {
 /// The fallback resolver: one component at a time, never letting the kernel follow a symlink
 /// or a `..` on our behalf.
 fn open_walk(root: BorrowedFd<'_>, path: &[u8], flags: i32, mode: u32) -> Result<OwnedFd, Errno> {
-    let follow_last = flags & libc::O_NOFOLLOW == 0;
+    // O_CREAT | O_EXCL never follows a final symlink (POSIX; openat2 agrees).
+    let excl = libc::O_CREAT | libc::O_EXCL;
+    let follow_last = flags & libc::O_NOFOLLOW == 0 && flags & excl != excl;
     // Directories entered so far below the root; `..` pops, and popping the root is an escape.
     let mut stack: Vec<OwnedFd> = Vec::new();
     let mut queue = VecDeque::new();
