@@ -4,7 +4,7 @@
 //! rights it needs (`WasiCtx::entry`/`file`/`dir`), validate guest pointers, act with one host
 //! call, map the host errno and write the results back.
 
-use super::ctx::{mode_filetype, WasiCtx};
+use super::ctx::{mode_filetype, HostFd, WasiCtx};
 use super::errno::{cvt, Errno};
 use super::memory::GuestMemory;
 use super::types::{self, fdflags, fstflags, rights, Filestat, Flavor};
@@ -179,6 +179,11 @@ pub fn fd_fdstat_set_flags(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw])
     let (fd, flags) = (a[0].as_u32(), a[1].as_u32());
     done(a, || {
         let e = ctx.entry(fd, rights::FD_FDSTAT_SET_FLAGS)?;
+        // Stdio descriptors are shared with the host process (and its terminal): like
+        // wasmtime, their flags are not the guest's to change.
+        if matches!(e.host, HostFd::Borrowed(_)) {
+            return Err(Errno::BADF);
+        }
         // Like wasmtime, only APPEND and NONBLOCK can change after opening.
         if flags & !(fdflags::APPEND | fdflags::NONBLOCK) as u32 != 0 {
             return Err(Errno::INVAL);

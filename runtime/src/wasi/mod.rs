@@ -10,6 +10,14 @@
 //! constants and layouts of both flavors), `sandbox.rs` (path resolution, sandbox-critical),
 //! `ctx.rs` (context, descriptor table, rights), and the functions in `fd.rs`, `path.rs`,
 //! `poll.rs`, `misc.rs`.
+//!
+//! Behavior follows wasmtime's preview 1 where the specification leaves room, with these
+//! deliberate differences: a guest pointer or length out of bounds is `EFAULT` (wasmtime traps);
+//! rights are tracked and enforced (a missing read/write right is `EBADF` as on wasmtime, any
+//! other `ENOTCAPABLE`; `fd_fdstat_set_rights` narrows them, where wasmtime says `ENOTSUP`);
+//! `fd_allocate` works (`posix_fallocate`); the CPU-time clocks can be read; `sock_*` work on
+//! descriptors that really are sockets (e.g. a socket passed as stdio); `poll_oneoff` reports
+//! byte counts (`FIONREAD`, bytes left in a file) rather than 1.
 
 mod ctx;
 mod errno;

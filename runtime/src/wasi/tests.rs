@@ -599,6 +599,10 @@ fn fdflags_renumber_and_stdio_writes() {
         h.call("fd_fdstat_set_flags", &[fd, 16 /* sync */]),
         e(Errno::INVAL)
     );
+    assert_eq!(
+        h.call("fd_fdstat_set_flags", &[0, 4 /* nonblock */]),
+        e(Errno::BADF)
+    );
     let fd2 = h
         .open_in(PRE, "log2", 1, ALL, 1 | 2 /* append|dsync */, false)
         .unwrap();
