@@ -1,14 +1,15 @@
-//! `wasic build`: compile, check that the module is a runnable WASI command, and link the
-//! object with the embedded runtime library into an executable with the system C compiler
-//! driver. The output appears atomically (written aside, then renamed), never half-written.
+//! `wasic build`: compile, check that the module is something wasic can run (a WASI command,
+//! or for `--lib` any module importing only WASI), and link the object with the embedded runtime
+//! library into an executable or a static/shared library. Outputs appear atomically (written
+//! aside, then renamed): a failed build never leaves a half-written file behind.
 
 use crate::CommonArgs;
 use anyhow::{bail, Context, Result};
-use object::write::{Object, StandardSection, Symbol, SymbolSection};
-use object::{Architecture, BinaryFormat, Endianness, SymbolFlags, SymbolKind, SymbolScope};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use wasic_runtime::exec::{self, ExecConfig};
+use wasic_runtime::Module;
 
 /// The runtime static library, built by build.rs.
 static RT_LIB: &[u8] = include_bytes!(env!("WASIC_RT_LIB"));
@@ -28,6 +29,10 @@ pub fn compile_options(common: &CommonArgs) -> wasic_compiler::CompileOptions {
 pub fn exec_config(common: &CommonArgs, with_grants: bool) -> Result<ExecConfig> {
     let mut cfg = ExecConfig {
         inherit_env: common.inherit_env,
+        required_cpu: wasic_compiler::required_cpu_features(&compile_options(common))
+            .into_iter()
+            .map(String::from)
+            .collect(),
         ..Default::default()
     };
     if with_grants {
@@ -48,35 +53,64 @@ pub fn exec_config(common: &CommonArgs, with_grants: bool) -> Result<ExecConfig>
     Ok(cfg)
 }
 
-/// An object defining `wasic_exec_config` / `wasic_exec_config_len` for the runtime's `main`.
-fn config_object(cfg: &ExecConfig) -> Result<Vec<u8>> {
-    let bytes = cfg.encode();
-    let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
-    let sec = obj.section_id(StandardSection::ReadOnlyData);
-    let mut add = |name: &str, data: &[u8]| {
-        let off = obj.append_section_data(sec, data, 16);
-        obj.add_symbol(Symbol {
-            name: name.as_bytes().to_vec(),
-            value: off,
-            size: data.len() as u64,
-            kind: SymbolKind::Data,
-            scope: SymbolScope::Linkage,
-            weak: false,
-            section: SymbolSection::Section(sec),
-            flags: SymbolFlags::None,
-        });
-    };
-    add("wasic_exec_config", &bytes);
-    add("wasic_exec_config_len", &(bytes.len() as u64).to_le_bytes());
-    Ok(obj.write()?)
-}
-
 pub fn linker_program(common: &CommonArgs) -> String {
     common
         .linker
         .clone()
         .or_else(|| std::env::var("CC").ok())
         .unwrap_or_else(|| "cc".into())
+}
+
+/// Compiles `wasm` and loads the result to read its metadata.
+pub fn compile(wasm: &[u8], input: &Path, common: &CommonArgs) -> Result<(Vec<u8>, Arc<Module>)> {
+    let object = wasic_compiler::compile(wasm, &compile_options(common))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+    let module = Module::from_object(&object).context("loading the compiled module")?;
+    Ok((object, module))
+}
+
+/// A scratch directory holding the compiled object and the runtime library.
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new(object: &[u8]) -> Result<Scratch> {
+        let dir = tempfile::tempdir().context("creating a temporary directory")?;
+        std::fs::write(dir.path().join("module.o"), object)?;
+        std::fs::write(dir.path().join("libwasic_rt.a"), RT_LIB)?;
+        Ok(Scratch { dir })
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+/// A temporary file beside `output`, renamed over it by `persist` once complete.
+fn partial_output(output: &Path) -> Result<tempfile::TempPath> {
+    let out_dir = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => ".".into(),
+    };
+    Ok(tempfile::Builder::new()
+        .prefix(".wasic-partial-")
+        .tempfile_in(&out_dir)
+        .with_context(|| format!("cannot write into `{}`", out_dir.display()))?
+        .into_temp_path())
+}
+
+fn run_tool(mut cmd: Command, what: &str) -> Result<()> {
+    let prog = cmd.get_program().to_string_lossy().into_owned();
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot run `{prog}` ({what})"))?;
+    if !out.status.success() {
+        bail!(
+            "{what} with `{prog}` failed:\n{}",
+            String::from_utf8_lossy(&out.stderr).trim_end()
+        );
+    }
+    Ok(())
 }
 
 pub fn build_executable(
@@ -87,48 +121,114 @@ pub fn build_executable(
     cfg: &ExecConfig,
     static_: bool,
 ) -> Result<()> {
-    let object = wasic_compiler::compile(wasm, &compile_options(common))
-        .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
-    let module =
-        wasic_runtime::Module::from_object(&object).context("loading the compiled module")?;
+    let (object, module) = compile(wasm, input, common)?;
     exec::check_command(module.meta()).map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
-
-    let tmp = tempfile::tempdir().context("creating a temporary directory")?;
-    let obj_path = tmp.path().join("module.o");
-    let cfg_path = tmp.path().join("config.o");
-    let lib_path = tmp.path().join("libwasic_rt.a");
-    std::fs::write(&obj_path, &object)?;
-    std::fs::write(&cfg_path, config_object(cfg)?)?;
-    std::fs::write(&lib_path, RT_LIB)?;
-
-    let out_dir = match output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => ".".into(),
-    };
-    let partial = tempfile::Builder::new()
-        .prefix(".wasic-partial-")
-        .tempfile_in(&out_dir)
-        .with_context(|| format!("cannot write into `{}`", out_dir.display()))?
-        .into_temp_path();
+    let scratch = Scratch::new(&object)?;
+    let entry = scratch.path("entry.o");
+    std::fs::write(
+        &entry,
+        wasic_compiler::entry_object(&cfg.encode(), &compile_options(common))?,
+    )?;
+    let partial = partial_output(output)?;
     let cc = linker_program(common);
     let mut cmd = Command::new(&cc);
     cmd.arg("-o")
         .arg(&partial)
-        .arg(&obj_path)
-        .arg(&cfg_path)
-        .arg(&lib_path);
+        .arg(scratch.path("module.o"))
+        .arg(&entry)
+        .arg(scratch.path("libwasic_rt.a"));
     if static_ {
         cmd.arg("-static");
     }
     cmd.args(["-lpthread", "-ldl", "-lm", "-lrt", "-Wl,--gc-sections"]);
-    let out = cmd
-        .output()
-        .with_context(|| format!("cannot run the linker `{cc}` (set --linker or CC)"))?;
-    if !out.status.success() {
-        bail!(
-            "linking with `{cc}` failed:\n{}",
-            String::from_utf8_lossy(&out.stderr).trim_end()
-        );
+    run_tool(cmd, "linking")?;
+    partial
+        .persist(output)
+        .with_context(|| format!("cannot write `{}`", output.display()))?;
+    Ok(())
+}
+
+/// `wasic build --lib`: a static (`.a`) or shared (`.so`) library exposing the C API of
+/// `rt/src/capi.rs`, plus optionally a header declaring it and one wrapper per export.
+pub fn build_library(
+    wasm: &[u8],
+    input: &Path,
+    output: &Path,
+    common: &CommonArgs,
+    header: Option<&Path>,
+) -> Result<()> {
+    let (object, module) = compile(wasm, input, common)?;
+    exec::check_library(module.meta()).map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+    let header_text = match header {
+        Some(h) => Some(crate::header::generate(
+            module.meta(),
+            &crate::header::prefix_for(h),
+            input,
+        )?),
+        None => None,
+    };
+    let scratch = Scratch::new(&object)?;
+    let partial = partial_output(output)?;
+    match output.extension().and_then(|e| e.to_str()) {
+        Some("a") => {
+            // One relocatable object holding the module and the whole runtime, in an archive
+            // of its own: hosts then link `libNAME.a` alone. (Merging the archives member by
+            // member loses members whose names collide, which Rust's archives have.)
+            let merged = scratch.path("merged.o");
+            let mut cmd = Command::new("ld");
+            cmd.arg("-r")
+                .arg("-o")
+                .arg(&merged)
+                .arg(scratch.path("module.o"));
+            cmd.arg("--whole-archive")
+                .arg(scratch.path("libwasic_rt.a"))
+                .arg("--no-whole-archive");
+            run_tool(cmd, "merging the library")?;
+            // Rust's objects carry LLVM bitcode that binutils' LTO plugin (installed with clang)
+            // cannot read; the library does not need it.
+            let mut cmd = Command::new("objcopy");
+            cmd.args(["--remove-section=.llvmbc", "--remove-section=.llvmcmd"])
+                .arg(&merged);
+            run_tool(cmd, "stripping bitcode from the library")?;
+            let archive = scratch.path("lib.a");
+            let mut cmd = Command::new("ar");
+            cmd.arg("crs").arg(&archive).arg(&merged);
+            run_tool(cmd, "archiving")?;
+            std::fs::copy(&archive, &partial).context("writing the library")?;
+        }
+        Some("so") => {
+            std::fs::write(
+                scratch.path("exports.map"),
+                "{ global: wasic_*; local: *; };\n",
+            )?;
+            let cc = linker_program(common);
+            let mut cmd = Command::new(&cc);
+            cmd.arg("-shared")
+                .arg("-o")
+                .arg(&partial)
+                .arg(scratch.path("module.o"));
+            for sym in crate::header::CAPI_SYMBOLS {
+                cmd.arg(format!("-Wl,--undefined={sym}"));
+            }
+            cmd.arg(scratch.path("libwasic_rt.a"));
+            cmd.arg(format!(
+                "-Wl,--version-script={}",
+                scratch.path("exports.map").display()
+            ));
+            cmd.args(["-lpthread", "-ldl", "-lm", "-lrt", "-Wl,--gc-sections"]);
+            run_tool(cmd, "linking")?;
+        }
+        _ => bail!(
+            "--lib output `{}` must end in .a (static) or .so (shared)",
+            output.display()
+        ),
+    }
+    if let (Some(h), Some(text)) = (header, header_text) {
+        let partial_h = partial_output(h)?;
+        std::fs::write(&partial_h, text)?;
+        partial_h
+            .persist(h)
+            .with_context(|| format!("cannot write `{}`", h.display()))?;
     }
     partial
         .persist(output)

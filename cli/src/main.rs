@@ -2,6 +2,8 @@
 //! `wasic run` builds (with a cache) and runs one.
 
 mod cache;
+mod header;
+mod invoke;
 mod link;
 
 use anyhow::{Context, Result};
@@ -68,8 +70,15 @@ struct BuildArgs {
     #[arg(short, long, value_name = "OUT")]
     output: PathBuf,
     /// Produce a fully static executable
-    #[arg(long = "static")]
+    #[arg(long = "static", conflicts_with = "lib")]
     static_: bool,
+    /// Build a library instead of an executable: OUT ending in .a (static) or .so (shared),
+    /// exposing the module's exports through a C API (see --header)
+    #[arg(long)]
+    lib: bool,
+    /// With --lib: also write a C header declaring the API and one function per export
+    #[arg(long, value_name = "NAME.h", requires = "lib")]
+    header: Option<PathBuf>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -79,6 +88,10 @@ struct BuildArgs {
 struct RunArgs {
     #[command(flatten)]
     common: CommonArgs,
+    /// Call this exported function with ARGS (parsed by its parameter types) and print its
+    /// results, after `_initialize` for reactors, instead of running `_start`
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
     /// The WebAssembly module (.wasm binary or .wat text)
     input: PathBuf,
     /// Arguments passed to the program
@@ -119,6 +132,13 @@ pub fn read_module(path: &std::path::Path) -> Result<Vec<u8>> {
 
 fn build(a: BuildArgs) -> Result<i32> {
     let wasm = read_module(&a.input)?;
+    if a.lib {
+        if !a.common.dirs.is_empty() || !a.common.env.is_empty() || a.common.inherit_env {
+            anyhow::bail!("--dir, --env and --inherit-env do not apply to --lib: libraries get their grants through wasic_config_* at run time");
+        }
+        link::build_library(&wasm, &a.input, &a.output, &a.common, a.header.as_deref())?;
+        return Ok(0);
+    }
     let cfg = link::exec_config(&a.common, true)?;
     link::build_executable(&wasm, &a.input, &a.output, &a.common, &cfg, a.static_)?;
     Ok(0)
@@ -126,6 +146,9 @@ fn build(a: BuildArgs) -> Result<i32> {
 
 fn run(a: RunArgs) -> Result<i32> {
     let wasm = read_module(&a.input)?;
+    if let Some(name) = &a.invoke {
+        return invoke::invoke(&wasm, &a.input, name, &a.args, &a.common);
+    }
     let exe = cache::cached_executable(&wasm, &a.input, &a.common)?;
     cache::exec(&exe, &a.input, &a.args, &a.common)
 }

@@ -101,3 +101,28 @@ pub fn build_isa(opts: &CompileOptions) -> Result<OwnedTargetIsa, CompileError> 
     isa.finish(settings::Flags::new(flags))
         .map_err(codegen_error)
 }
+
+/// CPU features (in `is_x86_feature_detected!` spelling) that code compiled with `opts` needs:
+/// an executable checks them at start-up and refuses to run, with a clear message, on a CPU
+/// that lacks one instead of dying on an illegal instruction.
+pub fn required_cpu_features(opts: &CompileOptions) -> Vec<&'static str> {
+    cpu_features(opts.target_cpu)
+        .into_iter()
+        .filter_map(|flag| {
+            Some(match flag {
+                "has_sse3" => "sse3",
+                "has_ssse3" => "ssse3",
+                "has_sse41" => "sse4.1",
+                "has_sse42" => "sse4.2",
+                "has_popcnt" => "popcnt",
+                "has_avx" => "avx",
+                "has_avx2" => "avx2",
+                "has_bmi1" => "bmi1",
+                "has_bmi2" => "bmi2",
+                "has_lzcnt" => "lzcnt",
+                "has_fma" => "fma",
+                _ => return None,
+            })
+        })
+        .collect()
+}

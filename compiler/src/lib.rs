@@ -6,8 +6,11 @@
 //! ([`trampolines`]); [`object`] writes code, metadata and the `wasic_module` descriptor into an
 //! ELF object with no undefined symbols. The contract with the runtime is the `wasic-abi` crate.
 
+mod entry;
 mod error;
 mod isa;
+pub use entry::entry_object;
+pub use isa::required_cpu_features;
 mod module;
 mod object;
 mod strict;

@@ -42,6 +42,8 @@ pub struct ExecConfig {
     pub inherit_env: bool,
     pub max_memory: Option<u64>,
     pub max_wasm_stack: Option<usize>,
+    /// CPU features the compiled code needs (`is_x86_feature_detected!` names).
+    pub required_cpu: Vec<String>,
 }
 
 impl ExecConfig {
@@ -174,37 +176,147 @@ pub fn wasi_ctx_for_process(
     b.build().map_err(|e| e.to_string())
 }
 
-/// Instantiates and runs a command; returns the process exit status. Prints a trap report or
-/// error to stderr.
-pub fn run_command(module: &Arc<Module>, cfg: &ExecConfig, ctx: WasiCtx) -> i32 {
-    let mut config = StoreConfig::default();
-    if let Some(s) = cfg.max_wasm_stack {
-        config.max_wasm_stack = s;
-    } else {
-        // The main thread has the full process stack (usually 8 MiB); let wasm use most of it.
-        config.max_wasm_stack = 6 << 20;
+/// Checks that `meta` can be loaded as a library: it imports only WASI functions.
+/// Reactors (`_initialize`) and commands (`_start`) both qualify.
+pub fn check_library(meta: &ModuleMeta) -> Result<(), String> {
+    check_imports(meta)
+}
+
+/// An instance of a WASI module with its own store: what a library built with `wasic build
+/// --lib` and `wasic run --invoke` work with. Follows Node.js's `wasi` semantics:
+/// `initialize` runs `_initialize` exactly once, `start` runs `_start` and returns the
+/// `proc_exit` code instead of exiting the process.
+pub struct WasiInstance {
+    store: Store,
+    instance: crate::Instance,
+    initialized: bool,
+    started: bool,
+}
+
+impl WasiInstance {
+    pub fn new(
+        module: &Arc<Module>,
+        ctx: WasiCtx,
+        config: StoreConfig,
+    ) -> Result<WasiInstance, Error> {
+        let mut store = Store::new(config);
+        let mut linker = Linker::new();
+        add_wasi_to_linker(&mut linker, &mut store, Rc::new(RefCell::new(ctx)));
+        let instance = linker.instantiate(&mut store, module)?;
+        Ok(WasiInstance {
+            store,
+            instance,
+            initialized: false,
+            started: false,
+        })
     }
-    config.max_memory = cfg.max_memory;
-    let mut store = Store::new(config);
-    let mut linker = Linker::new();
-    add_wasi_to_linker(&mut linker, &mut store, Rc::new(RefCell::new(ctx)));
-    let result = linker.instantiate(&mut store, module).and_then(|inst| {
-        let start = inst
+
+    pub fn is_reactor(&self) -> bool {
+        self.instance.get_func("_start").is_none()
+    }
+
+    /// Runs `_initialize` if the module exports it. A second call is an error, as in Node.js.
+    pub fn initialize(&mut self) -> Result<(), Error> {
+        if self.initialized {
+            return Err(Error::Usage("the instance is already initialized".into()));
+        }
+        if self.started {
+            return Err(Error::Usage(
+                "a command instance cannot be initialized after start".into(),
+            ));
+        }
+        self.initialized = true;
+        match self.instance.get_func("_initialize") {
+            Some(f) => f.call(&mut self.store, &[]).map(drop),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `_start` once; returns its exit status (0 when it returns, n on `proc_exit(n)`).
+    pub fn start(&mut self) -> Result<i32, Error> {
+        if self.started || self.initialized {
+            return Err(Error::Usage(
+                "the instance was already started or initialized".into(),
+            ));
+        }
+        self.started = true;
+        let f = self
+            .instance
             .get_func("_start")
-            .ok_or_else(|| Error::Link("module exports no `_start` function".into()))?;
-        start.call(&mut store, &[])
-    });
-    match result {
-        Ok(_) => 0,
-        Err(Error::Exit(code)) => code,
-        Err(Error::Trap(t)) => {
+            .ok_or_else(|| Error::Usage("module exports no `_start` function".into()))?;
+        match f.call(&mut self.store, &[]) {
+            Ok(_) => Ok(0),
+            Err(Error::Exit(code)) => Ok(code),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The exported function `name`.
+    pub fn func(&self, name: &str) -> Result<Func, Error> {
+        self.instance
+            .get_func(name)
+            .ok_or_else(|| Error::Usage(format!("module exports no function `{name}`")))
+    }
+
+    pub fn call(&mut self, name: &str, args: &[crate::Val]) -> Result<Vec<crate::Val>, Error> {
+        let f = self.func(name)?;
+        f.call(&mut self.store, args)
+    }
+
+    /// Calls with raw 16-byte values (parameters in, results out).
+    pub fn call_raw(&mut self, name: &str, values: &mut [wasic_abi::ValRaw]) -> Result<(), Error> {
+        let f = self.func(name)?;
+        let ty = f.ty();
+        if values.len() < ty.params.len().max(ty.results.len()) {
+            return Err(Error::Usage(format!(
+                "`{name}` needs {} value cells",
+                ty.params.len().max(ty.results.len())
+            )));
+        }
+        f.call_raw(&mut self.store, values)
+    }
+
+    /// The exported memory called `memory` (what WASI programs export).
+    pub fn memory(&mut self) -> Option<&mut [u8]> {
+        let m = self.instance.get_memory("memory")?;
+        Some(m.data_mut(&mut self.store))
+    }
+
+    pub fn instance(&self) -> &crate::Instance {
+        &self.instance
+    }
+}
+
+/// Store settings of a command run from an executable.
+fn command_store_config(cfg: &ExecConfig) -> StoreConfig {
+    StoreConfig {
+        // The main thread has the full process stack (usually 8 MiB); let wasm use most of it.
+        max_wasm_stack: cfg.max_wasm_stack.unwrap_or(6 << 20),
+        max_memory: cfg.max_memory,
+    }
+}
+
+/// Prints what ended a program and returns the process exit status for it.
+pub fn report_error(e: &Error) -> i32 {
+    match e {
+        Error::Exit(code) => *code,
+        Error::Trap(t) => {
             eprintln!("Error: {}", t.report());
             TRAP_EXIT_STATUS
         }
-        Err(e) => {
+        e => {
             eprintln!("Error: {e}");
             1
         }
+    }
+}
+
+/// Instantiates and runs a command; returns the process exit status. Prints a trap report or
+/// error to stderr.
+pub fn run_command(module: &Arc<Module>, cfg: &ExecConfig, ctx: WasiCtx) -> i32 {
+    match WasiInstance::new(module, ctx, command_store_config(cfg)).and_then(|mut i| i.start()) {
+        Ok(code) => code,
+        Err(e) => report_error(&e),
     }
 }
 
@@ -226,6 +338,13 @@ pub unsafe fn main(
             return 1;
         }
     };
+    if let Some(missing) = cfg.required_cpu.iter().find(|f| !cpu_has(f)) {
+        eprintln!(
+            "Error: this program was compiled for a CPU with `{missing}`, which this CPU lacks; \
+             rebuild it with `wasic build --target-cpu x86-64-v2` (or `native` on this machine)"
+        );
+        return 1;
+    }
     let module = match unsafe { Module::from_descriptor(desc) } {
         Ok(m) => m,
         Err(e) => {
@@ -244,4 +363,20 @@ pub unsafe fn main(
         }
     };
     run_command(&module, &cfg, ctx)
+}
+
+/// Whether this CPU has the feature called `name` (unknown names count as missing).
+pub fn cpu_has(name: &str) -> bool {
+    macro_rules! check {
+        ($($f:tt),*) => {
+            match name {
+                $($f => std::is_x86_feature_detected!($f),)*
+                _ => false,
+            }
+        };
+    }
+    check!(
+        "sse3", "ssse3", "sse4.1", "sse4.2", "popcnt", "avx", "avx2", "bmi1", "bmi2", "lzcnt",
+        "fma"
+    )
 }

@@ -1,0 +1,94 @@
+//! `wasic run --invoke NAME`: compile in process, instantiate with WASI (running `_initialize`
+//! for reactors), call one export with arguments parsed from the command line by its parameter
+//! types, and print each result on its own line, as `wasmtime run --invoke` does.
+
+use crate::{link, CommonArgs};
+use anyhow::{anyhow, bail, Result};
+use std::path::Path;
+use wasic_abi::ValType;
+use wasic_runtime::exec::{self, WasiInstance};
+use wasic_runtime::{StoreConfig, Val};
+
+fn parse_arg(s: &str, ty: ValType) -> Option<Val> {
+    Some(match ty {
+        ValType::I32 => Val::I32(
+            s.parse::<i32>()
+                .ok()
+                .or_else(|| s.parse::<u32>().ok().map(|v| v as i32))?,
+        ),
+        ValType::I64 => Val::I64(
+            s.parse::<i64>()
+                .ok()
+                .or_else(|| s.parse::<u64>().ok().map(|v| v as i64))?,
+        ),
+        ValType::F32 => Val::F32(s.parse::<f32>().ok()?.to_bits()),
+        ValType::F64 => Val::F64(s.parse::<f64>().ok()?.to_bits()),
+        _ => return None,
+    })
+}
+
+fn show(v: &Val) -> String {
+    match v {
+        Val::I32(x) => x.to_string(),
+        Val::I64(x) => x.to_string(),
+        Val::F32(b) => f32::from_bits(*b).to_string(),
+        Val::F64(b) => f64::from_bits(*b).to_string(),
+        Val::V128(x) => format!("{x:#034x}"),
+        Val::FuncRef(None) | Val::ExternRef(None) => "null".into(),
+        Val::FuncRef(Some(_)) => "<funcref>".into(),
+        Val::ExternRef(Some(x)) => format!("<externref {x}>"),
+    }
+}
+
+pub fn invoke(
+    wasm: &[u8],
+    input: &Path,
+    name: &str,
+    args: &[String],
+    common: &CommonArgs,
+) -> Result<i32> {
+    let (_, module) = link::compile(wasm, input, common)?;
+    exec::check_library(module.meta()).map_err(|e| anyhow!("{}: {e}", input.display()))?;
+    let cfg = link::exec_config(common, true)?;
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let ctx = exec::wasi_ctx_for_process(
+        &cfg,
+        vec![input.as_os_str().as_encoded_bytes().to_vec()],
+        env,
+    )
+    .map_err(anyhow::Error::msg)?;
+    let mut inst =
+        WasiInstance::new(&module, ctx, StoreConfig::default()).map_err(|e| anyhow!("{e}"))?;
+    let f = inst.func(name).map_err(|e| anyhow!("{e}"))?;
+    let ty = f.ty();
+    if args.len() != ty.params.len() {
+        bail!(
+            "function `{name}` takes {} argument(s) {ty}, got {}",
+            ty.params.len(),
+            args.len()
+        );
+    }
+    let vals = args
+        .iter()
+        .zip(&ty.params)
+        .enumerate()
+        .map(|(i, (a, t))| {
+            parse_arg(a, *t)
+                .ok_or_else(|| anyhow!("argument {} of `{name}`: `{a}` is not a valid {t}", i + 1))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if inst.is_reactor() {
+        if let Err(e) = inst.initialize() {
+            return Ok(exec::report_error(&e));
+        }
+    }
+    match inst.call(name, &vals) {
+        Ok(results) => {
+            for r in &results {
+                println!("{}", show(r));
+            }
+            Ok(0)
+        }
+        Err(e) => Ok(exec::report_error(&e)),
+    }
+}

@@ -1,0 +1,76 @@
+//! The entry object of executables: defines the C `main`, which passes argc, argv and the
+//! build-time configuration (`wasic_exec_config`, bytes the CLI supplies) to the runtime's
+//! `wasic_main(argc, argv, config, config_len)`. Generated with Cranelift like everything else
+//! wasic emits, so no machine code is written by hand and the runtime library needs no `main`
+//! of its own (libraries built with `--lib` link the same runtime without it).
+
+use crate::{isa, CompileError, CompileOptions};
+use cranelift_codegen::ir::{types, AbiParam, InstBuilder, Signature};
+use cranelift_codegen::isa::CallConv;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_module::{DataDescription, Linkage, Module};
+use cranelift_object::{ObjectBuilder, ObjectModule};
+
+fn err(e: impl std::fmt::Display) -> CompileError {
+    CompileError::Object(e.to_string())
+}
+
+/// An object defining `main` and `wasic_exec_config` (holding `config`).
+pub fn entry_object(config: &[u8], opts: &CompileOptions) -> Result<Vec<u8>, CompileError> {
+    let isa = isa::build_isa(opts)?;
+    let builder = ObjectBuilder::new(
+        isa,
+        "wasic-entry",
+        cranelift_module::default_libcall_names(),
+    )
+    .map_err(err)?;
+    let mut module = ObjectModule::new(builder);
+    let frontend = module.target_config();
+    let ptr = frontend.pointer_type();
+
+    let data_id = module
+        .declare_data("wasic_exec_config", Linkage::Local, false, false)
+        .map_err(err)?;
+    let mut data = DataDescription::new();
+    data.define(config.to_vec().into_boxed_slice());
+    module.define_data(data_id, &data).map_err(err)?;
+
+    let mut main_sig = Signature::new(CallConv::SystemV);
+    main_sig.params.push(AbiParam::new(types::I32));
+    main_sig.params.push(AbiParam::new(ptr));
+    main_sig.returns.push(AbiParam::new(types::I32));
+    let main_id = module
+        .declare_function("main", Linkage::Export, &main_sig)
+        .map_err(err)?;
+
+    let mut rt_sig = Signature::new(CallConv::SystemV);
+    for t in [types::I32, ptr, ptr, types::I64] {
+        rt_sig.params.push(AbiParam::new(t));
+    }
+    rt_sig.returns.push(AbiParam::new(types::I32));
+    let rt_id = module
+        .declare_function("wasic_main", Linkage::Import, &rt_sig)
+        .map_err(err)?;
+
+    let mut ctx = module.make_context();
+    ctx.func.signature = main_sig;
+    let mut fctx = FunctionBuilderContext::new();
+    {
+        let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+        let block = b.create_block();
+        b.append_block_params_for_function_params(block);
+        b.switch_to_block(block);
+        b.seal_block(block);
+        let (argc, argv) = (b.block_params(block)[0], b.block_params(block)[1]);
+        let gv = module.declare_data_in_func(data_id, b.func);
+        let cfg = b.ins().symbol_value(ptr, gv);
+        let len = b.ins().iconst(types::I64, config.len() as i64);
+        let callee = module.declare_func_in_func(rt_id, b.func);
+        let call = b.ins().call(callee, &[argc, argv, cfg, len]);
+        let ret = b.inst_results(call)[0];
+        b.ins().return_(&[ret]);
+        b.finalize(frontend);
+    }
+    module.define_function(main_id, &mut ctx).map_err(err)?;
+    module.finish().emit().map_err(err)
+}
