@@ -11,10 +11,19 @@ fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest_dir.parent().unwrap().to_path_buf();
     for dir in ["abi", "runtime", "rt"] {
-        println!("cargo:rerun-if-changed={}", root.join(dir).join("src").display());
-        println!("cargo:rerun-if-changed={}", root.join(dir).join("Cargo.toml").display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            root.join(dir).join("src").display()
+        );
+        println!(
+            "cargo:rerun-if-changed={}",
+            root.join(dir).join("Cargo.toml").display()
+        );
     }
-    println!("cargo:rerun-if-changed={}", root.join("Cargo.lock").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("Cargo.lock").display()
+    );
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let target_dir = out.join("rt-target");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -24,15 +33,23 @@ fn main() {
         .arg(&target_dir);
     // Do not let the outer build's settings leak into the nested one.
     for (k, _) in std::env::vars() {
-        if (k.starts_with("CARGO_") && k != "CARGO_HOME" && !k.starts_with("CARGO_REGISTRIES") && !k.starts_with("CARGO_NET"))
+        if (k.starts_with("CARGO_")
+            && k != "CARGO_HOME"
+            && !k.starts_with("CARGO_REGISTRIES")
+            && !k.starts_with("CARGO_NET"))
             || k == "RUSTFLAGS"
             || k == "RUSTC_WORKSPACE_WRAPPER"
         {
             cmd.env_remove(k);
         }
     }
-    let status = cmd.status().expect("cannot run cargo to build the wasic runtime library");
-    assert!(status.success(), "building the wasic runtime library (wasic-rt) failed");
+    let status = cmd
+        .status()
+        .expect("cannot run cargo to build the wasic runtime library");
+    assert!(
+        status.success(),
+        "building the wasic runtime library (wasic-rt) failed"
+    );
     let lib = target_dir.join("release").join("libwasic_rt.a");
     assert!(lib.exists(), "{} was not produced", lib.display());
     println!("cargo:rustc-env=WASIC_RT_LIB={}", lib.display());

@@ -240,18 +240,43 @@ mod tests {
     fn metadata_round_trips_through_encode_decode() {
         let meta = ModuleMeta {
             name: Some("m".into()),
-            types: vec![FuncType { params: vec![ValType::I32, ValType::V128], results: vec![ValType::FuncRef] }],
-            imports: vec![Import { module: "env".into(), name: "f".into(), kind: ImportKind::Func(0) }],
+            types: vec![FuncType {
+                params: vec![ValType::I32, ValType::V128],
+                results: vec![ValType::FuncRef],
+            }],
+            imports: vec![Import {
+                module: "env".into(),
+                name: "f".into(),
+                kind: ImportKind::Func(0),
+            }],
             funcs: vec![0, 0],
             num_imported_funcs: 1,
             globals: vec![GlobalDecl {
-                ty: GlobalType { ty: ValType::I64, mutable: true },
-                init: ConstExpr(vec![ConstOp::I64Const(-5), ConstOp::GlobalGet(0), ConstOp::I64Add]),
+                ty: GlobalType {
+                    ty: ValType::I64,
+                    mutable: true,
+                },
+                init: ConstExpr(vec![
+                    ConstOp::I64Const(-5),
+                    ConstOp::GlobalGet(0),
+                    ConstOp::I64Add,
+                ]),
             }],
-            exports: vec![Export { name: "g".into(), kind: ExternKind::Func, index: 1 }],
-            data: vec![DataSegment { kind: DataKind::Passive, offset: 3, len: 9 }],
+            exports: vec![Export {
+                name: "g".into(),
+                kind: ExternKind::Func,
+                index: 1,
+            }],
+            data: vec![DataSegment {
+                kind: DataKind::Passive,
+                offset: 3,
+                len: 9,
+            }],
             func_sizes: vec![42],
-            traps: vec![vec![TrapSite { offset: 7, trap: Trap::IntegerDivisionByZero }]],
+            traps: vec![vec![TrapSite {
+                offset: 7,
+                trap: Trap::IntegerDivisionByZero,
+            }]],
             func_names: vec![(1, "g".into())],
             ..Default::default()
         };
@@ -260,7 +285,10 @@ mod tests {
 
     #[test]
     fn truncated_metadata_is_an_error_not_a_panic() {
-        let bytes = encode(&ModuleMeta { funcs: vec![1, 2, 3], ..Default::default() });
+        let bytes = encode(&ModuleMeta {
+            funcs: vec![1, 2, 3],
+            ..Default::default()
+        });
         for n in 0..bytes.len() {
             let _ = decode(&bytes[..n]);
         }

@@ -100,8 +100,12 @@ pub struct VMMemory {
 pub struct VMGlobal(pub ValRaw);
 
 /// The C-convention function a host adapter calls.
-pub type HostFn =
-    unsafe extern "C" fn(host: *mut VMHostContext, caller: *mut VMContext, values: *mut ValRaw, len: usize);
+pub type HostFn = unsafe extern "C" fn(
+    host: *mut VMHostContext,
+    caller: *mut VMContext,
+    values: *mut ValRaw,
+    len: usize,
+);
 
 /// Fixed header of a host function's context: the `vmctx` of a [`VMFuncRef`] whose `func_ptr`
 /// is a host adapter. The runtime puts its own data after it.
@@ -164,7 +168,8 @@ impl VMOffsets {
         Self::HEADER + (self.num_funcs + self.num_globals + self.num_tables + i) * PTR
     }
     fn type_ids_start(&self) -> u32 {
-        Self::HEADER + (self.num_funcs + self.num_globals + self.num_tables + self.num_memories) * PTR
+        Self::HEADER
+            + (self.num_funcs + self.num_globals + self.num_tables + self.num_memories) * PTR
     }
     /// Offset of the canonical signature id (`u32`) of type index `i`.
     pub fn type_id(&self, i: u32) -> u32 {
@@ -183,7 +188,13 @@ mod tests {
 
     #[test]
     fn tail_regions_follow_each_other_without_overlap() {
-        let o = VMOffsets { num_funcs: 3, num_globals: 2, num_tables: 1, num_memories: 1, num_types: 3 };
+        let o = VMOffsets {
+            num_funcs: 3,
+            num_globals: 2,
+            num_tables: 1,
+            num_memories: 1,
+            num_types: 3,
+        };
         assert_eq!(o.func(0), size_of::<VMContext>() as u32);
         assert_eq!(o.global(0), o.func(2) + 8);
         assert_eq!(o.table(0), o.global(1) + 8);
