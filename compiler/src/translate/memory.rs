@@ -16,7 +16,7 @@ use wasic_abi::vmctx::VMOffsets;
 use wasmparser::{MemArg, MemArgTarget, Operator};
 
 /// Flags of every wasm linear-memory access.
-fn heap_flags() -> MemFlagsData {
+pub(super) fn heap_flags() -> MemFlagsData {
     MemFlagsData::new()
         .with_endianness(Endianness::Little)
         .with_trap_code(Some(TrapCode::HEAP_OUT_OF_BOUNDS))
@@ -40,7 +40,10 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Pops the index operand and computes the native address and immediate offset of an access.
-    fn effective_address(&mut self, memarg: &MemArg) -> Result<(Value, i32), CompileError> {
+    pub(super) fn effective_address(
+        &mut self,
+        memarg: &MemArg,
+    ) -> Result<(Value, i32), CompileError> {
         let MemArgTarget::Memory(memory) = memarg.target else {
             return Err(CompileError::unsupported(
                 "GC array accesses are not supported",
@@ -59,7 +62,7 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    fn load(&mut self, memarg: &MemArg, ty: Type) -> Result<(), CompileError> {
+    pub(super) fn load(&mut self, memarg: &MemArg, ty: Type) -> Result<(), CompileError> {
         let (addr, off) = self.effective_address(memarg)?;
         let v = self.b.ins().load(ty, heap_flags(), addr, off);
         self.push(v);
@@ -89,7 +92,7 @@ impl FuncTranslator<'_, '_> {
         Ok(())
     }
 
-    fn store(&mut self, memarg: &MemArg, bits: Option<u8>) -> Result<(), CompileError> {
+    pub(super) fn store(&mut self, memarg: &MemArg, bits: Option<u8>) -> Result<(), CompileError> {
         let value = self.pop();
         let (addr, off) = self.effective_address(memarg)?;
         let f = heap_flags();

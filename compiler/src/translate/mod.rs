@@ -6,12 +6,14 @@
 //! stack of control frames ([`control`]); code that follows an unconditional branch is validated
 //! but not translated (the `reachable` flag, as in wasmtime). Lowering is split by concern:
 //! [`control`] (blocks, branches), [`numeric`] (arithmetic and conversions), [`memory`] (linear
-//! memory), [`table`] (tables and references), [`calls`] (calls and runtime builtins).
+//! memory), [`simd`] (v128), [`table`] (tables and references), [`calls`] (calls and runtime
+//! builtins).
 
 mod calls;
 mod control;
 mod memory;
 mod numeric;
+mod simd;
 mod table;
 
 use crate::error::CompileError;
@@ -145,6 +147,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         if self.translate_control(op, offset)?
             || self.translate_numeric(op)
             || self.translate_memory(op)?
+            || self.translate_simd(op)?
             || self.translate_table(op)?
             || self.translate_call(op)?
         {
@@ -201,17 +204,12 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
 /// The error for an operator the validator accepted but wasic cannot translate.
 fn unsupported_operator(op: &Operator<'_>, offset: u64) -> CompileError {
     let name = format!("{op:?}");
-    let simd_prefixes = ["V128", "I8x16", "I16x8", "I32x4", "I64x2", "F32x4", "F64x2"];
-    if simd_prefixes.iter().any(|p| name.starts_with(p)) {
-        CompileError::simd(offset)
-    } else {
-        let name = name
-            .split([' ', '{', '('])
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        CompileError::unsupported(format!("operator {name} is not supported yet"), offset)
-    }
+    let name = name
+        .split([' ', '{', '('])
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    CompileError::unsupported(format!("operator {name} is not supported yet"), offset)
 }
 
 /// Reusable per-thread state for translating functions.
@@ -286,6 +284,10 @@ pub fn translate_function(
         let zero = match vt {
             ValType::F32 => b.ins().f32const(0.0),
             ValType::F64 => b.ins().f64const(0.0),
+            ValType::V128 => {
+                let zeros = b.func.dfg.constants.insert(vec![0u8; 16].into());
+                b.ins().vconst(ir_ty, zeros)
+            }
             _ => b.ins().iconst(ir_ty, 0),
         };
         for _ in 0..count {
