@@ -31,6 +31,36 @@ const MODULE: &str = r#"(module $demo
     (func $grow2)
 )"#;
 
+/// SIMD operators that would lower to libm calls or need SSSE3/SSE4.1/SSE4.2 without the
+/// target's features, plus v128 params, results, locals and globals (trampolines included).
+const SIMD_MODULE: &str = r#"(module
+    (memory 1)
+    (global $g (mut v128) (v128.const i32x4 1 2 3 4))
+    (func (export "round") (param v128) (result v128 v128)
+        local.get 0 f32x4.floor f32x4.ceil f32x4.trunc f32x4.nearest
+        local.get 0 f64x2.floor f64x2.ceil f64x2.trunc f64x2.nearest)
+    (func (export "ints") (param v128 v128) (result v128)
+        (local v128)
+        local.get 0 i8x16.popcnt local.get 1 i8x16.swizzle
+        local.get 1 i8x16.shuffle 0 17 2 19 4 21 6 23 8 25 10 27 12 29 14 31
+        i64x2.abs local.get 1 i64x2.gt_s local.get 2 i64x2.le_s
+        local.get 0 i16x8.q15mulr_sat_s local.get 1 i32x4.dot_i16x8_s
+        global.get $g i64x2.mul global.set $g global.get $g)
+    (func (export "floats") (param v128 v128) (result v128)
+        local.get 0 local.get 1 f32x4.min local.get 1 f32x4.pmax
+        i32x4.trunc_sat_f32x4_u f32x4.convert_i32x4_u f64x2.promote_low_f32x4
+        i32x4.trunc_sat_f64x2_u_zero f64x2.convert_low_i32x4_u f32x4.demote_f64x2_zero
+        local.get 0 local.get 1 f64x2.max f64x2.sqrt i32x4.trunc_sat_f64x2_s_zero
+        i16x8.narrow_i32x4_u)
+    (func (export "mem") (param i32) (result v128) (local v128)
+        local.get 0 local.get 0 v128.load offset=3 v128.store align=1
+        local.get 0 v128.load8_splat local.get 0 v128.load32_zero i8x16.add
+        local.get 0 v128.load16x4_s i16x8.sub local.set 1
+        local.get 0 local.get 1 v128.load64_lane 1 local.set 1
+        local.get 0 local.get 1 v128.store8_lane offset=9 15
+        local.get 1)
+)"#;
+
 /// Bytes of the object at symbol `target` plus `addend`.
 fn symbol_bytes<'a>(
     file: &'a object::File<'a>,
@@ -50,11 +80,49 @@ fn symbol_bytes<'a>(
 
 #[test]
 fn object_has_no_undefined_symbols_and_one_export() {
-    let wasm = wat::parse_str(MODULE).unwrap();
+    for module in [MODULE, SIMD_MODULE] {
+        check_symbols(&wat::parse_str(module).unwrap());
+    }
+}
+
+/// VEX-encoded (AVX) instructions start with 0xc5 or 0xc4; legacy SSE code of the same
+/// operators has none in these spots, so x86-64-v3 code is different and contains VEX prefixes.
+#[test]
+fn v3_simd_code_uses_avx_encodings() {
+    let wasm = wat::parse_str(
+        r#"(module (func (export "f") (param v128 v128) (result v128)
+            local.get 0 local.get 1 f32x4.add local.get 1 f32x4.mul))"#,
+    )
+    .unwrap();
+    let code = |target_cpu| {
+        let (obj, meta) = compile_with_meta(
+            &wasm,
+            &CompileOptions {
+                target_cpu,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let file = object::File::parse(&*obj).unwrap();
+        let text = file.section_by_name(".text").unwrap();
+        text.data().unwrap()[..meta.func_sizes[0] as usize].to_vec()
+    };
+    let (v2, v3) = (code(TargetCpu::X86_64V2), code(TargetCpu::X86_64V3));
+    assert_ne!(v2, v3);
+    // addps/mulps are 0f 58 / 0f 59 without a prefix; vaddps/vmulps are c5 xx 58 / c5 xx 59.
+    let vex_arith = |c: &[u8]| {
+        c.windows(3)
+            .any(|w| w[0] == 0xc5 && (w[2] == 0x58 || w[2] == 0x59))
+    };
+    assert!(vex_arith(&v3), "no VEX vaddps/vmulps in {v3:02x?}");
+    assert!(!vex_arith(&v2), "VEX code for x86-64-v2: {v2:02x?}");
+}
+
+fn check_symbols(wasm: &[u8]) {
     for target_cpu in [TargetCpu::X86_64V2, TargetCpu::X86_64V3, TargetCpu::Native] {
         for opt_level in [OptLevel::Speed, OptLevel::None] {
             let obj = compile(
-                &wasm,
+                wasm,
                 &CompileOptions {
                     target_cpu,
                     opt_level,
