@@ -197,9 +197,13 @@ pub fn build_library(
             std::fs::copy(&archive, &partial).context("writing the library")?;
         }
         Some("so") => {
+            let exports: String = crate::header::CAPI_SYMBOLS
+                .iter()
+                .map(|s| format!("{s}; "))
+                .collect();
             std::fs::write(
                 scratch.path("exports.map"),
-                "{ global: wasic_*; local: *; };\n",
+                format!("{{ global: {exports}local: *; }};\n"),
             )?;
             let cc = linker_program(common);
             let mut cmd = Command::new(&cc);

@@ -1,0 +1,265 @@
+//! End-to-end tests of libraries and `--invoke`: `wasic build --lib` (static and shared) with a
+//! generated header, linked into C host programs; `wasic run --invoke` on reactors and commands.
+//! Needs Debian's clang with wasi-libc (installed by scripts/install-deps.sh).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn wasic() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_wasic"))
+}
+
+fn src(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/library")
+        .join(name)
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+        "{cmd:?} panicked: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn ok(cmd: &mut Command) -> String {
+    let out = run(cmd);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Compiles a C file of tests/library to wasm32-wasi; `reactor` selects the exec model.
+fn wasm(dir: &Path, name: &str, reactor: bool) -> PathBuf {
+    let out = dir.join(format!("{name}.wasm"));
+    let mut cmd = Command::new("clang");
+    cmd.args(["--target=wasm32-wasi", "-O2"])
+        .arg(src(&format!("{name}.c")))
+        .arg("-o")
+        .arg(&out);
+    if reactor {
+        cmd.arg("-mexec-model=reactor");
+    }
+    let r = cmd
+        .output()
+        .expect("clang is needed for these tests: run scripts/install-deps.sh");
+    assert!(
+        r.status.success(),
+        "clang failed: {}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    out
+}
+
+fn host(dir: &Path, source: &str, lib_args: &[&str]) -> PathBuf {
+    let exe = dir.join(source.trim_end_matches(".c"));
+    let mut cmd = Command::new("cc");
+    cmd.arg("-I")
+        .arg(dir)
+        .arg(src(source))
+        .arg("-o")
+        .arg(&exe)
+        .args(lib_args);
+    ok(&mut cmd);
+    exe
+}
+
+const HOST_EXPECTED: &str = "second initialize: 3 already initialized
+a.add=5 b.add=3
+a.get=2000000000
+b.half=4.5
+hello from the reactor
+boom: rc=1 trap=unreachable
+b still works: 1
+memory: yes, 131072 bytes
+unknown export: rc=3
+host done
+";
+
+#[test]
+fn static_reactor_library_serves_two_instances_and_returns_traps_as_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = wasm(dir.path(), "reactor", true);
+    let lib = dir.path().join("libreactor.a");
+    ok(wasic()
+        .arg("build")
+        .arg("--lib")
+        .arg(&w)
+        .arg("-o")
+        .arg(&lib)
+        .arg("--header")
+        .arg(dir.path().join("reactor.h")));
+    let exe = host(
+        dir.path(),
+        "host.c",
+        &[lib.to_str().unwrap(), "-lpthread", "-ldl", "-lm"],
+    );
+    assert_eq!(ok(&mut Command::new(&exe)), HOST_EXPECTED);
+}
+
+#[test]
+fn shared_reactor_library_behaves_like_the_static_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = wasm(dir.path(), "reactor", true);
+    ok(wasic()
+        .arg("build")
+        .arg("--lib")
+        .arg(&w)
+        .arg("-o")
+        .arg(dir.path().join("libreactor.so"))
+        .arg("--header")
+        .arg(dir.path().join("reactor.h")));
+    let libdir = format!("-L{}", dir.path().display());
+    let exe = host(dir.path(), "host.c", &[&libdir, "-lreactor"]);
+    assert_eq!(
+        ok(Command::new(&exe).env("LD_LIBRARY_PATH", dir.path())),
+        HOST_EXPECTED
+    );
+    // Only the C API is exported from the shared library.
+    let syms = ok(Command::new("nm")
+        .args(["-D", "--defined-only"])
+        .arg(dir.path().join("libreactor.so")));
+    assert!(syms.contains("wasic_instance_new"));
+    assert!(
+        !syms.contains("wasic_module"),
+        "internal symbols leak: {syms}"
+    );
+}
+
+#[test]
+fn command_built_as_library_returns_its_exit_code_to_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = wasm(dir.path(), "command", false);
+    let lib = dir.path().join("libcommand.a");
+    ok(wasic()
+        .arg("build")
+        .arg("--lib")
+        .arg(&w)
+        .arg("-o")
+        .arg(&lib)
+        .arg("--header")
+        .arg(dir.path().join("command.h")));
+    let exe = host(
+        dir.path(),
+        "command_host.c",
+        &[lib.to_str().unwrap(), "-lpthread", "-ldl", "-lm"],
+    );
+    assert_eq!(
+        ok(&mut Command::new(&exe)),
+        "command main, argc=0\nstart: rc=0 exit code=42\nhost done\n"
+    );
+}
+
+#[test]
+fn header_maps_wasm_types_to_c_types() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = wasm(dir.path(), "reactor", true);
+    let h = dir.path().join("reactor.h");
+    ok(wasic()
+        .arg("build")
+        .arg("--lib")
+        .arg(&w)
+        .arg("-o")
+        .arg(dir.path().join("libreactor.a"))
+        .arg("--header")
+        .arg(&h));
+    let text = std::fs::read_to_string(h).unwrap();
+    assert!(text.contains("static inline int reactor_add(wasic_instance_t *inst, int32_t p0, int32_t p1, int32_t *r0)"));
+    assert!(text.contains("static inline int reactor_get(wasic_instance_t *inst, int64_t *r0)"));
+    assert!(text
+        .contains("static inline int reactor_half(wasic_instance_t *inst, double p0, double *r0)"));
+    assert!(
+        !text.contains("reactor__initialize"),
+        "_initialize is reached through wasic_instance_initialize"
+    );
+}
+
+#[test]
+fn lib_output_must_be_a_or_so_and_nothing_is_written_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = wasm(dir.path(), "reactor", true);
+    let out = dir.path().join("libreactor.dylib");
+    let r = run(wasic()
+        .arg("build")
+        .arg("--lib")
+        .arg(&w)
+        .arg("-o")
+        .arg(&out));
+    assert!(!r.status.success());
+    assert!(String::from_utf8_lossy(&r.stderr).contains("must end in .a"));
+    assert!(!out.exists());
+}
+
+#[test]
+fn invoke_calls_a_reactor_export_after_initialize() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = wasm(dir.path(), "reactor", true);
+    // 0 (not 100) shows that _initialize ran the constructor first.
+    assert_eq!(
+        ok(wasic()
+            .args(["run", "--invoke", "add"])
+            .arg(&w)
+            .args(["2", "3"])),
+        "5\n"
+    );
+    assert_eq!(
+        ok(wasic().args(["run", "--invoke", "half"]).arg(&w).arg("5")),
+        "2.5\n"
+    );
+    assert_eq!(ok(wasic().args(["run", "--invoke", "get"]).arg(&w)), "0\n");
+}
+
+#[test]
+fn invoke_calls_an_export_of_a_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = wasm(dir.path(), "command", false);
+    assert_eq!(
+        ok(wasic().args(["run", "--invoke", "twice"]).arg(&w).arg("21")),
+        "42\n"
+    );
+}
+
+#[test]
+fn invoke_rejects_wrong_argument_counts_and_types_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = wasm(dir.path(), "reactor", true);
+    for (args, expect) in [
+        (vec!["2"], "takes 2 argument(s)"),
+        (
+            vec!["2", "x"],
+            "argument 2 of `add`: `x` is not a valid i32",
+        ),
+        (vec!["1", "2", "3"], "takes 2 argument(s)"),
+    ] {
+        let r = run(wasic().args(["run", "--invoke", "add"]).arg(&w).args(&args));
+        assert!(!r.status.success());
+        let err = String::from_utf8_lossy(&r.stderr);
+        assert!(err.contains(expect), "{args:?}: {err}");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "one-line error expected: {err}"
+        );
+    }
+    let r = run(wasic().args(["run", "--invoke", "missing"]).arg(&w));
+    assert!(!r.status.success());
+    assert!(String::from_utf8_lossy(&r.stderr).contains("no function `missing`"));
+}
+
+#[test]
+fn invoke_reports_a_trap_with_status_134() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = wasm(dir.path(), "reactor", true);
+    let r = run(wasic().args(["run", "--invoke", "boom"]).arg(&w).arg("1"));
+    assert_eq!(r.status.code(), Some(134));
+    assert!(String::from_utf8_lossy(&r.stderr).starts_with("Error: wasm trap: unreachable"));
+}
