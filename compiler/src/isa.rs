@@ -109,6 +109,9 @@ pub fn build_isa(opts: &CompileOptions) -> Result<OwnedTargetIsa, CompileError> 
         ("probestack_strategy", "inline"),
         ("is_pic", "false"),
         ("unwind_info", "false"),
+        // Functions may return more values (multi-value, many v128s) than there are return
+        // registers: the caller then passes a hidden return-area pointer, as in wasmtime.
+        ("enable_multi_ret_implicit_sret", "true"),
         (
             "enable_verifier",
             if cfg!(debug_assertions) {

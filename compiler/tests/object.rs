@@ -59,6 +59,17 @@ const SIMD_MODULE: &str = r#"(module
         local.get 0 local.get 1 v128.load64_lane 1 local.set 1
         local.get 0 local.get 1 v128.store8_lane offset=9 15
         local.get 1)
+    ;; More v128 parameters and results than registers: stack arguments and a return area.
+    (func $many (param v128 v128 v128 v128 v128 v128 v128 v128 v128 v128)
+        (result v128 v128 v128 v128 v128 v128 v128 v128 v128 v128)
+        local.get 9 local.get 8 local.get 7 local.get 6 local.get 5
+        local.get 4 local.get 3 local.get 2 local.get 1 local.get 0)
+    (func (export "call_many") (param v128) (result v128)
+        local.get 0 local.get 0 local.get 0 local.get 0 local.get 0
+        local.get 0 local.get 0 local.get 0 local.get 0 local.get 0
+        call $many
+        i8x16.add i8x16.add i8x16.add i8x16.add i8x16.add
+        i8x16.add i8x16.add i8x16.add i8x16.add)
 )"#;
 
 /// Bytes of the object at symbol `target` plus `addend`.
