@@ -29,6 +29,9 @@ pub fn compile_options(common: &CommonArgs) -> wasic_compiler::CompileOptions {
 pub fn exec_config(common: &CommonArgs, with_grants: bool) -> Result<ExecConfig> {
     let mut cfg = ExecConfig {
         inherit_env: common.inherit_env,
+        max_memory: common.max_memory,
+        max_wasm_stack: common.max_stack.map(|s| s as usize),
+        timeout_ms: common.timeout.map(|d| d.as_millis().max(1) as u64),
         required_cpu: wasic_compiler::required_cpu_features(&compile_options(common))
             .into_iter()
             .map(String::from)

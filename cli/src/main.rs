@@ -57,6 +57,17 @@ pub struct CommonArgs {
     /// CPU level the executable requires
     #[arg(long, value_enum, default_value_t = TargetCpu::V2)]
     pub target_cpu: TargetCpu,
+    /// Largest size any linear memory may grow to (memory.grow beyond it returns -1);
+    /// suffixes K, M, G (powers of 1024)
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
+    /// Native stack the program's wasm code may use before it traps with
+    /// "call stack exhausted"; suffixes K, M, G
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_stack: Option<u64>,
+    /// Stop the program with an "interrupted" trap after this long (e.g. 500ms, 10s, 2m)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<std::time::Duration>,
     /// The C compiler driver used to link (default: $CC or `cc`)
     #[arg(long, value_name = "PROGRAM")]
     pub linker: Option<String>,
@@ -99,6 +110,40 @@ struct RunArgs {
     args: Vec<String>,
 }
 
+/// `65536`, `64K`, `16M`, `1G` (powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&s[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&s[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&s[..i], 1 << 30),
+        _ => (s, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("`{s}` is not a size in bytes (e.g. 65536, 64K, 16M, 1G)"))
+}
+
+/// `500ms`, `10s`, `2m`, `1h`; a bare number is seconds.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let err = || format!("`{s}` is not a duration (e.g. 500ms, 10s, 2m)");
+    let (num, unit) = s
+        .find(|c: char| c.is_ascii_alphabetic())
+        .map_or((s, "s"), |i| (&s[..i], &s[i..]));
+    let n: f64 = num.parse().map_err(|_| err())?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(err()),
+    };
+    if !(secs.is_finite() && secs > 0.0) {
+        return Err(err());
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
 fn main() {
     let cli = Cli::parse();
     let r = match cli.command {
@@ -120,11 +165,29 @@ pub fn read_module(path: &std::path::Path) -> Result<Vec<u8>> {
     if bytes.starts_with(b"\0asm") {
         return Ok(bytes);
     }
+    let looks_like_text = std::str::from_utf8(&bytes).is_ok_and(|t| {
+        let t = t.trim_start();
+        t.starts_with('(') || t.starts_with(";;")
+    });
+    if !looks_like_text {
+        anyhow::bail!(
+            "`{}` is not a WebAssembly module: bad magic number at offset 0 (expected `\\0asm`, or WebAssembly text)",
+            path.display()
+        );
+    }
     wat::parse_bytes(&bytes)
         .map(|b| b.into_owned())
         .map_err(|e| {
+            // One line: the message and where, without the source excerpt `wat` appends.
+            let text = e.to_string();
+            let mut lines = text.lines();
+            let msg = lines.next().unwrap_or_default();
+            let at = lines
+                .next()
+                .and_then(|l| l.trim().strip_prefix("--> "))
+                .unwrap_or_default();
             anyhow::anyhow!(
-                "`{}` is neither a wasm binary nor valid WebAssembly text: {e}",
+                "`{}`: invalid WebAssembly text at {at}: {msg}",
                 path.display()
             )
         })

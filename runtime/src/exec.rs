@@ -42,6 +42,8 @@ pub struct ExecConfig {
     pub inherit_env: bool,
     pub max_memory: Option<u64>,
     pub max_wasm_stack: Option<usize>,
+    /// Stop the program with an "interrupted" trap after this many milliseconds.
+    pub timeout_ms: Option<u64>,
     /// CPU features the compiled code needs (`is_x86_feature_detected!` names).
     pub required_cpu: Vec<String>,
 }
@@ -291,7 +293,7 @@ impl WasiInstance {
 fn command_store_config(cfg: &ExecConfig) -> StoreConfig {
     StoreConfig {
         // The main thread has the full process stack (usually 8 MiB); let wasm use most of it.
-        max_wasm_stack: cfg.max_wasm_stack.unwrap_or(6 << 20),
+        max_wasm_stack: cfg.max_wasm_stack.unwrap_or(MAIN_THREAD_WASM_STACK),
         max_memory: cfg.max_memory,
     }
 }
@@ -314,6 +316,35 @@ pub fn report_error(e: &Error) -> i32 {
 /// Instantiates and runs a command; returns the process exit status. Prints a trap report or
 /// error to stderr.
 pub fn run_command(module: &Arc<Module>, cfg: &ExecConfig, ctx: WasiCtx) -> i32 {
+    match cfg.max_wasm_stack {
+        // A stack limit beyond what the main thread has needs a thread of its own.
+        Some(max) if max > MAIN_THREAD_WASM_STACK => {
+            let (module, cfg) = (module.clone(), cfg.clone());
+            let r = std::thread::Builder::new()
+                .name("wasm".into())
+                .stack_size(max.saturating_add(HOST_STACK_HEADROOM))
+                .spawn(move || run_command_on_this_thread(&module, &cfg, ctx));
+            match r.map(|t| t.join()) {
+                Ok(Ok(code)) => code,
+                _ => {
+                    eprintln!("Error: cannot start a thread with a {max}-byte stack");
+                    1
+                }
+            }
+        }
+        _ => run_command_on_this_thread(module, cfg, ctx),
+    }
+}
+
+/// Wasm stack the main thread offers by default (it usually has 8 MiB).
+const MAIN_THREAD_WASM_STACK: usize = 6 << 20;
+/// Stack a wasm thread gets beyond `--max-stack`, for the host functions it calls.
+const HOST_STACK_HEADROOM: usize = 2 << 20;
+
+fn run_command_on_this_thread(module: &Arc<Module>, cfg: &ExecConfig, ctx: WasiCtx) -> i32 {
+    let _watchdog = cfg
+        .timeout_ms
+        .map(|ms| crate::traps::interrupt::Watchdog::start(std::time::Duration::from_millis(ms)));
     match WasiInstance::new(module, ctx, command_store_config(cfg)).and_then(|mut i| i.start()) {
         Ok(code) => code,
         Err(e) => report_error(&e),

@@ -87,6 +87,18 @@ pub fn lookup_pc(pc: usize) -> Option<CodeLookup> {
     })
 }
 
+/// Whether `pc` lies in wasm code, without blocking: `None` when the registry is busy. For
+/// asynchronous signals, which may arrive while this thread holds the registry's lock.
+pub fn try_lookup_pc(pc: usize) -> Option<bool> {
+    let reg = REGISTRY.try_read().ok()?;
+    let Some((_, (start, code))) = reg.range(pc + 1..).next() else { return Some(false) };
+    if pc < *start {
+        return Some(false);
+    }
+    let i = code.funcs.partition_point(|(s, _, _)| *s <= pc);
+    Some(i > 0 && pc < code.funcs[i - 1].0 + code.funcs[i - 1].1)
+}
+
 /// A module loaded into this process, ready to instantiate any number of times.
 #[derive(Debug)]
 pub struct Module {

@@ -7,6 +7,7 @@
 //! pointer saved there by `wasic_enter`.
 
 mod enter;
+pub mod interrupt;
 pub mod signals;
 
 use crate::module::lookup_pc;
