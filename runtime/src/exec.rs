@@ -188,6 +188,25 @@ pub fn check_library(meta: &ModuleMeta) -> Result<(), String> {
 /// --lib` and `wasic run --invoke` work with. Follows Node.js's `wasi` semantics:
 /// `initialize` runs `_initialize` exactly once, `start` runs `_start` and returns the
 /// `proc_exit` code instead of exiting the process.
+///
+/// ```no_run
+/// # fn demo(object: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+/// use wasic_runtime::exec::WasiInstance;
+/// use wasic_runtime::wasi::WasiCtxBuilder;
+/// use wasic_runtime::{Module, StoreConfig, Val};
+///
+/// // `object` comes from `wasic_compiler::compile(&wasm, &Default::default())`.
+/// let module = Module::from_object(object)?;
+/// let ctx = WasiCtxBuilder::new().args(["mylib"]).preopen_dir("/srv/data", "/data")?.build()?;
+/// let mut reactor = WasiInstance::new(&module, ctx, StoreConfig::default())?;
+/// reactor.initialize()?;
+/// match reactor.call("add", &[Val::I32(2), Val::I32(3)]) {
+///     Ok(results) => println!("{results:?}"),
+///     Err(wasic_runtime::Error::Trap(t)) => eprintln!("{}", t.report()), // the host goes on
+///     Err(e) => return Err(e.into()),
+/// }
+/// # Ok(()) }
+/// ```
 pub struct WasiInstance {
     store: Store,
     instance: crate::Instance,
