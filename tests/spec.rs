@@ -68,6 +68,11 @@ const SUITES: &[Suite] = &[
         source: Source::Proposal(Proposal::Simd),
         run: Run::Yes,
     },
+    Suite {
+        dir: "proposals/extended-const",
+        source: Source::Proposal(Proposal::ExtendedConst),
+        run: Run::Yes,
+    },
 ];
 
 /// A file or directive that is not run, and why.
