@@ -73,6 +73,29 @@ fn host(dir: &Path, source: &str, lib_args: &[&str]) -> PathBuf {
     exe
 }
 
+/// `wasic build --lib` of tests/library/NAME.c into `libNAME.EXT` with header `NAME.h`.
+fn build_lib(dir: &Path, name: &str, reactor: bool, ext: &str) -> PathBuf {
+    let w = wasm(dir, name, reactor);
+    let lib = dir.join(format!("lib{name}.{ext}"));
+    ok(wasic()
+        .args(["build", "--lib"])
+        .arg(&w)
+        .arg("-o")
+        .arg(&lib)
+        .arg("--header")
+        .arg(dir.join(format!("{name}.h"))));
+    lib
+}
+
+/// A host program linked statically with `lib`.
+fn static_host(dir: &Path, source: &str, lib: &Path) -> PathBuf {
+    host(
+        dir,
+        source,
+        &[lib.to_str().unwrap(), "-lpthread", "-ldl", "-lm"],
+    )
+}
+
 const HOST_EXPECTED: &str = "second initialize: 3 already initialized
 a.add=5 b.add=3
 a.get=2000000000
@@ -88,36 +111,15 @@ host done
 #[test]
 fn static_reactor_library_serves_two_instances_and_returns_traps_as_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let w = wasm(dir.path(), "reactor", true);
-    let lib = dir.path().join("libreactor.a");
-    ok(wasic()
-        .arg("build")
-        .arg("--lib")
-        .arg(&w)
-        .arg("-o")
-        .arg(&lib)
-        .arg("--header")
-        .arg(dir.path().join("reactor.h")));
-    let exe = host(
-        dir.path(),
-        "host.c",
-        &[lib.to_str().unwrap(), "-lpthread", "-ldl", "-lm"],
-    );
+    let lib = build_lib(dir.path(), "reactor", true, "a");
+    let exe = static_host(dir.path(), "host.c", &lib);
     assert_eq!(ok(&mut Command::new(&exe)), HOST_EXPECTED);
 }
 
 #[test]
 fn shared_reactor_library_behaves_like_the_static_one() {
     let dir = tempfile::tempdir().unwrap();
-    let w = wasm(dir.path(), "reactor", true);
-    ok(wasic()
-        .arg("build")
-        .arg("--lib")
-        .arg(&w)
-        .arg("-o")
-        .arg(dir.path().join("libreactor.so"))
-        .arg("--header")
-        .arg(dir.path().join("reactor.h")));
+    build_lib(dir.path(), "reactor", true, "so");
     let libdir = format!("-L{}", dir.path().display());
     let exe = host(dir.path(), "host.c", &[&libdir, "-lreactor"]);
     assert_eq!(
@@ -138,21 +140,8 @@ fn shared_reactor_library_behaves_like_the_static_one() {
 #[test]
 fn command_built_as_library_returns_its_exit_code_to_the_host() {
     let dir = tempfile::tempdir().unwrap();
-    let w = wasm(dir.path(), "command", false);
-    let lib = dir.path().join("libcommand.a");
-    ok(wasic()
-        .arg("build")
-        .arg("--lib")
-        .arg(&w)
-        .arg("-o")
-        .arg(&lib)
-        .arg("--header")
-        .arg(dir.path().join("command.h")));
-    let exe = host(
-        dir.path(),
-        "command_host.c",
-        &[lib.to_str().unwrap(), "-lpthread", "-ldl", "-lm"],
-    );
+    let lib = build_lib(dir.path(), "command", false, "a");
+    let exe = static_host(dir.path(), "command_host.c", &lib);
     assert_eq!(
         ok(&mut Command::new(&exe)),
         "command main, argc=0\nstart: rc=0 exit code=42\nhost done\n"
@@ -162,16 +151,8 @@ fn command_built_as_library_returns_its_exit_code_to_the_host() {
 #[test]
 fn header_maps_wasm_types_to_c_types() {
     let dir = tempfile::tempdir().unwrap();
-    let w = wasm(dir.path(), "reactor", true);
+    build_lib(dir.path(), "reactor", true, "a");
     let h = dir.path().join("reactor.h");
-    ok(wasic()
-        .arg("build")
-        .arg("--lib")
-        .arg(&w)
-        .arg("-o")
-        .arg(dir.path().join("libreactor.a"))
-        .arg("--header")
-        .arg(&h));
     let text = std::fs::read_to_string(h).unwrap();
     assert!(text.contains("static inline int reactor_add(wasic_instance_t *inst, int32_t p0, int32_t p1, int32_t *r0)"));
     assert!(text.contains("static inline int reactor_get(wasic_instance_t *inst, int64_t *r0)"));
