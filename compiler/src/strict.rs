@@ -1,11 +1,10 @@
-//! WebAssembly 2.0 binary-format rules that wasmparser no longer enforces.
+//! Binary-format rules that wasmparser does not enforce.
 //!
-//! wasmparser decodes the 3.0 binary format even when multi-memory and memory64 are disabled:
-//! it reads limits as u64 LEB128s and memory-index immediates as u32 LEB128s. The 2.0 format
-//! (and its spec tests' `assert_malformed`) requires limits to be u32 LEB128s (at most 5 bytes)
-//! and the memory immediates of `memory.size`/`grow`/`fill`/`copy`/`init` to be one zero byte.
-//! These checks restore that; they only run on input wasmparser already accepted. When
-//! multi-memory or memory64 get enabled, the corresponding check must go.
+//! wasmparser reads all limits as u64 LEB128s. The format requires the limits of 32-bit
+//! memories and tables to be u32 LEB128s (at most 5 bytes; the spec tests' `assert_malformed`
+//! check it); only 64-bit limits (flag bit 2, memory64) may use u64 LEB128s. This check
+//! restores that; it only runs on input wasmparser already accepted. (Multi-memory made the
+//! memory-index immediates real LEB128 indices, so the 2.0 "zero byte expected" check is gone.)
 
 use crate::error::CompileError;
 
@@ -29,12 +28,16 @@ fn leb_len(bytes: &[u8], pos: &mut usize) -> Option<usize> {
 }
 
 /// Checks the limits (flags, min, optional max) starting at `bytes[pos]`, where `bytes` starts
-/// at module offset `base`: each bound must fit a 5-byte u32 LEB128.
+/// at module offset `base`: each bound of 32-bit limits must fit a 5-byte u32 LEB128.
 pub fn check_limits(bytes: &[u8], mut pos: usize, base: u64) -> Result<(), CompileError> {
     let Some(&flags) = bytes.get(pos) else {
         return Ok(());
     };
     pos += 1;
+    if flags & 0x04 != 0 {
+        // 64-bit limits: u64 LEB128s, already checked by wasmparser.
+        return Ok(());
+    }
     let bounds = if flags & 1 != 0 { 2 } else { 1 };
     for _ in 0..bounds {
         let at = pos;
@@ -61,34 +64,4 @@ pub fn skip_name(bytes: &[u8], mut pos: usize) -> Option<usize> {
         len |= ((b & 0x7f) as usize).checked_shl(7 * i as u32).unwrap_or(0);
     }
     pos.checked_add(len)
-}
-
-/// Checks the memory-index immediates of one operator: `op` is the operator's raw bytes.
-pub fn check_memory_immediates(
-    op: &wasmparser::Operator<'_>,
-    bytes: &[u8],
-    offset: u64,
-) -> Result<(), CompileError> {
-    use wasmparser::Operator as O;
-    // Number of trailing single-byte zero immediates, and how many LEB128s precede them after the
-    // opcode (so the byte before them must end a LEB128, i.e. have no continuation bit).
-    let zeros = match op {
-        O::MemorySize { .. } | O::MemoryGrow { .. } => {
-            if bytes.len() != 2 || bytes[1] != 0 {
-                return Err(malformed("zero byte expected", offset + 1));
-            }
-            return Ok(());
-        }
-        O::MemoryFill { .. } | O::MemoryInit { .. } => 1,
-        O::MemoryCopy { .. } => 2,
-        _ => return Ok(()),
-    };
-    let n = bytes.len();
-    let ok =
-        n > zeros && bytes[n - zeros..].iter().all(|b| *b == 0) && bytes[n - zeros - 1] & 0x80 == 0;
-    if ok {
-        Ok(())
-    } else {
-        Err(malformed("zero byte expected", offset + (n - zeros) as u64))
-    }
 }

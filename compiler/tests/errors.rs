@@ -125,17 +125,20 @@ fn bad_modules_are_rejected_with_offsets() {
         wat("(module (func (param v128) (result i32) local.get 0 i32x4.extract_lane 4))"),
         "index out of bounds",
     ));
-    // Features beyond 2.0 are rejected by validation.
+    // WebAssembly 3.0 proposals wasic does not implement are rejected by validation, with an
+    // error naming the proposal.
+    cases.push(("exceptions".into(), wat("(module (tag))"), "exceptions"));
     cases.push((
-        "tail call".into(),
-        wat("(module (func return_call 0))"),
-        "tail",
+        "threads".into(),
+        wat("(module (memory 1 1 shared))"),
+        "threads",
     ));
     cases.push((
-        "two memories".into(),
-        wat("(module (memory 1) (memory 1))"),
-        "multiple memories",
+        "function references".into(),
+        wat("(module (func (param (ref func))))"),
+        "function references",
     ));
+    cases.push(("gc".into(), wat("(module (type (struct)))"), "gc"));
 
     assert!(cases.len() >= 20);
     let mut seen = std::collections::HashSet::new();
