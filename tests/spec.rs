@@ -78,6 +78,11 @@ const SUITES: &[Suite] = &[
         source: Source::Proposal(Proposal::MultiMemory),
         run: Run::Yes,
     },
+    Suite {
+        dir: "proposals/tail-call",
+        source: Source::Proposal(Proposal::TailCall),
+        run: Run::Yes,
+    },
 ];
 
 /// A file or directive that is not run, and why.

@@ -1,5 +1,11 @@
 //! Calls: direct calls to defined functions, calls to imports through their `VMFuncRef`,
 //! `call_indirect` with its three checks, and calls to runtime builtins.
+//!
+//! Tail calls (`return_call`, `return_call_indirect`) are the same calls emitted as Cranelift's
+//! `return_call` / `return_call_indirect`: every wasm function (and every host adapter) uses the
+//! `tail` convention, in which the callee pops its own stack arguments, so a tail call replaces
+//! the caller's frame and a chain of tail calls runs in constant stack space. Validation
+//! guarantees that the callee's results are the caller's, which Cranelift also requires.
 
 use super::{readonly_flags, wasm_signature, FuncTranslator, POINTER};
 use crate::error::CompileError;
@@ -88,8 +94,16 @@ impl FuncTranslator<'_, '_> {
         self.stack.extend(results);
     }
 
-    /// Calls the `VMFuncRef` at `funcref`: `func_ptr(funcref.vmctx, own vmctx, args...)`.
-    fn call_funcref(&mut self, sig: SigRef, funcref: Value, args: Vec<Value>, flags: MemFlagsData) {
+    /// Calls the `VMFuncRef` at `funcref`: `func_ptr(funcref.vmctx, own vmctx, args...)`; as a
+    /// tail call when `tail`.
+    fn call_funcref(
+        &mut self,
+        sig: SigRef,
+        funcref: Value,
+        args: Vec<Value>,
+        flags: MemFlagsData,
+        tail: bool,
+    ) {
         let func_ptr =
             self.b
                 .ins()
@@ -102,18 +116,23 @@ impl FuncTranslator<'_, '_> {
         all.push(callee_vmctx);
         all.push(self.vmctx);
         all.extend(args);
-        let call = self.b.ins().call_indirect(sig, func_ptr, &all);
-        self.push_results(call);
+        if tail {
+            self.b.ins().return_call_indirect(sig, func_ptr, &all);
+            self.reachable = false;
+        } else {
+            let call = self.b.ins().call_indirect(sig, func_ptr, &all);
+            self.push_results(call);
+        }
     }
 
-    fn translate_direct_call(&mut self, function_index: u32) {
+    fn translate_direct_call(&mut self, function_index: u32, tail: bool) {
         let type_index = self.env.funcs[function_index as usize];
         let args = self.pop_args(type_index);
         let sig = self.signature(type_index);
         if function_index < self.env.num_imported_funcs {
             let off = self.offsets().func(function_index);
             let funcref = self.load_readonly(POINTER, self.vmctx, off);
-            self.call_funcref(sig, funcref, args, readonly_flags());
+            self.call_funcref(sig, funcref, args, readonly_flags(), tail);
             return;
         }
         // Defined functions are declared first in the object module, so the FuncId of defined
@@ -144,11 +163,16 @@ impl FuncTranslator<'_, '_> {
         all.push(self.vmctx);
         all.push(self.vmctx);
         all.extend(args);
-        let call = self.b.ins().call(callee, &all);
-        self.push_results(call);
+        if tail {
+            self.b.ins().return_call(callee, &all);
+            self.reachable = false;
+        } else {
+            let call = self.b.ins().call(callee, &all);
+            self.push_results(call);
+        }
     }
 
-    fn translate_call_indirect(&mut self, type_index: u32, table_index: u32) {
+    fn translate_call_indirect(&mut self, type_index: u32, table_index: u32, tail: bool) {
         let index = self.pop();
         let args = self.pop_args(type_index);
         let sig = self.signature(type_index);
@@ -167,17 +191,30 @@ impl FuncTranslator<'_, '_> {
         self.trap_if(mismatch, Trap::BadSignature);
         // A funcref's fields never change once it is in a table; but the load must stay below
         // the null check, so it is not `can_move`.
-        self.call_funcref(sig, funcref, args, MemFlagsData::trusted().with_readonly());
+        self.call_funcref(
+            sig,
+            funcref,
+            args,
+            MemFlagsData::trusted().with_readonly(),
+            tail,
+        );
     }
 
     /// Call operators; returns false for any other operator.
     pub(super) fn translate_call(&mut self, op: &Operator<'_>) -> Result<bool, CompileError> {
         match op {
-            Operator::Call { function_index } => self.translate_direct_call(*function_index),
+            Operator::Call { function_index } => self.translate_direct_call(*function_index, false),
+            Operator::ReturnCall { function_index } => {
+                self.translate_direct_call(*function_index, true)
+            }
             Operator::CallIndirect {
                 type_index,
                 table_index,
-            } => self.translate_call_indirect(*type_index, *table_index),
+            } => self.translate_call_indirect(*type_index, *table_index, false),
+            Operator::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => self.translate_call_indirect(*type_index, *table_index, true),
             _ => return Ok(false),
         }
         Ok(true)

@@ -1,0 +1,217 @@
+//! End-to-end tests of the WebAssembly 3.0 features wasic implements, for what the proposals'
+//! spec suites do not pin down: tail calls run in constant stack space (a million calls deep,
+//! directly, indirectly, with stack-passed arguments, into imports), and several memories stay
+//! distinct and reachable from the host.
+
+use std::sync::Arc;
+use wasic_abi::{FuncType, ValRaw, ValType};
+use wasic_runtime::{Error, Extern, Func, Instance, Linker, Module, Store, Trap, Val};
+
+fn module(text: &str) -> Arc<Module> {
+    wasic_tests::load_wat(text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn call(
+    store: &mut Store,
+    instance: &Instance,
+    name: &str,
+    args: &[Val],
+) -> Result<Vec<Val>, Error> {
+    let f = instance
+        .get_func(name)
+        .unwrap_or_else(|| panic!("no export {name}"));
+    f.call(store, args)
+}
+
+const DEPTH: i64 = 1_000_000;
+
+/// A mutually tail-recursive pair (`even`/`odd`) reached by `return_call`, by
+/// `return_call_indirect`, and the same pair with ordinary calls (which must run out of stack).
+const MUTUAL: &str = r#"(module
+    (type $p (func (param i64) (result i32)))
+    (table funcref (elem $even_i $odd_i))
+    (func $even (export "even") (param i64) (result i32)
+        (if (result i32) (i64.eqz (local.get 0))
+            (then (i32.const 1))
+            (else (return_call $odd (i64.sub (local.get 0) (i64.const 1))))))
+    (func $odd (export "odd") (param i64) (result i32)
+        (if (result i32) (i64.eqz (local.get 0))
+            (then (i32.const 0))
+            (else (return_call $even (i64.sub (local.get 0) (i64.const 1))))))
+    (func $even_i (export "even_indirect") (param i64) (result i32)
+        (if (result i32) (i64.eqz (local.get 0))
+            (then (i32.const 1))
+            (else (return_call_indirect (type $p)
+                (i64.sub (local.get 0) (i64.const 1)) (i32.const 1)))))
+    (func $odd_i (param i64) (result i32)
+        (if (result i32) (i64.eqz (local.get 0))
+            (then (i32.const 0))
+            (else (return_call_indirect (type $p)
+                (i64.sub (local.get 0) (i64.const 1)) (i32.const 0)))))
+    (func $even_c (export "even_call") (param i64) (result i32)
+        (if (result i32) (i64.eqz (local.get 0))
+            (then (i32.const 1))
+            (else (call $odd_c (i64.sub (local.get 0) (i64.const 1))))))
+    (func $odd_c (param i64) (result i32)
+        (if (result i32) (i64.eqz (local.get 0))
+            (then (i32.const 0))
+            (else (call $even_c (i64.sub (local.get 0) (i64.const 1)))))))"#;
+
+#[test]
+fn mutual_tail_recursion_runs_a_million_calls_deep_in_constant_stack() {
+    let m = module(MUTUAL);
+    let mut store = Store::default();
+    let inst = Instance::new(&mut store, &m, &[]).unwrap();
+    for (name, n, expect) in [
+        ("even", DEPTH, 1),
+        ("even", DEPTH + 1, 0),
+        ("odd", DEPTH + 1, 1),
+        ("even_indirect", DEPTH, 1),
+        ("even_indirect", DEPTH + 1, 0),
+    ] {
+        assert_eq!(
+            call(&mut store, &inst, name, &[Val::I64(n)]).unwrap(),
+            vec![Val::I32(expect)],
+            "{name}({n})"
+        );
+    }
+    // The same recursion with ordinary calls exhausts the (1 MiB) wasm stack: the tail calls
+    // above really did not grow it.
+    match call(&mut store, &inst, "even_call", &[Val::I64(DEPTH)]) {
+        Err(Error::Trap(t)) => assert_eq!(t.trap, Trap::StackOverflow),
+        other => panic!("expected stack exhaustion, got {other:?}"),
+    }
+    assert_eq!(
+        call(&mut store, &inst, "even_call", &[Val::I64(100)]).unwrap(),
+        vec![Val::I32(1)]
+    );
+}
+
+#[test]
+fn tail_calls_with_stack_arguments_and_many_results_stay_in_constant_stack() {
+    // 12 parameters (more than the argument registers) and 5 results (more than the return
+    // registers: returned through the implicit return area); the callees' argument counts
+    // differ from the caller's, so the frame size changes on each tail call.
+    let m = module(
+        r#"(module
+        (func $a (export "a") (param $n i64) (param i64 i64 i64 i64 i64 i64 i64 i64 i64 i64 v128)
+            (result i64 i64 i64 i64 v128)
+            (if (i64.eqz (local.get $n))
+                (then (return (local.get 1) (local.get 10) (i64.add (local.get 2) (local.get 9))
+                    (local.get 5) (local.get 11))))
+            (return_call $b (i64.sub (local.get $n) (i64.const 1))
+                (i64.add (local.get 1) (i64.const 1)) (local.get 2) (local.get 3)
+                (local.get 11)))
+        (func $b (param $n i64) (param i64 i64 i64 v128) (result i64 i64 i64 i64 v128)
+            (return_call $a (local.get $n) (local.get 1) (local.get 2) (local.get 3)
+                (i64.const 4) (i64.const 5) (i64.const 6) (i64.const 7) (i64.const 8)
+                (i64.const 9) (i64.const 10) (local.get 4))))"#,
+    );
+    let mut store = Store::default();
+    let inst = Instance::new(&mut store, &m, &[]).unwrap();
+    let mut args = vec![Val::I64(DEPTH)];
+    args.extend((1..=10).map(Val::I64));
+    args.push(Val::V128(0x0123_4567_89ab_cdef_fedc_ba98_7654_3210));
+    assert_eq!(
+        call(&mut store, &inst, "a", &args).unwrap(),
+        vec![
+            Val::I64(1 + DEPTH),
+            Val::I64(10),
+            Val::I64(2 + 9),
+            Val::I64(5),
+            Val::V128(0x0123_4567_89ab_cdef_fedc_ba98_7654_3210),
+        ]
+    );
+}
+
+#[test]
+fn tail_calls_into_imported_wasm_and_host_functions() {
+    let callee = module(
+        r#"(module
+        (func $down (export "down") (param i64) (result i64)
+            (if (result i64) (i64.eqz (local.get 0))
+                (then (i64.const 7))
+                (else (return_call $down (i64.sub (local.get 0) (i64.const 1)))))))"#,
+    );
+    let caller = module(
+        r#"(module
+        (import "m" "down" (func $down (param i64) (result i64)))
+        (import "host" "triple" (func $triple (param i64) (result i64)))
+        (func $loop (export "loop") (param i64) (result i64)
+            (if (result i64) (i64.eqz (local.get 0))
+                (then (return_call $down (i64.const 1000)))
+                (else (return_call $loop (i64.sub (local.get 0) (i64.const 1))))))
+        (func (export "triple") (param i64) (result i64)
+            (return_call $triple (local.get 0))))"#,
+    );
+    let mut store = Store::default();
+    let m = Instance::new(&mut store, &callee, &[]).unwrap();
+    let triple = Func::new_host(
+        &mut store,
+        FuncType {
+            params: vec![ValType::I64],
+            results: vec![ValType::I64],
+        },
+        |_, values: &mut [ValRaw]| {
+            values[0] = ValRaw::from_i64(values[0].as_i64() * 3);
+            Ok(())
+        },
+    );
+    let mut linker = Linker::new();
+    linker.define_instance("m", &m);
+    linker.define("host", "triple", Extern::Func(triple));
+    let inst = linker.instantiate(&mut store, &caller).unwrap();
+    assert_eq!(
+        call(&mut store, &inst, "loop", &[Val::I64(DEPTH)]).unwrap(),
+        vec![Val::I64(7)]
+    );
+    assert_eq!(
+        call(&mut store, &inst, "triple", &[Val::I64(14)]).unwrap(),
+        vec![Val::I64(42)]
+    );
+}
+
+#[test]
+fn several_memories_are_distinct_and_exported() {
+    let m = module(
+        r#"(module
+        (memory $a (export "a") 1)
+        (memory $b (export "b") 2 3)
+        (data (memory $b) (i32.const 70000) "\2a")
+        (func (export "copy") (param i32 i32)
+            (i32.store8 $a (local.get 0) (i32.load8_u $b (local.get 1))))
+        (func (export "grow_b") (result i32) (memory.grow $b (i32.const 1)))
+        (func (export "size_b") (result i32) (memory.size $b))
+        (func (export "load_b") (param i32) (result i32) (i32.load8_u $b (local.get 0))))"#,
+    );
+    let mut store = Store::default();
+    let inst = Instance::new(&mut store, &m, &[]).unwrap();
+    call(&mut store, &inst, "copy", &[Val::I32(5), Val::I32(70000)]).unwrap();
+    let a = inst.get_memory("a").unwrap();
+    let b = inst.get_memory("b").unwrap();
+    assert_eq!(a.data(&store)[5], 42);
+    assert_eq!(b.data(&store)[70000], 42);
+    assert_eq!(b.data(&store)[5], 0);
+    assert_eq!(a.pages(&store), 1);
+    assert_eq!(
+        call(&mut store, &inst, "grow_b", &[]).unwrap(),
+        vec![Val::I32(2)]
+    );
+    assert_eq!(
+        call(&mut store, &inst, "size_b", &[]).unwrap(),
+        vec![Val::I32(3)]
+    );
+    assert_eq!(
+        call(&mut store, &inst, "grow_b", &[]).unwrap(),
+        vec![Val::I32(-1)]
+    );
+    // Memory 1 is bounds-checked by its own size (3 pages), not memory 0's.
+    assert_eq!(
+        call(&mut store, &inst, "load_b", &[Val::I32(3 * 65536 - 1)]).unwrap(),
+        vec![Val::I32(0)]
+    );
+    match call(&mut store, &inst, "load_b", &[Val::I32(3 * 65536)]) {
+        Err(Error::Trap(t)) => assert_eq!(t.trap, Trap::MemoryOutOfBounds),
+        other => panic!("expected a trap, got {other:?}"),
+    }
+}
