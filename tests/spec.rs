@@ -83,6 +83,11 @@ const SUITES: &[Suite] = &[
         source: Source::Proposal(Proposal::TailCall),
         run: Run::Yes,
     },
+    Suite {
+        dir: "proposals/memory64",
+        source: Source::Proposal(Proposal::Memory64),
+        run: Run::Yes,
+    },
 ];
 
 /// A file or directive that is not run, and why.
@@ -169,6 +174,66 @@ const SKIPS: &[Skip] = &[
         file: "wasm-v2/memory.wast",
         line: Some(11),
         reason: "2.0 rule superseded by multi-memory (3.0): several memories are valid",
+    },
+    Skip {
+        file: "proposals/memory64/binary.wast",
+        line: Some(876),
+        reason: "pre-3.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
+    },
+    Skip {
+        file: "proposals/memory64/binary.wast",
+        line: Some(896),
+        reason: "pre-3.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
+    },
+    Skip {
+        file: "proposals/memory64/binary.wast",
+        line: Some(915),
+        reason: "pre-3.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
+    },
+    Skip {
+        file: "proposals/memory64/binary.wast",
+        line: Some(934),
+        reason: "pre-3.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
+    },
+    Skip {
+        file: "proposals/memory64/binary.wast",
+        line: Some(973),
+        reason: "pre-3.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
+    },
+    Skip {
+        file: "proposals/memory64/binary.wast",
+        line: Some(992),
+        reason: "pre-3.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
+    },
+    Skip {
+        file: "proposals/memory64/binary.wast",
+        line: Some(1010),
+        reason: "pre-3.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
+    },
+    Skip {
+        file: "proposals/memory64/binary.wast",
+        line: Some(1028),
+        reason: "pre-3.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
+    },
+    Skip {
+        file: "proposals/memory64/memory.wast",
+        line: Some(10),
+        reason: "pre-3.0 rule superseded by multi-memory (3.0): several memories are valid",
+    },
+    Skip {
+        file: "proposals/memory64/memory.wast",
+        line: Some(11),
+        reason: "pre-3.0 rule superseded by multi-memory (3.0): several memories are valid",
+    },
+    Skip {
+        file: "proposals/memory64/memory64.wast",
+        line: Some(8),
+        reason: "pre-3.0 rule superseded by multi-memory (3.0): several memories are valid",
+    },
+    Skip {
+        file: "proposals/memory64/memory64.wast",
+        line: Some(9),
+        reason: "pre-3.0 rule superseded by multi-memory (3.0): several memories are valid",
     },
 ];
 

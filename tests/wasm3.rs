@@ -1,7 +1,8 @@
 //! End-to-end tests of the WebAssembly 3.0 features wasic implements, for what the proposals'
 //! spec suites do not pin down: tail calls run in constant stack space (a million calls deep,
-//! directly, indirectly, with stack-passed arguments, into imports), and several memories stay
-//! distinct and reachable from the host.
+//! directly, indirectly, with stack-passed arguments, into imports); several memories stay
+//! distinct and reachable from the host, and 64-bit memories go beyond 4 GiB with their accesses
+//! checked explicitly.
 
 use std::sync::Arc;
 use wasic_abi::{FuncType, ValRaw, ValType};
@@ -214,4 +215,99 @@ fn several_memories_are_distinct_and_exported() {
         Err(Error::Trap(t)) => assert_eq!(t.trap, Trap::MemoryOutOfBounds),
         other => panic!("expected a trap, got {other:?}"),
     }
+}
+
+#[test]
+fn memory64_reaches_beyond_4_gib_and_checks_bounds_explicitly() {
+    let m = module(
+        r#"(module
+        (memory $m (export "m") i64 1)
+        (memory $s 1)
+        (data (memory $m) (i64.const 65530) "\01\02\03\04\05\06")
+        (func (export "grow") (param i64) (result i64) (memory.grow $m (local.get 0)))
+        (func (export "size") (result i64) (memory.size $m))
+        (func (export "store") (param i64 i64) (i64.store $m (local.get 0) (local.get 1)))
+        (func (export "load") (param i64) (result i64) (i64.load $m (local.get 0)))
+        (func (export "load_off") (param i64) (result i32)
+            (i32.load8_u $m offset=0xffff_ffff_ffff_fff0 (local.get 0)))
+        (func (export "copy_to_32") (param i64 i32 i32)
+            ;; 64-bit source, 32-bit destination: the length is an i32.
+            (memory.copy $s $m (local.get 1) (local.get 0) (local.get 2)))
+        (func (export "load32") (param i32) (result i32) (i32.load8_u $s (local.get 0))))"#,
+    );
+    let mut store = Store::default();
+    let inst = Instance::new(&mut store, &m, &[]).unwrap();
+    let trap = |r: Result<Vec<Val>, Error>| match r {
+        Err(Error::Trap(t)) => assert_eq!(t.trap, Trap::MemoryOutOfBounds),
+        other => panic!("expected an out-of-bounds trap, got {other:?}"),
+    };
+    // The data segment (i64 offset) landed; an 8-byte load ending exactly at the end works,
+    // one byte further traps.
+    assert_eq!(
+        call(&mut store, &inst, "load", &[Val::I64(65528)]).unwrap(),
+        vec![Val::I64(0x0605_0403_0201_0000)]
+    );
+    trap(call(&mut store, &inst, "load", &[Val::I64(65529)]));
+    trap(call(&mut store, &inst, "load", &[Val::I64(-1)]));
+    trap(call(&mut store, &inst, "load", &[Val::I64(i64::MAX)]));
+    // index + offset overflows u64: a trap, not a wrapped address.
+    trap(call(&mut store, &inst, "load_off", &[Val::I64(0x20)]));
+    trap(call(&mut store, &inst, "load_off", &[Val::I64(0)]));
+
+    // Grow past 4 GiB (65537 pages) and use an address above 2^32.
+    assert_eq!(
+        call(&mut store, &inst, "grow", &[Val::I64(65536)]).unwrap(),
+        vec![Val::I64(1)]
+    );
+    assert_eq!(
+        call(&mut store, &inst, "size", &[]).unwrap(),
+        vec![Val::I64(65537)]
+    );
+    let high = (1i64 << 32) + 8;
+    call(&mut store, &inst, "store", &[Val::I64(high), Val::I64(-42)]).unwrap();
+    assert_eq!(
+        call(&mut store, &inst, "load", &[Val::I64(high)]).unwrap(),
+        vec![Val::I64(-42)]
+    );
+    // The 32-bit alias of that address is another byte.
+    assert_eq!(
+        call(&mut store, &inst, "load", &[Val::I64(8)]).unwrap(),
+        vec![Val::I64(0)]
+    );
+    let mem = inst.get_memory("m").unwrap();
+    assert_eq!(mem.pages(&store), 65537);
+    assert!(mem.ty(&store).memory64);
+    trap(call(
+        &mut store,
+        &inst,
+        "load",
+        &[Val::I64(65537 * 65536 - 7)],
+    ));
+    // Growing beyond what wasic reserves fails with -1 and leaves the memory alone.
+    assert_eq!(
+        call(&mut store, &inst, "grow", &[Val::I64(1 << 40)]).unwrap(),
+        vec![Val::I64(-1)]
+    );
+    assert_eq!(
+        call(&mut store, &inst, "size", &[]).unwrap(),
+        vec![Val::I64(65537)]
+    );
+
+    call(
+        &mut store,
+        &inst,
+        "copy_to_32",
+        &[Val::I64(65530), Val::I32(100), Val::I32(6)],
+    )
+    .unwrap();
+    assert_eq!(
+        call(&mut store, &inst, "load32", &[Val::I32(105)]).unwrap(),
+        vec![Val::I32(6)]
+    );
+    trap(call(
+        &mut store,
+        &inst,
+        "copy_to_32",
+        &[Val::I64(-1), Val::I32(0), Val::I32(2)],
+    ));
 }

@@ -130,7 +130,7 @@ fn func_type(ty: &wasmparser::FuncType, offset: u64) -> Result<FuncType, Compile
 fn table_type(ty: &wasmparser::TableType, offset: u64) -> Result<TableType, CompileError> {
     if ty.table64 || ty.shared {
         return Err(CompileError::unsupported(
-            "64-bit or shared tables are not supported yet",
+            "64-bit tables (memory64 proposal) and shared tables are not supported yet",
             offset,
         ));
     }
@@ -143,11 +143,11 @@ fn table_type(ty: &wasmparser::TableType, offset: u64) -> Result<TableType, Comp
 }
 
 fn memory_type(ty: &wasmparser::MemoryType, offset: u64) -> Result<MemoryType, CompileError> {
-    // Compiled code omits bounds checks because a 32-bit memory fits its reservation; a 64-bit
-    // memory would need explicit checks (see translate/memory.rs), so it is rejected for now.
-    if ty.memory64 || ty.shared || ty.page_size_log2.is_some() {
+    // Accesses to 32-bit memories are unchecked (guard pages), those to 64-bit memories checked
+    // explicitly (see translate/memory.rs). Shared memories belong to the threads proposal.
+    if ty.shared || ty.page_size_log2.is_some() {
         return Err(CompileError::unsupported(
-            "64-bit, shared or custom-page-size memories are not supported yet",
+            "shared (threads) or custom-page-size memories are not supported yet",
             offset,
         ));
     }

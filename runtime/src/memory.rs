@@ -2,6 +2,11 @@
 //! compiler may omit bounds checks. Each memory reserves the full reservation up front as
 //! inaccessible address space and makes only `[0, length)` accessible, so every out-of-bounds
 //! access of compiled code faults (and becomes a trap) and the base never moves on grow.
+//!
+//! 64-bit memories (memory64) reserve the same region; compiled code checks their accesses
+//! explicitly against `VMMemory::length`, so the reservation only has to hold their maximum:
+//! a 64-bit memory can grow to [`MAX_PAGES_64`] pages (the whole reservation) at most, and
+//! `memory.grow` beyond that fails (returns -1), as the specification allows.
 
 use crate::sys::Mmap;
 use wasic_abi::vmctx::VMMemory;
@@ -9,6 +14,9 @@ use wasic_abi::{MemoryType, MEMORY_RESERVATION, WASM_PAGE_SIZE};
 
 /// The largest number of pages a 32-bit memory can have.
 pub const MAX_PAGES_32: u64 = 1 << 16;
+/// The largest number of pages a 64-bit memory can have in wasic: its reservation, so that its
+/// base never moves.
+pub const MAX_PAGES_64: u64 = MEMORY_RESERVATION / WASM_PAGE_SIZE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MemoryError {
@@ -16,8 +24,6 @@ pub enum MemoryError {
     Reserve(std::io::Error),
     #[error("memory minimum of {0} pages exceeds the limit of {1} pages")]
     TooLarge(u64, u64),
-    #[error("64-bit memories are not supported yet")]
-    Memory64,
 }
 
 /// A linear memory owned by a store. `vm` is what compiled code sees, at a stable address.
@@ -33,10 +39,12 @@ pub struct LinearMemory {
 impl LinearMemory {
     /// Creates a memory of `ty.min` pages. `cap_bytes` is the embedder's limit on its size.
     pub fn new(ty: MemoryType, cap_bytes: Option<u64>) -> Result<LinearMemory, MemoryError> {
-        if ty.memory64 {
-            return Err(MemoryError::Memory64);
-        }
-        let mut max_pages = ty.max.unwrap_or(MAX_PAGES_32).min(MAX_PAGES_32);
+        let limit = if ty.memory64 {
+            MAX_PAGES_64
+        } else {
+            MAX_PAGES_32
+        };
+        let mut max_pages = ty.max.unwrap_or(limit).min(limit);
         if let Some(cap) = cap_bytes {
             max_pages = max_pages.min(cap / WASM_PAGE_SIZE);
         }
@@ -128,6 +136,28 @@ mod tests {
             memory64: false,
             shared: false,
         }
+    }
+
+    #[test]
+    fn memory64_grows_up_to_its_reservation_and_keeps_the_base() {
+        let t = MemoryType {
+            memory64: true,
+            ..ty(1, None)
+        };
+        let mut m = LinearMemory::new(t, None).unwrap();
+        let base = m.base();
+        assert_eq!(m.max_pages(), MAX_PAGES_64);
+        assert_eq!(m.grow(MAX_PAGES_32), Some(1));
+        assert_eq!(m.base(), base);
+        assert_eq!(m.grow(MAX_PAGES_64), None);
+        assert_eq!(m.grow(u64::MAX), None);
+        m.data_mut()[(MAX_PAGES_32 * WASM_PAGE_SIZE) as usize] = 7;
+        assert!(LinearMemory::new(ty(0, Some(1 << 48)), None).is_ok());
+        let huge = MemoryType {
+            memory64: true,
+            ..ty(MAX_PAGES_64 + 1, None)
+        };
+        assert!(LinearMemory::new(huge, None).is_err());
     }
 
     #[test]

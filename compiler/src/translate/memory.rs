@@ -5,14 +5,22 @@
 //! address `base + zext(i32 index) + u32 offset` is always below `base + 2^33`, so any
 //! out-of-bounds access hits an inaccessible page. Each access is flagged with the
 //! `HEAP_OUT_OF_BOUNDS` trap code so Cranelift records it as a trap site and the runtime's
-//! signal handler can turn the fault into `Trap::MemoryOutOfBounds`. 64-bit memories would need
-//! explicit checks and are rejected in `module.rs` until they get them.
+//! signal handler can turn the fault into `Trap::MemoryOutOfBounds`.
+//!
+//! 64-bit memories (memory64) cannot rely on guard pages: an i64 index can point anywhere. Each
+//! of their accesses gets an explicit check `index + offset + access_size <= VMMemory.length`
+//! (the additions trap on u64 overflow), trapping with `MemoryOutOfBounds` before the access;
+//! the length is reloaded on every access since `memory.grow` (also in a callee) changes it.
+//! Their base never moves either (the runtime reserves their whole maximum up front).
 
 use super::{FuncTranslator, POINTER};
 use crate::error::CompileError;
+use crate::traps::trap_code;
+use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, TrapCode, Type, Value};
 use wasic_abi::builtins::BuiltinIndex;
 use wasic_abi::vmctx::VMOffsets;
+use wasic_abi::Trap;
 use wasmparser::{MemArg, MemArgTarget, Operator};
 
 /// Flags of every wasm linear-memory access.
@@ -39,10 +47,28 @@ impl FuncTranslator<'_, '_> {
         }
     }
 
-    /// Pops the index operand and computes the native address and immediate offset of an access.
+    /// Whether memory `index` is a 64-bit memory.
+    pub(super) fn is_memory64(&self, index: u32) -> bool {
+        self.env.memories[index as usize].memory64
+    }
+
+    /// The current length in bytes of memory `index`. Not readonly: `memory.grow` changes it.
+    fn memory_length(&mut self, index: u32) -> Value {
+        let mem = self.memory_ptr(index);
+        self.b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            mem,
+            VMOffsets::MEMORY_LENGTH as i32,
+        )
+    }
+
+    /// Pops the index operand and computes the native address and immediate offset of an access
+    /// of `access` bytes. Only 64-bit memories get a bounds check (see the module comment).
     pub(super) fn effective_address(
         &mut self,
         memarg: &MemArg,
+        access: u32,
     ) -> Result<(Value, i32), CompileError> {
         let MemArgTarget::Memory(memory) = memarg.target else {
             return Err(CompileError::unsupported(
@@ -51,11 +77,33 @@ impl FuncTranslator<'_, '_> {
             ));
         };
         let index = self.pop();
+        let index = if self.is_memory64(memory) {
+            let code = trap_code(Trap::MemoryOutOfBounds);
+            // end = index + offset + access, trapping when it overflows u64.
+            let end = match memarg.offset.checked_add(u64::from(access)) {
+                Some(k) => {
+                    let k = self.b.ins().iconst(types::I64, k as i64);
+                    self.b.ins().uadd_overflow_trap(index, k, code)
+                }
+                None => {
+                    let o = self.b.ins().iconst(types::I64, memarg.offset as i64);
+                    let e = self.b.ins().uadd_overflow_trap(index, o, code);
+                    let a = self.b.ins().iconst(types::I64, i64::from(access));
+                    self.b.ins().uadd_overflow_trap(e, a, code)
+                }
+            };
+            let len = self.memory_length(memory);
+            let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
+            self.trap_if(oob, Trap::MemoryOutOfBounds);
+            index
+        } else {
+            self.b.ins().uextend(types::I64, index)
+        };
         let base = self.memory_base(memory);
-        let index = self.b.ins().uextend(types::I64, index);
         let addr = self.b.ins().iadd(base, index);
         // The static offset is a u32 for 32-bit memories; use the instruction's immediate when it
-        // fits, otherwise add it as an i64 immediate (still inside the 8 GiB reservation).
+        // fits, otherwise add it as an i64 immediate (still inside the 8 GiB reservation; for a
+        // 64-bit memory the check above proved `addr + offset` in bounds).
         match i32::try_from(memarg.offset) {
             Ok(off) => Ok((addr, off)),
             Err(_) => Ok((self.b.ins().iadd_imm_u(addr, memarg.offset as i64), 0)),
@@ -63,7 +111,7 @@ impl FuncTranslator<'_, '_> {
     }
 
     pub(super) fn load(&mut self, memarg: &MemArg, ty: Type) -> Result<(), CompileError> {
-        let (addr, off) = self.effective_address(memarg)?;
+        let (addr, off) = self.effective_address(memarg, ty.bytes())?;
         let v = self.b.ins().load(ty, heap_flags(), addr, off);
         self.push(v);
         Ok(())
@@ -77,7 +125,7 @@ impl FuncTranslator<'_, '_> {
         bits: u8,
         signed: bool,
     ) -> Result<(), CompileError> {
-        let (addr, off) = self.effective_address(memarg)?;
+        let (addr, off) = self.effective_address(memarg, u32::from(bits / 8))?;
         let f = heap_flags();
         let ins = self.b.ins();
         let v = match (bits, signed) {
@@ -94,7 +142,11 @@ impl FuncTranslator<'_, '_> {
 
     pub(super) fn store(&mut self, memarg: &MemArg, bits: Option<u8>) -> Result<(), CompileError> {
         let value = self.pop();
-        let (addr, off) = self.effective_address(memarg)?;
+        let size = match bits {
+            Some(b) => u32::from(b / 8),
+            None => self.b.func.dfg.value_type(value).bytes(),
+        };
+        let (addr, off) = self.effective_address(memarg, size)?;
         let f = heap_flags();
         let ins = self.b.ins();
         match bits {
@@ -147,25 +199,28 @@ impl FuncTranslator<'_, '_> {
             O::I64Store32 { memarg } => self.store(memarg, Some(32))?,
 
             O::MemorySize { mem } => {
-                let ptr = self.memory_ptr(*mem);
-                // The length changes on memory.grow (possibly by a callee): not readonly.
-                let len = self.b.ins().load(
-                    I64,
-                    MemFlagsData::trusted(),
-                    ptr,
-                    VMOffsets::MEMORY_LENGTH as i32,
-                );
+                let len = self.memory_length(*mem);
                 let pages = self.b.ins().ushr_imm_u(len, 16);
-                let v = self.b.ins().ireduce(I32, pages);
+                let v = if self.is_memory64(*mem) {
+                    pages
+                } else {
+                    self.b.ins().ireduce(I32, pages)
+                };
                 self.push(v);
             }
             O::MemoryGrow { mem } => {
                 let delta = self.pop();
                 let delta = self.zext_u64(delta);
+                let memory64 = self.is_memory64(*mem);
                 let mem = self.iconst32(*mem);
                 let old = self.call_builtin(BuiltinIndex::memory_grow, &[mem, delta]);
-                // u64::MAX (failure) reduces to -1; old sizes of 32-bit memories fit in i32.
-                let v = self.b.ins().ireduce(I32, old[0]);
+                // u64::MAX (failure) is -1 as an i64 and reduces to -1 as an i32; old sizes of
+                // 32-bit memories fit in an i32.
+                let v = if memory64 {
+                    old[0]
+                } else {
+                    self.b.ins().ireduce(I32, old[0])
+                };
                 self.push(v);
             }
             O::MemoryFill { mem } => {

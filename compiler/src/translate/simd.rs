@@ -13,7 +13,8 @@
 //! float-to-int conversions of `f64x2` go through `i64x2` and a narrow with a zero vector (a
 //! pattern the x86-64 backend recognizes). `floor`/`ceil`/`trunc`/`nearest` need SSE4.1 (part
 //! of every [`crate::TargetCpu`]), otherwise Cranelift would call libm. Memory accesses use the
-//! same unchecked addressing and trap code as scalar ones (see `memory.rs`).
+//! same addressing, bounds checks (64-bit memories only) and trap code as scalar ones (see
+//! `memory.rs`).
 
 use super::memory::heap_flags;
 use super::FuncTranslator;
@@ -319,7 +320,7 @@ impl FuncTranslator<'_, '_> {
 
     /// `v128.load{8,16,32,64}_splat`: one lane loaded and copied to every lane.
     fn load_splat(&mut self, memarg: &MemArg, ty: Type) -> Result<(), CompileError> {
-        let (addr, off) = self.effective_address(memarg)?;
+        let (addr, off) = self.effective_address(memarg, ty.lane_type().bytes())?;
         let x = self.b.ins().load(ty.lane_type(), heap_flags(), addr, off);
         let v = self.b.ins().splat(ty, x);
         self.push_vec(v);
@@ -328,7 +329,7 @@ impl FuncTranslator<'_, '_> {
 
     /// `v128.load{32,64}_zero`: the low lane loaded, the others zero.
     fn load_zero(&mut self, memarg: &MemArg, ty: Type) -> Result<(), CompileError> {
-        let (addr, off) = self.effective_address(memarg)?;
+        let (addr, off) = self.effective_address(memarg, ty.lane_type().bytes())?;
         let x = self.b.ins().load(ty.lane_type(), heap_flags(), addr, off);
         let v = self.b.ins().scalar_to_vector(ty, x);
         self.push_vec(v);
@@ -338,7 +339,7 @@ impl FuncTranslator<'_, '_> {
     /// `v128.load{8x8,16x4,32x2}_{s,u}`: 64 bits loaded, each lane extended to twice its width.
     fn load_extend(&mut self, memarg: &MemArg, op: &Operator<'_>) -> Result<(), CompileError> {
         use Operator as O;
-        let (addr, off) = self.effective_address(memarg)?;
+        let (addr, off) = self.effective_address(memarg, 8)?;
         let f = heap_flags();
         let ins = self.b.ins();
         let v = match op {
@@ -356,7 +357,7 @@ impl FuncTranslator<'_, '_> {
     /// `v128.load*_lane`: one lane of the vector operand replaced by a loaded value.
     fn load_lane(&mut self, memarg: &MemArg, ty: Type, lane: u8) -> Result<(), CompileError> {
         let vector = self.pop_vec(ty);
-        let (addr, off) = self.effective_address(memarg)?;
+        let (addr, off) = self.effective_address(memarg, ty.lane_type().bytes())?;
         let x = self.b.ins().load(ty.lane_type(), heap_flags(), addr, off);
         let v = self.b.ins().insertlane(vector, x, lane);
         self.push_vec(v);
@@ -366,7 +367,7 @@ impl FuncTranslator<'_, '_> {
     /// `v128.store*_lane`: one lane of the vector operand stored.
     fn store_lane(&mut self, memarg: &MemArg, ty: Type, lane: u8) -> Result<(), CompileError> {
         let vector = self.pop_vec(ty);
-        let (addr, off) = self.effective_address(memarg)?;
+        let (addr, off) = self.effective_address(memarg, ty.lane_type().bytes())?;
         let x = self.b.ins().extractlane(vector, lane);
         self.b.ins().store(heap_flags(), x, addr, off);
         Ok(())
