@@ -88,6 +88,11 @@ const SUITES: &[Suite] = &[
         source: Source::Proposal(Proposal::Memory64),
         run: Run::Yes,
     },
+    Suite {
+        dir: "proposals/relaxed-simd",
+        source: Source::Proposal(Proposal::RelaxedSimd),
+        run: Run::Yes,
+    },
 ];
 
 /// A file or directive that is not run, and why.

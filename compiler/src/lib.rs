@@ -57,13 +57,14 @@ pub struct CompileOptions {
 /// The WebAssembly features wasic accepts: WebAssembly 2.0 (mutable globals, sign extension,
 /// saturating conversions, multi-value, bulk memory, reference types, fixed-width SIMD) plus
 /// these WebAssembly 3.0 proposals: extended constant expressions, multi-memory,
-/// tail calls, memory64 (64-bit memories; 64-bit tables are rejected).
+/// tail calls, memory64 (64-bit memories; 64-bit tables are rejected), relaxed SIMD (with one
+/// deterministic result, see `translate/simd.rs`).
 ///
 /// Everything else of 3.0 (GC, function references, exceptions, threads, ...) stays disabled,
 /// so wasmparser rejects it with an error naming the proposal ("... support is not enabled").
 pub fn validate_features() -> wasmparser::WasmFeatures {
     use wasmparser::WasmFeatures as F;
-    F::WASM2 | F::EXTENDED_CONST | F::MULTI_MEMORY | F::TAIL_CALL | F::MEMORY64
+    F::WASM2 | F::EXTENDED_CONST | F::MULTI_MEMORY | F::TAIL_CALL | F::MEMORY64 | F::RELAXED_SIMD
 }
 
 /// Compiles a WebAssembly binary to an ELF relocatable object.

@@ -109,11 +109,11 @@ fn bad_modules_are_rejected_with_offsets() {
     let mut bad_opcode = good.clone();
     bad_opcode[add_pos] = 0xff; // i32.add -> unknown opcode
     cases.push(("corrupt opcode".into(), bad_opcode, ""));
-    // SIMD is WebAssembly 2.0; relaxed SIMD and wrongly typed v128 operands are not.
+    // Wrongly typed (relaxed) SIMD operands.
     cases.push((
-        "relaxed simd".into(),
+        "relaxed simd operands".into(),
         wat("(module (func (param v128) (result v128) local.get 0 i8x16.relaxed_swizzle))"),
-        "relaxed",
+        "type mismatch",
     ));
     cases.push((
         "simd type mismatch".into(),

@@ -216,6 +216,7 @@ fn wasm_3_0_proposal_spec_modules_compile_or_are_rejected() {
         ("multi-memory", Proposal::MultiMemory),
         ("tail-call", Proposal::TailCall),
         ("memory64", Proposal::Memory64),
+        ("relaxed-simd", Proposal::RelaxedSimd),
     ] {
         let counts = check_files(dir, proposal(p), &[CompileOptions::default()]);
         assert!(

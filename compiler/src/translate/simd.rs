@@ -15,6 +15,30 @@
 //! of every [`crate::TargetCpu`]), otherwise Cranelift would call libm. Memory accesses use the
 //! same addressing, bounds checks (64-bit memories only) and trap code as scalar ones (see
 //! `memory.rs`).
+//!
+//! # Relaxed SIMD: wasic's deterministic choice
+//!
+//! The relaxed SIMD operators (WebAssembly 3.0) let each implementation pick among several
+//! results. wasic picks one fixed result, the same for every [`crate::TargetCpu`] (so a program
+//! behaves identically whether compiled for x86-64-v2 or v3), following the "deterministic"
+//! fallback semantics of the relaxed-simd proposal: each operator behaves as its strict 2.0
+//! counterpart where there is one.
+//!
+//! | relaxed operator | wasic computes |
+//! |---|---|
+//! | `i8x16.relaxed_swizzle` | `i8x16.swizzle` (indices >= 16 give 0) |
+//! | `i32x4.relaxed_trunc_*` | `i32x4.trunc_sat_*` (NaN gives 0, out of range saturates) |
+//! | `f32x4/f64x2.relaxed_madd` | `a * b + c` **unfused** (two roundings: `fmul` then `fadd`) |
+//! | `f32x4/f64x2.relaxed_nmadd` | `-(a * b) + c` unfused |
+//! | `*.relaxed_laneselect` | `v128.bitselect` (bit by bit, whatever the mask lanes hold) |
+//! | `f32x4/f64x2.relaxed_min/max` | `fmin` / `fmax` (NaN-propagating, -0 < +0) |
+//! | `i16x8.relaxed_q15mulr_s` | `i16x8.q15mulr_sat_s` (saturating) |
+//! | `i16x8.relaxed_dot_i8x16_i7x16_s` | both operands signed, pairwise sums wrapping in i16 |
+//! | `i32x4.relaxed_dot_i8x16_i7x16_add_s` | the i16 dot product above, then pairs summed in i32, plus the addend |
+//!
+//! Unfused multiply-add is the one choice available on every target (x86-64-v2 has no FMA, and
+//! the code may call no libm). The dot products treat the second operand as signed even when
+//! its top bit is set (x86's `pmaddubsw` would treat it as unsigned and saturate).
 
 use super::memory::heap_flags;
 use super::FuncTranslator;
@@ -387,9 +411,81 @@ impl FuncTranslator<'_, '_> {
         self.push_vec(v);
     }
 
+    /// Relaxed SIMD operators that wasic computes with another operator's lowering, or that need
+    /// their own (see "Relaxed SIMD" in the module comment). Returns false for other operators.
+    fn translate_relaxed(&mut self, op: &Operator<'_>) -> Result<bool, CompileError> {
+        use Operator as O;
+        let strict = match op {
+            O::I8x16RelaxedSwizzle => O::I8x16Swizzle,
+            O::I32x4RelaxedTruncF32x4S => O::I32x4TruncSatF32x4S,
+            O::I32x4RelaxedTruncF32x4U => O::I32x4TruncSatF32x4U,
+            O::I32x4RelaxedTruncF64x2SZero => O::I32x4TruncSatF64x2SZero,
+            O::I32x4RelaxedTruncF64x2UZero => O::I32x4TruncSatF64x2UZero,
+            O::I8x16RelaxedLaneselect
+            | O::I16x8RelaxedLaneselect
+            | O::I32x4RelaxedLaneselect
+            | O::I64x2RelaxedLaneselect => O::V128Bitselect,
+            O::F32x4RelaxedMin => O::F32x4Min,
+            O::F32x4RelaxedMax => O::F32x4Max,
+            O::F64x2RelaxedMin => O::F64x2Min,
+            O::F64x2RelaxedMax => O::F64x2Max,
+            O::I16x8RelaxedQ15mulrS => O::I16x8Q15MulrSatS,
+            O::F32x4RelaxedMadd
+            | O::F32x4RelaxedNmadd
+            | O::F64x2RelaxedMadd
+            | O::F64x2RelaxedNmadd => {
+                let ty = if matches!(op, O::F32x4RelaxedMadd | O::F32x4RelaxedNmadd) {
+                    F32X4
+                } else {
+                    F64X2
+                };
+                let c = self.pop_vec(ty);
+                let (a, b) = self.pop2_vec(ty);
+                let mut product = self.b.ins().fmul(a, b);
+                if matches!(op, O::F32x4RelaxedNmadd | O::F64x2RelaxedNmadd) {
+                    product = self.b.ins().fneg(product);
+                }
+                let v = self.b.ins().fadd(product, c);
+                self.push_vec(v);
+                return Ok(true);
+            }
+            O::I16x8RelaxedDotI8x16I7x16S => {
+                let (a, b) = self.pop2_vec(I8X16);
+                let v = self.dot_i8x16_signed(a, b);
+                self.push_vec(v);
+                return Ok(true);
+            }
+            O::I32x4RelaxedDotI8x16I7x16AddS => {
+                let c = self.pop_vec(I32X4);
+                let (a, b) = self.pop2_vec(I8X16);
+                let dot = self.dot_i8x16_signed(a, b);
+                let lo = self.b.ins().swiden_low(dot);
+                let hi = self.b.ins().swiden_high(dot);
+                let sums = self.b.ins().iadd_pairwise(lo, hi);
+                let v = self.b.ins().iadd(sums, c);
+                self.push_vec(v);
+                return Ok(true);
+            }
+            _ => return Ok(false),
+        };
+        self.translate_simd(&strict)
+    }
+
+    /// Signed i8 x signed i8 products of adjacent lanes summed into i16 lanes (wrapping).
+    fn dot_i8x16_signed(&mut self, a: Value, b: Value) -> Value {
+        let (alo, blo) = (self.b.ins().swiden_low(a), self.b.ins().swiden_low(b));
+        let lo = self.b.ins().imul(alo, blo);
+        let (ahi, bhi) = (self.b.ins().swiden_high(a), self.b.ins().swiden_high(b));
+        let hi = self.b.ins().imul(ahi, bhi);
+        self.b.ins().iadd_pairwise(lo, hi)
+    }
+
     /// SIMD operators; returns false for any other operator.
     pub(super) fn translate_simd(&mut self, op: &Operator<'_>) -> Result<bool, CompileError> {
         use Operator as O;
+        if self.translate_relaxed(op)? {
+            return Ok(true);
+        }
         let ty = lane_shape(op);
         match op {
             // Memory.
