@@ -89,6 +89,11 @@ const SUITES: &[Suite] = &[
         run: Run::Yes,
     },
     Suite {
+        dir: "wasm-v3",
+        source: Source::Spec(SpecVersion::V3),
+        run: Run::Yes,
+    },
+    Suite {
         dir: "proposals/relaxed-simd",
         source: Source::Proposal(Proposal::RelaxedSimd),
         run: Run::Yes,
@@ -239,6 +244,111 @@ const SKIPS: &[Skip] = &[
         file: "proposals/memory64/memory64.wast",
         line: Some(9),
         reason: "pre-3.0 rule superseded by multi-memory (3.0): several memories are valid",
+    },
+    Skip {
+        file: "wasm-v3/br_on_non_null.wast",
+        line: None,
+        reason: "needs function references (typed references), not implemented",
+    },
+    Skip {
+        file: "wasm-v3/br_on_null.wast",
+        line: None,
+        reason: "needs function references (typed references), not implemented",
+    },
+    Skip {
+        file: "wasm-v3/br_table.wast",
+        line: None,
+        reason: "needs function references (typed references), not implemented",
+    },
+    Skip {
+        file: "wasm-v3/call_ref.wast",
+        line: None,
+        reason: "needs function references (typed references), not implemented",
+    },
+    Skip {
+        file: "wasm-v3/data.wast",
+        line: None,
+        reason: "needs GC (global.get of defined globals in constant expressions), not implemented",
+    },
+    Skip {
+        file: "wasm-v3/elem.wast",
+        line: None,
+        reason: "needs function references (typed references), not implemented; also GC constant expressions",
+    },
+    Skip {
+        file: "wasm-v3/global.wast",
+        line: None,
+        reason: "needs GC constant expressions and function references (table initializers), not implemented",
+    },
+    Skip {
+        file: "wasm-v3/imports.wast",
+        line: None,
+        reason: "needs exceptions (tags) and function references, not implemented",
+    },
+    Skip {
+        file: "wasm-v3/instance.wast",
+        line: None,
+        reason: "needs exceptions (tags) and function references (table initializers), not implemented",
+    },
+    Skip {
+        file: "wasm-v3/linking.wast",
+        line: None,
+        reason: "needs function references (typed references), not implemented",
+    },
+    Skip {
+        file: "wasm-v3/local_init.wast",
+        line: None,
+        reason: "needs function references (typed references), not implemented (non-nullable locals)",
+    },
+    Skip {
+        file: "wasm-v3/ref.wast",
+        line: None,
+        reason: "needs function references (typed references), not implemented",
+    },
+    Skip {
+        file: "wasm-v3/ref_as_non_null.wast",
+        line: None,
+        reason: "needs function references (typed references), not implemented",
+    },
+    Skip {
+        file: "wasm-v3/ref_is_null.wast",
+        line: None,
+        reason: "needs function references (typed references), not implemented",
+    },
+    Skip {
+        file: "wasm-v3/ref_null.wast",
+        line: None,
+        reason: "needs GC (rec groups, abstract heap types), not implemented",
+    },
+    Skip {
+        file: "wasm-v3/return_call_ref.wast",
+        line: None,
+        reason: "needs function references (typed references), not implemented",
+    },
+    Skip {
+        file: "wasm-v3/table.wast",
+        line: None,
+        reason: "needs function references (typed references), not implemented",
+    },
+    Skip {
+        file: "wasm-v3/type-canon.wast",
+        line: None,
+        reason: "needs GC (rec groups, abstract heap types), not implemented",
+    },
+    Skip {
+        file: "wasm-v3/type-equivalence.wast",
+        line: None,
+        reason: "needs GC (rec groups, abstract heap types), not implemented",
+    },
+    Skip {
+        file: "wasm-v3/type-rec.wast",
+        line: None,
+        reason: "needs GC (rec groups, abstract heap types), not implemented",
+    },
+    Skip {
+        file: "wasm-v3/unreached-valid.wast",
+        line: None,
+        reason: "needs function references (typed references), not implemented",
     },
 ];
 
