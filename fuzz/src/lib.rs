@@ -1,0 +1,18 @@
+//! Shared code of wasic's fuzz targets: the differential oracle (wasic against the wasmi
+//! interpreter on wasm-smith modules) and the WASI path-sandbox checker. The fuzz targets in
+//! `fuzz_targets/` are thin wrappers around these, and `src/bin/repro.rs` replays an input with
+//! a readable report.
+
+pub mod differential;
+pub mod wasi_paths;
+
+/// The `compile` target: arbitrary bytes into the compiler must give `Ok` or `Err`, never a
+/// panic; and a module the compiler accepts must load.
+pub fn compile_one(data: &[u8]) {
+    let opts = wasic_compiler::CompileOptions::default();
+    if let Ok(object) = wasic_compiler::compile(data, &opts) {
+        if let Err(e) = wasic_runtime::Module::from_object(&object) {
+            panic!("compiled module does not load: {e}");
+        }
+    }
+}
