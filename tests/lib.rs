@@ -27,8 +27,16 @@ impl std::fmt::Display for LoadError {
 
 /// Compiles a wasm binary with the default options and loads the object in this process.
 pub fn load_wasm(wasm: &[u8]) -> Result<Arc<Module>, LoadError> {
-    let object = wasic_compiler::compile(wasm, &wasic_compiler::CompileOptions::default())
-        .map_err(|e| LoadError::Compile(e.to_string()))?;
+    load_wasm_with(wasm, &wasic_compiler::CompileOptions::default())
+}
+
+/// Compiles a wasm binary with `opts` and loads the object in this process.
+pub fn load_wasm_with(
+    wasm: &[u8],
+    opts: &wasic_compiler::CompileOptions,
+) -> Result<Arc<Module>, LoadError> {
+    let object =
+        wasic_compiler::compile(wasm, opts).map_err(|e| LoadError::Compile(e.to_string()))?;
     Module::from_object(&object).map_err(|e| LoadError::Load(e.to_string()))
 }
 

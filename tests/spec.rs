@@ -26,6 +26,7 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use wasic_abi::{FuncType, GlobalType, MemoryType, RefType, TableType, ValType};
+use wasic_compiler::{CompileOptions, Features};
 use wasic_runtime::{
     Error, Extern, Func, Global, Instance, Linker, Memory, Module, Store, Table, Val,
 };
@@ -54,6 +55,9 @@ struct Suite {
     dir: &'static str,
     source: Source,
     run: Run,
+    /// The feature set modules of this suite are compiled with: the 2.0 suite checks the
+    /// strict 2.0 rules, the others wasic's full set.
+    features: Features,
 }
 
 /// The suites of the test suite wasic is tested against. Add a directory with one line.
@@ -62,41 +66,49 @@ const SUITES: &[Suite] = &[
         dir: "wasm-v2",
         source: Source::Spec(SpecVersion::V2),
         run: Run::Yes,
+        features: Features::Wasm2,
     },
     Suite {
         dir: "proposals/simd",
         source: Source::Proposal(Proposal::Simd),
         run: Run::Yes,
+        features: Features::Latest,
     },
     Suite {
         dir: "proposals/extended-const",
         source: Source::Proposal(Proposal::ExtendedConst),
         run: Run::Yes,
+        features: Features::Latest,
     },
     Suite {
         dir: "proposals/multi-memory",
         source: Source::Proposal(Proposal::MultiMemory),
         run: Run::Yes,
+        features: Features::Latest,
     },
     Suite {
         dir: "proposals/tail-call",
         source: Source::Proposal(Proposal::TailCall),
         run: Run::Yes,
+        features: Features::Latest,
     },
     Suite {
         dir: "proposals/memory64",
         source: Source::Proposal(Proposal::Memory64),
         run: Run::Yes,
+        features: Features::Latest,
     },
     Suite {
         dir: "wasm-v3",
         source: Source::Spec(SpecVersion::V3),
         run: Run::Yes,
+        features: Features::Latest,
     },
     Suite {
         dir: "proposals/relaxed-simd",
         source: Source::Proposal(Proposal::RelaxedSimd),
         run: Run::Yes,
+        features: Features::Latest,
     },
 ];
 
@@ -112,79 +124,6 @@ struct Skip {
 /// Everything that is skipped, in one place. Must be empty for `wasm-v2` eventually, except for
 /// the few 2.0 restrictions that WebAssembly 3.0 lifted (wasic implements 3.0's rules).
 const SKIPS: &[Skip] = &[
-    Skip {
-        file: "wasm-v2/binary.wast",
-        line: Some(145),
-        reason:
-            "2.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
-    },
-    Skip {
-        file: "wasm-v2/binary.wast",
-        line: Some(165),
-        reason:
-            "2.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
-    },
-    Skip {
-        file: "wasm-v2/binary.wast",
-        line: Some(184),
-        reason:
-            "2.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
-    },
-    Skip {
-        file: "wasm-v2/binary.wast",
-        line: Some(203),
-        reason:
-            "2.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
-    },
-    Skip {
-        file: "wasm-v2/binary.wast",
-        line: Some(242),
-        reason:
-            "2.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
-    },
-    Skip {
-        file: "wasm-v2/binary.wast",
-        line: Some(261),
-        reason:
-            "2.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
-    },
-    Skip {
-        file: "wasm-v2/binary.wast",
-        line: Some(279),
-        reason:
-            "2.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
-    },
-    Skip {
-        file: "wasm-v2/binary.wast",
-        line: Some(297),
-        reason:
-            "2.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
-    },
-    Skip {
-        file: "wasm-v2/imports.wast",
-        line: Some(487),
-        reason: "2.0 rule superseded by multi-memory (3.0): several memories are valid",
-    },
-    Skip {
-        file: "wasm-v2/imports.wast",
-        line: Some(491),
-        reason: "2.0 rule superseded by multi-memory (3.0): several memories are valid",
-    },
-    Skip {
-        file: "wasm-v2/imports.wast",
-        line: Some(495),
-        reason: "2.0 rule superseded by multi-memory (3.0): several memories are valid",
-    },
-    Skip {
-        file: "wasm-v2/memory.wast",
-        line: Some(10),
-        reason: "2.0 rule superseded by multi-memory (3.0): several memories are valid",
-    },
-    Skip {
-        file: "wasm-v2/memory.wast",
-        line: Some(11),
-        reason: "2.0 rule superseded by multi-memory (3.0): several memories are valid",
-    },
     Skip {
         file: "proposals/memory64/binary.wast",
         line: Some(876),
@@ -481,7 +420,7 @@ fn run_directives(
     verbose: bool,
     report: &mut FileReport,
 ) {
-    let mut cx = Context::new(verbose);
+    let mut cx = Context::new(verbose, features_of(path));
     let total = directives.len();
     for (i, d) in directives.into_iter().enumerate() {
         let line = line_of(text, d.span());
@@ -527,12 +466,13 @@ struct Context {
     definitions: HashMap<Option<String>, Arc<Module>>,
     verbose: bool,
     notes: Vec<String>,
+    opts: CompileOptions,
 }
 
 type Res<T = ()> = Result<T, String>;
 
 impl Context {
-    fn new(verbose: bool) -> Context {
+    fn new(verbose: bool, features: Features) -> Context {
         let mut store = Store::default();
         let mut linker = Linker::new();
         define_spectest(&mut store, &mut linker, verbose);
@@ -544,6 +484,10 @@ impl Context {
             definitions: HashMap::new(),
             verbose,
             notes: Vec::new(),
+            opts: CompileOptions {
+                features,
+                ..CompileOptions::default()
+            },
         }
     }
 
@@ -556,7 +500,7 @@ impl Context {
                     self.instances.remove(n);
                 }
                 let wasm = encode(&mut m)?;
-                let module = compile(&wasm)?;
+                let module = compile(&wasm, &self.opts)?;
                 let instance = self
                     .instantiate(&module)
                     .map_err(|e| format!("instantiation failed: {}", describe_error(&e)))?;
@@ -569,7 +513,7 @@ impl Context {
             WastDirective::ModuleDefinition(mut m) => {
                 let name = m.name().map(|id| id.name().to_string());
                 let wasm = encode(&mut m)?;
-                let module = compile(&wasm)?;
+                let module = compile(&wasm, &self.opts)?;
                 self.definitions.insert(None, module.clone());
                 if let Some(n) = name {
                     self.definitions.insert(Some(n), module);
@@ -617,7 +561,7 @@ impl Context {
                         let wasm = w
                             .encode()
                             .map_err(|e| format!("cannot encode the module: {e}"))?;
-                        let module = compile(&wasm)?;
+                        let module = compile(&wasm, &self.opts)?;
                         self.instantiate(&module).map(|_| Vec::new())
                     }
                     WastExecute::Get { .. } => {
@@ -640,7 +584,7 @@ impl Context {
                         let wasm = w
                             .encode()
                             .map_err(|e| format!("cannot encode the module: {e}"))?;
-                        let module = compile(&wasm)?;
+                        let module = compile(&wasm, &self.opts)?;
                         self.instantiate(&module)
                             .map_err(|e| format!("instantiation failed: {}", describe_error(&e)))?;
                         Vec::new()
@@ -656,7 +600,7 @@ impl Context {
                 let wasm = module
                     .encode()
                     .map_err(|e| format!("cannot encode the module: {e}"))?;
-                let module = compile(&wasm)?;
+                let module = compile(&wasm, &self.opts)?;
                 match self.instantiate(&module) {
                     Ok(_) => Err(format!(
                         "expected a link error \"{message}\", but the module instantiated"
@@ -707,7 +651,7 @@ impl Context {
             }
             _ => return Err("components are not supported".into()),
         };
-        match wasic_compiler::compile(&wasm, &wasic_compiler::CompileOptions::default()) {
+        match wasic_compiler::compile(&wasm, &self.opts) {
             Ok(_) => Err(format!(
                 "expected the module to be rejected as {what} (\"{message}\"), but it compiled"
             )),
@@ -782,8 +726,16 @@ fn encode(m: &mut QuoteWat<'_>) -> Res<Vec<u8>> {
         .map_err(|e| format!("cannot encode the module: {}", first_line(&e.to_string())))
 }
 
-fn compile(wasm: &[u8]) -> Res<Arc<Module>> {
-    wasic_tests::load_wasm(wasm).map_err(|e| e.to_string())
+fn compile(wasm: &[u8], opts: &CompileOptions) -> Res<Arc<Module>> {
+    wasic_tests::load_wasm_with(wasm, opts).map_err(|e| e.to_string())
+}
+
+/// The feature set of the suite `path` belongs to.
+fn features_of(path: &str) -> Features {
+    SUITES
+        .iter()
+        .find(|s| path.starts_with(&format!("{}/", s.dir)))
+        .map_or(Features::Latest, |s| s.features)
 }
 
 fn describe_error(e: &Error) -> String {

@@ -48,10 +48,32 @@ pub enum OptLevel {
     None,
 }
 
+/// Which WebAssembly the compiler accepts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Features {
+    /// WebAssembly 2.0 plus the 3.0 proposals wasic implements (see [`validate_features`]).
+    #[default]
+    Latest,
+    /// Exactly WebAssembly 2.0, with its binary-format rules (e.g. a memory index immediate
+    /// must be a zero byte): what the 2.0 spec test suite checks.
+    Wasm2,
+}
+
+impl Features {
+    /// The wasmparser feature set.
+    pub fn wasmparser(self) -> wasmparser::WasmFeatures {
+        match self {
+            Features::Latest => validate_features(),
+            Features::Wasm2 => wasmparser::WasmFeatures::WASM2,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct CompileOptions {
     pub target_cpu: TargetCpu,
     pub opt_level: OptLevel,
+    pub features: Features,
 }
 
 /// The WebAssembly features wasic accepts: WebAssembly 2.0 (mutable globals, sign extension,
@@ -197,7 +219,7 @@ pub fn compile_with_meta(
         env,
         bodies,
         data,
-    } = module::parse(wasm, validate_features())?;
+    } = module::parse(wasm, opts.features.wasmparser())?;
 
     if bodies.len() != env.num_defined_funcs() {
         return Err(CompileError::Invalid {

@@ -3,8 +3,9 @@
 //! wasmparser reads all limits as u64 LEB128s. The format requires the limits of 32-bit
 //! memories and tables to be u32 LEB128s (at most 5 bytes; the spec tests' `assert_malformed`
 //! check it); only 64-bit limits (flag bit 2, memory64) may use u64 LEB128s. This check
-//! restores that; it only runs on input wasmparser already accepted. (Multi-memory made the
-//! memory-index immediates real LEB128 indices, so the 2.0 "zero byte expected" check is gone.)
+//! restores that; it only runs on input wasmparser already accepted. Without multi-memory (the strict
+//! WebAssembly 2.0 feature set, [`crate::Features::Wasm2`]) the memory immediates of
+//! `memory.size`/`grow`/`fill`/`copy`/`init` must also be single zero bytes.
 
 use crate::error::CompileError;
 
@@ -64,4 +65,35 @@ pub fn skip_name(bytes: &[u8], mut pos: usize) -> Option<usize> {
         len |= ((b & 0x7f) as usize).checked_shl(7 * i as u32).unwrap_or(0);
     }
     pos.checked_add(len)
+}
+
+/// Checks the memory-index immediates of one operator: `op` is the operator's raw bytes.
+/// Only for the strict WebAssembly 2.0 feature set: multi-memory made them real indices.
+pub fn check_memory_immediates(
+    op: &wasmparser::Operator<'_>,
+    bytes: &[u8],
+    offset: u64,
+) -> Result<(), CompileError> {
+    use wasmparser::Operator as O;
+    // Number of trailing single-byte zero immediates, and how many LEB128s precede them after the
+    // opcode (so the byte before them must end a LEB128, i.e. have no continuation bit).
+    let zeros = match op {
+        O::MemorySize { .. } | O::MemoryGrow { .. } => {
+            if bytes.len() != 2 || bytes[1] != 0 {
+                return Err(malformed("zero byte expected", offset + 1));
+            }
+            return Ok(());
+        }
+        O::MemoryFill { .. } | O::MemoryInit { .. } => 1,
+        O::MemoryCopy { .. } => 2,
+        _ => return Ok(()),
+    };
+    let n = bytes.len();
+    let ok =
+        n > zeros && bytes[n - zeros..].iter().all(|b| *b == 0) && bytes[n - zeros - 1] & 0x80 == 0;
+    if ok {
+        Ok(())
+    } else {
+        Err(malformed("zero byte expected", offset + (n - zeros) as u64))
+    }
 }

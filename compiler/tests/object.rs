@@ -137,6 +137,7 @@ fn check_symbols(wasm: &[u8]) {
                 &CompileOptions {
                     target_cpu,
                     opt_level,
+                    ..Default::default()
                 },
             )
             .unwrap();

@@ -317,11 +317,19 @@ pub fn translate_function(
         builtin_sigs: HashMap::new(),
     };
 
+    let strict_memory_immediates = !validator.features().multi_memory();
+    let body_bytes = input.body.as_bytes();
+    let body_start = input.body.range().start;
     let mut reader = input.body.get_operators_reader()?;
     while !reader.eof() {
         let offset = reader.original_position();
         let op = reader.read()?;
         validator.op(offset, &op)?;
+        if strict_memory_immediates {
+            let op_bytes = &body_bytes[(offset - body_start) as usize
+                ..(reader.original_position() - body_start) as usize];
+            crate::strict::check_memory_immediates(&op, op_bytes, offset)?;
+        }
         if t.control.is_empty() {
             // Validation already rejects operators after the final `end`.
             continue;
