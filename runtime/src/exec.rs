@@ -99,6 +99,17 @@ pub fn check_command(meta: &ModuleMeta) -> Result<(), String> {
 
 /// Checks that every import of `meta` is a WASI function wasic provides, with its type.
 pub fn check_imports(meta: &ModuleMeta) -> Result<(), String> {
+    // WASI preview1 passes 32-bit pointers into memory 0.
+    let memory0 = match meta.imports.iter().find_map(|i| match &i.kind {
+        ImportKind::Memory(m) => Some(m),
+        _ => None,
+    }) {
+        Some(m) => Some(m),
+        None => meta.memories.first(),
+    };
+    if memory0.is_some_and(|m| m.memory64) && !meta.imports.is_empty() {
+        return Err("WASI preview1 needs a 32-bit memory 0, but this module's memory 0 is 64-bit (memory64)".into());
+    }
     let funcs = wasi::functions();
     for imp in &meta.imports {
         let ImportKind::Func(t) = imp.kind else {
