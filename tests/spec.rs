@@ -46,7 +46,9 @@ enum Source {
 #[derive(Clone, Copy)]
 enum Run {
     Yes,
-    /// Not run, for this reason.
+    /// Not run, for this reason. (Every suite runs today; kept so that a suite can be listed
+    /// before it passes.)
+    #[allow(dead_code)]
     No(&'static str),
 }
 
