@@ -17,7 +17,8 @@ fn err(e: impl std::fmt::Display) -> CompileError {
 
 /// An object defining `main` and `wasic_exec_config` (holding `config`).
 pub fn entry_object(config: &[u8], opts: &CompileOptions) -> Result<Vec<u8>, CompileError> {
-    let isa = isa::build_isa(opts)?;
+    // Position-independent, so the executable (a PIE) needs no relocations in its text.
+    let isa = isa::build_isa_with(opts, true)?;
     let builder = ObjectBuilder::new(
         isa,
         "wasic-entry",

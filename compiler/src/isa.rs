@@ -97,6 +97,13 @@ pub fn required_cpu_features(opts: &CompileOptions) -> Vec<&'static str> {
 
 /// The x86-64 ELF target ISA configured for wasic.
 pub fn build_isa(opts: &CompileOptions) -> Result<OwnedTargetIsa, CompileError> {
+    build_isa_with(opts, false)
+}
+
+/// Like [`build_isa`], optionally generating position-independent code: only for objects that
+/// go to the system linker alone (the executable's entry object), never for module code, which
+/// the in-process loader must be able to load too.
+pub fn build_isa_with(opts: &CompileOptions, pic: bool) -> Result<OwnedTargetIsa, CompileError> {
     let mut flags = settings::builder();
     let opt = match opts.opt_level {
         OptLevel::Speed => "speed",
@@ -107,7 +114,7 @@ pub fn build_isa(opts: &CompileOptions) -> Result<OwnedTargetIsa, CompileError> 
         ("preserve_frame_pointers", "true"),
         ("enable_probestack", "true"),
         ("probestack_strategy", "inline"),
-        ("is_pic", "false"),
+        ("is_pic", if pic { "true" } else { "false" }),
         ("unwind_info", "false"),
         // Functions may return more values (multi-value, many v128s) than there are return
         // registers: the caller then passes a hidden return-area pointer, as in wasmtime.

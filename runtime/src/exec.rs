@@ -139,7 +139,31 @@ pub fn check_imports(meta: &ModuleMeta) -> Result<(), String> {
 
 /// Defines every WASI function, under both module names, in `linker`, backed by `ctx`.
 pub fn add_wasi_to_linker(linker: &mut Linker, store: &mut Store, ctx: Rc<RefCell<WasiCtx>>) {
-    for f in wasi::functions() {
+    add_wasi_functions(linker, store, ctx, |_| true)
+}
+
+/// Defines the WASI functions `meta` imports (only those: defining all ~90 host functions is
+/// a measurable part of an executable's start-up).
+pub fn add_wasi_imports_to_linker(
+    linker: &mut Linker,
+    store: &mut Store,
+    ctx: Rc<RefCell<WasiCtx>>,
+    meta: &ModuleMeta,
+) {
+    add_wasi_functions(linker, store, ctx, |f| {
+        meta.imports
+            .iter()
+            .any(|i| i.module == f.module && i.name == f.name)
+    })
+}
+
+fn add_wasi_functions(
+    linker: &mut Linker,
+    store: &mut Store,
+    ctx: Rc<RefCell<WasiCtx>>,
+    wanted: impl Fn(&wasi::WasiFunc) -> bool,
+) {
+    for f in wasi::functions().into_iter().filter(|f| wanted(f)) {
         let ctx = ctx.clone();
         let func = f.func;
         let host = Func::new_host(store, f.ty.clone(), move |caller, values| {
@@ -233,7 +257,12 @@ impl WasiInstance {
     ) -> Result<WasiInstance, Error> {
         let mut store = Store::new(config);
         let mut linker = Linker::new();
-        add_wasi_to_linker(&mut linker, &mut store, Rc::new(RefCell::new(ctx)));
+        add_wasi_imports_to_linker(
+            &mut linker,
+            &mut store,
+            Rc::new(RefCell::new(ctx)),
+            module.meta(),
+        );
         let instance = linker.instantiate(&mut store, module)?;
         Ok(WasiInstance {
             store,

@@ -81,7 +81,7 @@ fn stack_bounds() -> (usize, usize) {
         return cached;
     }
     // SAFETY: standard pthread attribute queries on the current thread.
-    let bounds = unsafe {
+    let bounds = main_thread_stack_bounds().unwrap_or_else(|| unsafe {
         let mut attr: libc::pthread_attr_t = std::mem::zeroed();
         let mut addr: *mut libc::c_void = ptr::null_mut();
         let mut size: libc::size_t = 0;
@@ -90,9 +90,30 @@ fn stack_bounds() -> (usize, usize) {
             libc::pthread_attr_destroy(&mut attr);
         }
         (addr as usize, addr as usize + size)
-    };
+    });
     STACK_BOUNDS.with(|c| c.set(bounds));
     bounds
+}
+
+/// The main thread's stack from its rlimit and glibc's `__libc_stack_end`, without the
+/// `/proc/self/maps` parsing `pthread_getattr_np` does for it (a measurable part of an
+/// executable's start-up). `None` on other threads or with an unlimited stack.
+fn main_thread_stack_bounds() -> Option<(usize, usize)> {
+    unsafe extern "C" {
+        static __libc_stack_end: *const u8;
+    }
+    // SAFETY: plain queries; `__libc_stack_end` is set by glibc before `main`.
+    unsafe {
+        if libc::getpid() != libc::gettid() {
+            return None;
+        }
+        let mut rl: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_STACK, &mut rl) != 0 || rl.rlim_cur == libc::RLIM_INFINITY {
+            return None;
+        }
+        let top = (__libc_stack_end as usize).next_multiple_of(crate::sys::page_size());
+        Some((top.checked_sub(rl.rlim_cur as usize)?, top))
+    }
 }
 
 /// Stack kept free below the wasm stack limit for builtins, host functions and signal frames.
