@@ -7,19 +7,33 @@ use std::path::Path;
 use std::process::Command;
 
 fn src(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/simd").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/simd")
+        .join(name)
 }
 
 fn output(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
 fn same_output_as_native(name: &str) {
     let dir = tempfile::tempdir().unwrap();
     let native = dir.path().join("native");
-    output(Command::new("cc").args(["-O2"]).arg(src(name)).arg("-o").arg(&native));
+    output(
+        Command::new("cc")
+            .args(["-O2"])
+            .arg(src(name))
+            .arg("-o")
+            .arg(&native),
+    );
     let wasm = dir.path().join("p.wasm");
     output(
         Command::new("clang")
@@ -29,7 +43,10 @@ fn same_output_as_native(name: &str) {
             .arg(&wasm),
     );
     // The build really uses SIMD: the module contains the 0xfd prefix of v128 instructions.
-    assert!(std::fs::read(&wasm).unwrap().contains(&0xfd), "no SIMD instruction in {name}");
+    assert!(
+        std::fs::read(&wasm).unwrap().contains(&0xfd),
+        "no SIMD instruction in {name}"
+    );
     let expected = output(&mut Command::new(&native));
     let mut cpus = vec!["x86-64-v2"];
     if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
@@ -45,7 +62,11 @@ fn same_output_as_native(name: &str) {
                 .arg(&exe)
                 .args(["--target-cpu", cpu]),
         );
-        assert_eq!(output(&mut Command::new(&exe)), expected, "{name} with --target-cpu {cpu}");
+        assert_eq!(
+            output(&mut Command::new(&exe)),
+            expected,
+            "{name} with --target-cpu {cpu}"
+        );
     }
 }
 
