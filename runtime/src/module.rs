@@ -91,7 +91,9 @@ pub fn lookup_pc(pc: usize) -> Option<CodeLookup> {
 /// asynchronous signals, which may arrive while this thread holds the registry's lock.
 pub fn try_lookup_pc(pc: usize) -> Option<bool> {
     let reg = REGISTRY.try_read().ok()?;
-    let Some((_, (start, code))) = reg.range(pc + 1..).next() else { return Some(false) };
+    let Some((_, (start, code))) = reg.range(pc + 1..).next() else {
+        return Some(false);
+    };
     if pc < *start {
         return Some(false);
     }

@@ -26,7 +26,11 @@ fn ensure_handler() {
     });
 }
 
-unsafe extern "C" fn handler(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+unsafe extern "C" fn handler(
+    _sig: libc::c_int,
+    _info: *mut libc::siginfo_t,
+    ctx: *mut libc::c_void,
+) {
     let state = current_state();
     if state.is_null() {
         return;
