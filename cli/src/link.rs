@@ -11,6 +11,9 @@ use std::sync::Arc;
 use wasic_runtime::exec::{self, ExecConfig};
 use wasic_runtime::Module;
 
+/// What the runtime library needs from the system when linking.
+const NATIVE_LIBS: &[&str] = &["-lpthread", "-ldl", "-lm", "-lrt", "-Wl,--gc-sections"];
+
 /// The runtime static library, built by build.rs.
 static RT_LIB: &[u8] = include_bytes!(env!("WASIC_RT_LIB"));
 
@@ -143,7 +146,10 @@ pub fn build_executable(
     if static_ {
         cmd.arg("-static");
     }
-    cmd.args(["-lpthread", "-ldl", "-lm", "-lrt", "-Wl,--gc-sections"]);
+    cmd.args(NATIVE_LIBS);
+    // Fewer shared objects to load at start-up: the unwinder (libgcc_s) goes in statically and
+    // libraries nothing refers to are dropped.
+    cmd.args(["-static-libgcc", "-Wl,--as-needed"]);
     run_tool(cmd, "linking")?;
     partial
         .persist(output)
@@ -222,7 +228,7 @@ pub fn build_library(
                 "-Wl,--version-script={}",
                 scratch.path("exports.map").display()
             ));
-            cmd.args(["-lpthread", "-ldl", "-lm", "-lrt", "-Wl,--gc-sections"]);
+            cmd.args(NATIVE_LIBS);
             run_tool(cmd, "linking")?;
         }
         _ => bail!(
