@@ -1,6 +1,6 @@
 //! Shared code of wasic's fuzz targets: the differential oracle (wasic against the wasmi
 //! interpreter on wasm-smith modules) and the WASI path-sandbox checker. The fuzz targets in
-//! `fuzz_targets/` are thin wrappers around these, and `src/bin/repro.rs` replays an input with
+//! `fuzz_targets/` are thin wrappers around these, and `tools/repro.rs` replays an input with
 //! a readable report.
 
 pub mod differential;

@@ -1,7 +1,9 @@
 //! Replays one input of a fuzz target outside libFuzzer and prints what happened:
 //!   repro differential FILE      a libFuzzer input of `differential` (module text, calls, outcomes)
-//!   repro wasm FILE [strict]     a .wasm/.wat module: each export called once with zero-ish
-//!                                arguments on wasic and wasmi (`strict`: canonical-NaN rules)
+//!   repro wasm FILE [strict] [v3|native] [o0]
+//!                                a .wasm/.wat module: each export called once with zero-ish
+//!                                arguments on wasic and wasmi (`strict`: canonical-NaN rules;
+//!                                v3/native: target CPU; o0: no optimization)
 //!   repro wasi_paths FILE        a libFuzzer input of `wasi_paths` (operations and errnos)
 //!   repro compile FILE           a libFuzzer input of `compile`
 //! Exits 1 on a divergence / violation.
@@ -22,16 +24,37 @@ fn main() {
                 println!("input makes no module");
                 return;
             };
-            println!("canonical_nans={}\n{}", g.canonical_nans, differential::wat(&g.wasm));
+            println!(
+                "canonical_nans={} {:?}\n{}",
+                g.canonical_nans,
+                g.opts,
+                differential::wat(&g.wasm)
+            );
             if let Some(out) = args.get(3) {
                 std::fs::write(out, &g.wasm).expect("write wasm");
             }
-            report(differential::check(&g.wasm, g.canonical_nans, &mut u));
+            report(differential::check(&g.wasm, g.canonical_nans, &g.opts, &mut u));
         }
         "wasm" => {
             let wasm = wat::parse_bytes(&data).expect("parse").into_owned();
-            let strict = args.get(3).is_some_and(|a| a == "strict");
-            report(differential::check(&wasm, strict, &mut Unstructured::new(&[])));
+            let flag = |f: &str| args[3..].iter().any(|a| a == f);
+            let opts = wasic_compiler::CompileOptions {
+                target_cpu: if flag("v3") {
+                    wasic_compiler::TargetCpu::X86_64V3
+                } else if flag("native") {
+                    wasic_compiler::TargetCpu::Native
+                } else {
+                    wasic_compiler::TargetCpu::X86_64V2
+                },
+                opt_level: if flag("o0") {
+                    wasic_compiler::OptLevel::None
+                } else {
+                    wasic_compiler::OptLevel::Speed
+                },
+                features: wasic_compiler::Features::Latest,
+            };
+            let u = &mut Unstructured::new(&[]);
+            report(differential::check(&wasm, flag("strict"), &opts, u));
         }
         "wasi_paths" => {
             let tree = wasi_paths::Tree::get();
