@@ -10,9 +10,10 @@
 //! * nothing outside the preopen was created, removed or modified (a snapshot of the whole
 //!   tree outside it, with inode, mode, size, link count, mtime, ctime, contents and link
 //!   targets, must be unchanged);
-//! * no descriptor the guest opened and no `path_filestat_get` ever showed an object outside
-//!   the preopen (its inode is one of the outside tree or of its ancestors), and nothing the
-//!   guest read contains the sentinels' marker.
+//! * no descriptor the guest opened, no `path_filestat_get` and no `fd_readdir` entry (but
+//!   `.` and `..`) ever showed an object outside the preopen (its inode is one of the outside
+//!   tree or of its ancestors), and nothing the guest read contains the sentinels' marker
+//!   (which the guest's own writes never contain).
 
 use arbitrary::{Result as AResult, Unstructured};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -298,7 +299,13 @@ impl Op {
                     rights,
                     write: if u.ratio(1, 3)? {
                         let n = u.int_in_range(0..=64)?;
-                        Some(u.bytes(n)?.to_vec())
+                        let bytes = u.bytes(n)?;
+                        // The guest may not forge the marker of the files it must not read.
+                        Some(if bytes.windows(MARKER.len()).any(|w| w == MARKER) {
+                            Vec::new()
+                        } else {
+                            bytes.to_vec()
+                        })
                     } else {
                         None
                     },
@@ -465,11 +472,7 @@ impl Guest {
                     );
                     if re == 0 {
                         let n = (self.u32_at(OUT) as usize).min(BUF_LEN as usize);
-                        let got = &self.mem[BUF as usize..BUF as usize + n];
-                        if got.windows(8).any(|w| w == b"sentinel") {
-                            self.violations
-                                .push(format!("path_open {:?} listed a sentinel directory", show(path)));
-                        }
+                        self.check_dirents(n, path);
                     }
                 }
                 e
@@ -536,6 +539,27 @@ impl Guest {
             }
         };
         self.trace.push(format!("{op:?} -> errno {r}"));
+    }
+
+    /// The entries `fd_readdir` wrote to `BUF` (`n` bytes): none but `.` and `..` may be an
+    /// object outside the preopen (`..` of the preopen itself is its parent).
+    fn check_dirents(&mut self, n: usize, path: &[u8]) {
+        let mut at = 0usize;
+        while at + 24 <= n {
+            let base = BUF as usize + at;
+            let ino = self.u64_at(base as u32 + 8);
+            let namlen = self.u32_at(base as u32 + 16) as usize;
+            let name_end = (at + 24 + namlen).min(n);
+            let name = self.mem[base + 24..BUF as usize + name_end].to_vec();
+            if name != b"." && name != b".." && self.outside.iter().any(|&(_, i)| i == ino) {
+                self.violations.push(format!(
+                    "fd_readdir of {:?} listed {:?}, an object outside the preopen (inode {ino})",
+                    show(path),
+                    show(&name)
+                ));
+            }
+            at += 24 + namlen;
+        }
     }
 
     fn path_call(&mut self, name: &str, dir: u8, path: &[u8]) -> i32 {
