@@ -19,8 +19,8 @@
 use arbitrary::{Result as AResult, Unstructured};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
-use wasic_compiler::{CompileOptions, Features, OptLevel, TargetCpu};
 use wasic_abi::{FuncType as WFuncType, GlobalType as WGlobalType, Trap, ValRaw, ValType as WTy};
+use wasic_compiler::{CompileOptions, Features, OptLevel, TargetCpu};
 use wasic_runtime as wr;
 use wasmi::{Nullable, TrapCode};
 
@@ -165,7 +165,9 @@ impl V {
             wasmi::Val::F64(v) => V::F64(v.to_bits()),
             wasmi::Val::V128(v) => V::V128(v.as_u128()),
             wasmi::Val::FuncRef(f) => V::FuncRef { null: f.is_null() },
-            wasmi::Val::ExternRef(e) => V::ExternRef(if e.is_null() { None } else { Some(u64::MAX) }),
+            wasmi::Val::ExternRef(e) => {
+                V::ExternRef(if e.is_null() { None } else { Some(u64::MAX) })
+            }
         }
     }
     fn from_wasmi(v: &wasmi::Val, store: &wasmi::Store<()>) -> V {
@@ -247,7 +249,11 @@ pub fn vals_agree(a: &V, b: &V, nan_leaks: bool) -> bool {
 /// 8-byte window around it holds a quiet NaN in both.
 pub fn memories_agree(a: &[u8], b: &[u8], nan_leaks: bool) -> Result<(), String> {
     if a.len() != b.len() {
-        return Err(format!("memory sizes differ: wasic {} wasmi {}", a.len(), b.len()));
+        return Err(format!(
+            "memory sizes differ: wasic {} wasmi {}",
+            a.len(),
+            b.len()
+        ));
     }
     if a == b {
         return Ok(());
@@ -538,8 +544,17 @@ fn arb_val(u: &mut Unstructured<'_>, t: Ty) -> AResult<V> {
         }),
         Ty::F32 => V::F32(match pick {
             0 => *u.choose(&[
-                0u32, 0x8000_0000, 0x3f80_0000, 0x7f80_0000, 0xff80_0000, 0x7fc0_0000,
-                0xffc0_0000, 0x7fa0_0000, 0x4f00_0000, 0xcf00_0000, 0x0000_0001,
+                0u32,
+                0x8000_0000,
+                0x3f80_0000,
+                0x7f80_0000,
+                0xff80_0000,
+                0x7fc0_0000,
+                0xffc0_0000,
+                0x7fa0_0000,
+                0x4f00_0000,
+                0xcf00_0000,
+                0x0000_0001,
             ])?,
             1 => (u.arbitrary::<i16>()? as f32).to_bits(),
             _ => u.arbitrary()?,
@@ -648,7 +663,11 @@ pub fn check(
             log!("wasic: {e}");
             return Ok(report);
         }
-        Err(e) => return Err(format!("wasic does not compile a module wasmi accepts: {e}")),
+        Err(e) => {
+            return Err(format!(
+                "wasic does not compile a module wasmi accepts: {e}"
+            ))
+        }
     };
     let cmodule = wr::Module::from_object(&object)
         .map_err(|e| format!("wasic does not load its own object: {e}"))?;
@@ -953,9 +972,7 @@ fn compare_state(c: &Wasic, w: &Wasmi, exports: &[Export], nan_leaks: bool) -> R
                     let a = ct.get(&c.store, i).map(|v| V::from_wasic(&v));
                     let b = wt.get(&w.store, i).map(|r| V::from_wasmi_ref(&r, &w.store));
                     if a != b {
-                        return Err(format!(
-                            "table `{name}`[{i}]: wasic {a:?}, wasmi {b:?}"
-                        ));
+                        return Err(format!("table `{name}`[{i}]: wasic {a:?}, wasmi {b:?}"));
                     }
                 }
             }

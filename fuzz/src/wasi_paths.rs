@@ -60,8 +60,7 @@ impl Tree {
     pub fn get() -> &'static Tree {
         static TREE: OnceLock<Tree> = OnceLock::new();
         TREE.get_or_init(|| {
-            let base =
-                std::env::temp_dir().join(format!("wasic-fuzz-wasi-{}", std::process::id()));
+            let base = std::env::temp_dir().join(format!("wasic-fuzz-wasi-{}", std::process::id()));
             Tree::create(base).expect("create the sentinel tree")
         })
     }
@@ -268,7 +267,12 @@ fn arb_path(u: &mut Unstructured<'_>) -> AResult<Vec<u8>> {
 
 fn arb_symlink_target(u: &mut Unstructured<'_>, tree: &Tree) -> AResult<Vec<u8>> {
     Ok(match u.int_in_range(0..=5u8)? {
-        0 => tree.base.join("sentinel").as_os_str().as_encoded_bytes().to_vec(),
+        0 => tree
+            .base
+            .join("sentinel")
+            .as_os_str()
+            .as_encoded_bytes()
+            .to_vec(),
         1 => tree.base.as_os_str().as_encoded_bytes().to_vec(),
         2 => b"/".to_vec(),
         _ => arb_path(u)?,
@@ -284,9 +288,9 @@ impl Op {
             0 | 1 => {
                 let rights = *u.choose(&[
                     !0u64,
-                    1 << 1,               // read
-                    1 << 6,               // write
-                    (1 << 1) | (1 << 6),  // read + write
+                    1 << 1,                // read
+                    1 << 6,                // write
+                    (1 << 1) | (1 << 6),   // read + write
                     (1 << 14) | (1 << 13), // readdir + path_open
                     0,
                 ])?;
@@ -316,7 +320,13 @@ impl Op {
             4 => Op::Unlink(dir(u)?, P(arb_path(u)?)),
             5 => Op::Rename(dir(u)?, P(arb_path(u)?), dir(u)?, P(arb_path(u)?)),
             6 => Op::Symlink(P(arb_symlink_target(u, tree)?), dir(u)?, P(arb_path(u)?)),
-            7 => Op::Link(dir(u)?, u.arbitrary()?, P(arb_path(u)?), dir(u)?, P(arb_path(u)?)),
+            7 => Op::Link(
+                dir(u)?,
+                u.arbitrary()?,
+                P(arb_path(u)?),
+                dir(u)?,
+                P(arb_path(u)?),
+            ),
             8 => Op::Readlink(dir(u)?, P(arb_path(u)?)),
             9 => Op::Stat(dir(u)?, u.arbitrary()?, P(arb_path(u)?)),
             _ => {
@@ -352,7 +362,8 @@ impl Guest {
         match function(name)(&mut self.ctx, &mut self.mem, &mut cells) {
             Ok(()) => cells[0].as_i32(),
             Err(e) => {
-                self.violations.push(format!("{name} did not return: {e:?}"));
+                self.violations
+                    .push(format!("{name} did not return: {e:?}"));
                 -1
             }
         }
@@ -374,14 +385,18 @@ impl Guest {
 
     fn check_ino(&mut self, what: &str, dev: u64, ino: u64) {
         if self.outside.contains(&(dev, ino)) {
-            self.violations
-                .push(format!("{what}: reached an object outside the preopen (inode {ino})"));
+            self.violations.push(format!(
+                "{what}: reached an object outside the preopen (inode {ino})"
+            ));
         }
     }
 
     /// fd_filestat_get: dev and inode.
     fn fd_ino(&mut self, fd: u32) -> Option<(u64, u64)> {
-        let e = self.call("fd_filestat_get", &[ValRaw::from_u32(fd), ValRaw::from_u32(STAT)]);
+        let e = self.call(
+            "fd_filestat_get",
+            &[ValRaw::from_u32(fd), ValRaw::from_u32(STAT)],
+        );
         (e == 0).then(|| (self.u64_at(STAT), self.u64_at(STAT + 8)))
     }
 
@@ -435,10 +450,16 @@ impl Guest {
                             .copy_from_slice(&bl.as_u32().to_le_bytes());
                         self.call(
                             "fd_write",
-                            &[R::from_u32(fd), R::from_u32(IOVEC), R::from_u32(1), R::from_u32(OUT)],
+                            &[
+                                R::from_u32(fd),
+                                R::from_u32(IOVEC),
+                                R::from_u32(1),
+                                R::from_u32(OUT),
+                            ],
                         );
                     }
-                    self.mem[IOVEC as usize..IOVEC as usize + 4].copy_from_slice(&BUF.to_le_bytes());
+                    self.mem[IOVEC as usize..IOVEC as usize + 4]
+                        .copy_from_slice(&BUF.to_le_bytes());
                     self.mem[IOVEC as usize + 4..IOVEC as usize + 8]
                         .copy_from_slice(&BUF_LEN.to_le_bytes());
                     let re = self.call(
@@ -484,7 +505,10 @@ impl Guest {
                 let (d1, d2) = (self.dirfd(*d1), self.dirfd(*d2));
                 let (a, b) = self.put(PATH1, p1);
                 let (c, d) = self.put(PATH2, p2);
-                self.call("path_rename", &[R::from_u32(d1), a, b, R::from_u32(d2), c, d])
+                self.call(
+                    "path_rename",
+                    &[R::from_u32(d1), a, b, R::from_u32(d2), c, d],
+                )
             }
             Op::Symlink(target, dir, path) => {
                 let d = self.dirfd(*dir);
@@ -497,21 +521,34 @@ impl Guest {
                 let (a, b) = self.put(PATH1, p1);
                 let (c, d) = self.put(PATH2, p2);
                 let fl = R::from_u32(if *follow { PATH_FOLLOW } else { 0 });
-                self.call("path_link", &[R::from_u32(d1), fl, a, b, R::from_u32(d2), c, d])
+                self.call(
+                    "path_link",
+                    &[R::from_u32(d1), fl, a, b, R::from_u32(d2), c, d],
+                )
             }
             Op::Readlink(dir, path) => {
                 let d = self.dirfd(*dir);
                 let (a, b) = self.put(PATH1, path);
                 self.call(
                     "path_readlink",
-                    &[R::from_u32(d), a, b, R::from_u32(BUF), R::from_u32(BUF_LEN), R::from_u32(OUT)],
+                    &[
+                        R::from_u32(d),
+                        a,
+                        b,
+                        R::from_u32(BUF),
+                        R::from_u32(BUF_LEN),
+                        R::from_u32(OUT),
+                    ],
                 )
             }
             Op::Stat(dir, follow, path) => {
                 let d = self.dirfd(*dir);
                 let (a, b) = self.put(PATH1, path);
                 let fl = R::from_u32(if *follow { PATH_FOLLOW } else { 0 });
-                let e = self.call("path_filestat_get", &[R::from_u32(d), fl, a, b, R::from_u32(STAT)]);
+                let e = self.call(
+                    "path_filestat_get",
+                    &[R::from_u32(d), fl, a, b, R::from_u32(STAT)],
+                );
                 if e == 0 {
                     let (dev, ino) = (self.u64_at(STAT), self.u64_at(STAT + 8));
                     self.check_ino(&format!("path_filestat_get {:?}", show(path)), dev, ino);
@@ -525,7 +562,15 @@ impl Guest {
                 // fst_flags = ATIM_NOW | MTIM_NOW
                 self.call(
                     "path_filestat_set_times",
-                    &[R::from_u32(d), fl, a, b, R::from_u64(0), R::from_u64(0), R::from_u32(0b1010)],
+                    &[
+                        R::from_u32(d),
+                        fl,
+                        a,
+                        b,
+                        R::from_u64(0),
+                        R::from_u64(0),
+                        R::from_u32(0b1010),
+                    ],
                 )
             }
             Op::Close(pick) => {
@@ -574,17 +619,16 @@ fn show(p: &[u8]) -> String {
 }
 
 fn dev_ino(p: &Path) -> Option<(u64, u64)> {
-    std::fs::symlink_metadata(p).ok().map(|m| (m.dev(), m.ino()))
+    std::fs::symlink_metadata(p)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
 }
 
 /// Runs `ops` in a fresh preopen of `tree`; `Err` lists every sandbox violation.
 pub fn run_ops(tree: &Tree, ops: &[Op]) -> Result<Vec<String>, String> {
     tree.reset_preopen().expect("reset the preopen");
     let before = snapshot(&tree.base, &tree.pre);
-    let mut outside: HashSet<(u64, u64)> = before
-        .keys()
-        .filter_map(|p| dev_ino(p))
-        .collect();
+    let mut outside: HashSet<(u64, u64)> = before.keys().filter_map(|p| dev_ino(p)).collect();
     let mut anc = tree.base.parent();
     while let Some(a) = anc {
         outside.extend(dev_ino(a));

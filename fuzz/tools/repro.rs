@@ -33,7 +33,12 @@ fn main() {
             if let Some(out) = args.get(3) {
                 std::fs::write(out, &g.wasm).expect("write wasm");
             }
-            report(differential::check(&g.wasm, g.canonical_nans, &g.opts, &mut u));
+            report(differential::check(
+                &g.wasm,
+                g.canonical_nans,
+                &g.opts,
+                &mut u,
+            ));
         }
         "wasm" => {
             let wasm = wat::parse_bytes(&data).expect("parse").into_owned();
@@ -81,7 +86,11 @@ fn report(r: Result<differential::Report, String>) {
         Ok(rep) => println!(
             "agree ({} calls{})\n{}",
             rep.calls,
-            if rep.stack_limits_differ { ", stopped: stack limits differ" } else { "" },
+            if rep.stack_limits_differ {
+                ", stopped: stack limits differ"
+            } else {
+                ""
+            },
             rep.log
         ),
         Err(e) => {
