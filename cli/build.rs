@@ -43,6 +43,9 @@ fn main() {
             cmd.env_remove(k);
         }
     }
+    // Whatever the outer build's standard input is must not reach the nested cargo (its rustc
+    // probes read source from stdin).
+    cmd.stdin(std::process::Stdio::null());
     let status = cmd
         .status()
         .expect("cannot run cargo to build the wasic runtime library");
