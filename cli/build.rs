@@ -31,20 +31,31 @@ fn main() {
     cmd.current_dir(&root)
         .args(["build", "--release", "-p", "wasic-rt", "--target-dir"])
         .arg(&target_dir);
-    // Do not let the outer build's settings leak into the nested one.
-    for (k, _) in std::env::vars() {
-        if (k.starts_with("CARGO_")
-            && k != "CARGO_HOME"
-            && !k.starts_with("CARGO_REGISTRIES")
-            && !k.starts_with("CARGO_NET"))
-            || k == "RUSTFLAGS"
-            || k == "RUSTC_WORKSPACE_WRAPPER"
-        {
-            cmd.env_remove(k);
+    // The nested build starts from a clean environment: nothing of the outer build (its
+    // CARGO_* settings, rustflags, jobserver MAKEFLAGS, wrappers) may leak into it, only what
+    // locates the toolchain and the registry.
+    cmd.env_clear();
+    for (k, v) in std::env::vars_os() {
+        let k_str = k.to_string_lossy();
+        let keep = matches!(
+            k_str.as_ref(),
+            "PATH"
+                | "HOME"
+                | "USER"
+                | "TMPDIR"
+                | "LANG"
+                | "CARGO_HOME"
+                | "RUSTUP_HOME"
+                | "RUSTUP_TOOLCHAIN"
+        ) || k_str.starts_with("CARGO_REGISTRIES")
+            || k_str.starts_with("CARGO_NET")
+            || k_str.starts_with("CARGO_HTTP")
+            || k_str.starts_with("SSL_CERT");
+        if keep {
+            cmd.env(&k, &v);
         }
     }
-    // Whatever the outer build's standard input is must not reach the nested cargo (its rustc
-    // probes read source from stdin).
+    // Whatever the outer build's standard input is must not reach the nested cargo either.
     cmd.stdin(std::process::Stdio::null());
     let status = cmd
         .status()
