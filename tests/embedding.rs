@@ -4,25 +4,10 @@
 //! report the wasm address, instances link to each other and stay isolated, and host functions
 //! can return values and trap.
 
-use std::sync::Arc;
 use wasic_abi::{FuncType, GlobalType, ValRaw, ValType};
-use wasic_runtime::{Error, Extern, Func, HostError, Instance, Linker, Module, Store, Trap, Val};
+use wasic_runtime::{Error, Extern, Func, HostError, Instance, Linker, Store, Trap, Val};
 
-fn module(text: &str) -> Arc<Module> {
-    wasic_tests::load_wat(text).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn call(
-    store: &mut Store,
-    instance: &Instance,
-    name: &str,
-    args: &[Val],
-) -> Result<Vec<Val>, Error> {
-    let f = instance
-        .get_func(name)
-        .unwrap_or_else(|| panic!("no export {name}"));
-    f.call(store, args)
-}
+use wasic_tests::{call, module};
 
 fn trap_of(r: Result<Vec<Val>, Error>) -> Box<wasic_runtime::TrapError> {
     match r {

@@ -45,3 +45,21 @@ pub fn load_wat(text: &str) -> Result<Arc<Module>, LoadError> {
     let wasm = wat::parse_str(text).map_err(|e| LoadError::Parse(e.to_string()))?;
     load_wasm(&wasm)
 }
+
+/// Compiles and loads wat text, panicking with the error (for tests).
+pub fn module(text: &str) -> Arc<Module> {
+    load_wat(text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Calls the exported function `name` of `instance`, panicking if there is none.
+pub fn call(
+    store: &mut wasic_runtime::Store,
+    instance: &wasic_runtime::Instance,
+    name: &str,
+    args: &[wasic_runtime::Val],
+) -> Result<Vec<wasic_runtime::Val>, wasic_runtime::Error> {
+    let f = instance
+        .get_func(name)
+        .unwrap_or_else(|| panic!("no export {name}"));
+    f.call(store, args)
+}

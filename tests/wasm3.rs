@@ -4,25 +4,10 @@
 //! distinct and reachable from the host, and 64-bit memories go beyond 4 GiB with their accesses
 //! checked explicitly; relaxed SIMD gives its documented results whatever the target CPU.
 
-use std::sync::Arc;
 use wasic_abi::{FuncType, ValRaw, ValType};
 use wasic_runtime::{Error, Extern, Func, Instance, Linker, Module, Store, Trap, Val};
 
-fn module(text: &str) -> Arc<Module> {
-    wasic_tests::load_wat(text).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn call(
-    store: &mut Store,
-    instance: &Instance,
-    name: &str,
-    args: &[Val],
-) -> Result<Vec<Val>, Error> {
-    let f = instance
-        .get_func(name)
-        .unwrap_or_else(|| panic!("no export {name}"));
-    f.call(store, args)
-}
+use wasic_tests::{call, module};
 
 const DEPTH: i64 = 1_000_000;
 
