@@ -92,17 +92,62 @@ impl Scratch {
     }
 }
 
-/// A temporary file beside `output`, renamed over it by `persist` once complete.
-fn partial_output(output: &Path) -> Result<tempfile::TempPath> {
-    let out_dir = match output.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => ".".into(),
-    };
-    Ok(tempfile::Builder::new()
-        .prefix(".wasic-partial-")
-        .tempfile_in(&out_dir)
-        .with_context(|| format!("cannot write into `{}`", out_dir.display()))?
-        .into_temp_path())
+/// Where an output is written before it is complete. Normally a temporary file beside the
+/// output, renamed over it by [`PartialOutput::commit`]: a failed build leaves nothing behind.
+/// When the output is a special file (`/dev/null`, a FIFO, ...) it must not be replaced, so the
+/// bytes are written aside and then copied into it.
+struct PartialOutput {
+    path: tempfile::TempPath,
+    target: PathBuf,
+    special: bool,
+}
+
+impl PartialOutput {
+    fn new(output: &Path) -> Result<PartialOutput> {
+        let special = match std::fs::metadata(output) {
+            Ok(m) if m.is_dir() => bail!("`{}` is a directory", output.display()),
+            Ok(m) => !m.is_file(),
+            Err(_) => false,
+        };
+        let dir = match output.parent() {
+            _ if special => std::env::temp_dir(),
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => ".".into(),
+        };
+        let path = tempfile::Builder::new()
+            .prefix(".wasic-partial-")
+            .tempfile_in(&dir)
+            .with_context(|| format!("cannot write into `{}`", dir.display()))?
+            .into_temp_path();
+        Ok(PartialOutput {
+            path,
+            target: output.to_path_buf(),
+            special,
+        })
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Puts the finished output in place.
+    fn commit(self) -> Result<()> {
+        let what = || format!("cannot write `{}`", self.target.display());
+        if self.special {
+            let mut from = std::fs::File::open(&self.path).with_context(what)?;
+            let mut to = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&self.target)
+                .with_context(what)?;
+            std::io::copy(&mut from, &mut to).with_context(what)?;
+            return Ok(());
+        }
+        let target = self.target.clone();
+        self.path
+            .persist(&target)
+            .with_context(|| format!("cannot write `{}`", target.display()))?;
+        Ok(())
+    }
 }
 
 fn run_tool(mut cmd: Command, what: &str) -> Result<()> {
@@ -135,11 +180,11 @@ pub fn build_executable(
         &entry,
         wasic_compiler::entry_object(&cfg.encode(), &compile_options(common))?,
     )?;
-    let partial = partial_output(output)?;
+    let partial = PartialOutput::new(output)?;
     let cc = linker_program(common);
     let mut cmd = Command::new(&cc);
     cmd.arg("-o")
-        .arg(&partial)
+        .arg(partial.path())
         .arg(scratch.path("module.o"))
         .arg(&entry)
         .arg(scratch.path("libwasic_rt.a"));
@@ -151,10 +196,7 @@ pub fn build_executable(
     // libraries nothing refers to are dropped.
     cmd.args(["-static-libgcc", "-Wl,--as-needed"]);
     run_tool(cmd, "linking")?;
-    partial
-        .persist(output)
-        .with_context(|| format!("cannot write `{}`", output.display()))?;
-    Ok(())
+    partial.commit()
 }
 
 /// `wasic build --lib`: a static (`.a`) or shared (`.so`) library exposing the C API of
@@ -177,7 +219,7 @@ pub fn build_library(
         None => None,
     };
     let scratch = Scratch::new(&object)?;
-    let partial = partial_output(output)?;
+    let partial = PartialOutput::new(output)?;
     match output.extension().and_then(|e| e.to_str()) {
         Some("a") => {
             // One relocatable object holding the module and the whole runtime, in an archive
@@ -203,7 +245,7 @@ pub fn build_library(
             let mut cmd = Command::new("ar");
             cmd.arg("crs").arg(&archive).arg(&merged);
             run_tool(cmd, "archiving")?;
-            std::fs::copy(&archive, &partial).context("writing the library")?;
+            std::fs::copy(&archive, partial.path()).context("writing the library")?;
         }
         Some("so") => {
             let exports: String = crate::header::CAPI_SYMBOLS
@@ -218,7 +260,7 @@ pub fn build_library(
             let mut cmd = Command::new(&cc);
             cmd.arg("-shared")
                 .arg("-o")
-                .arg(&partial)
+                .arg(partial.path())
                 .arg(scratch.path("module.o"));
             for sym in crate::header::CAPI_SYMBOLS {
                 cmd.arg(format!("-Wl,--undefined={sym}"));
@@ -237,14 +279,9 @@ pub fn build_library(
         ),
     }
     if let (Some(h), Some(text)) = (header, header_text) {
-        let partial_h = partial_output(h)?;
-        std::fs::write(&partial_h, text)?;
-        partial_h
-            .persist(h)
-            .with_context(|| format!("cannot write `{}`", h.display()))?;
+        let partial_h = PartialOutput::new(h)?;
+        std::fs::write(partial_h.path(), text)?;
+        partial_h.commit()?;
     }
-    partial
-        .persist(output)
-        .with_context(|| format!("cannot write `{}`", output.display()))?;
-    Ok(())
+    partial.commit()
 }

@@ -266,3 +266,41 @@ fn static_build_runs_and_is_statically_linked() {
         "the default build links libc dynamically"
     );
 }
+
+#[test]
+fn building_into_a_special_file_writes_into_it_instead_of_replacing_it() {
+    // `-o /dev/null` must never turn /dev/null into a regular file: outputs that are not regular
+    // files get the bytes copied in. A FIFO stands in for the device here.
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let wat = dir.path().join("m.wat");
+    std::fs::write(&wat, r#"(module (func (export "_start")))"#).unwrap();
+    let fifo = dir.path().join("out");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wasic"))
+        .arg("build")
+        .arg(&wat)
+        .arg("-o")
+        .arg(&fifo)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = reader.join().unwrap();
+    assert!(
+        bytes.starts_with(b"\x7fELF"),
+        "the executable went through the FIFO"
+    );
+    assert!(
+        std::fs::metadata(&fifo).unwrap().file_type().is_fifo(),
+        "the FIFO was replaced"
+    );
+}
