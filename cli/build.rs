@@ -31,28 +31,26 @@ fn main() {
     cmd.current_dir(&root)
         .args(["build", "--release", "-p", "wasic-rt", "--target-dir"])
         .arg(&target_dir);
-    // The nested build starts from a clean environment: nothing of the outer build (its
-    // CARGO_* settings, rustflags, jobserver MAKEFLAGS, wrappers) may leak into it, only what
-    // locates the toolchain and the registry.
-    cmd.env_clear();
-    for (k, v) in std::env::vars_os() {
-        let k_str = k.to_string_lossy();
-        let keep = matches!(
-            k_str.as_ref(),
-            "PATH"
-                | "HOME"
-                | "USER"
-                | "TMPDIR"
-                | "LANG"
-                | "CARGO_HOME"
-                | "RUSTUP_HOME"
-                | "RUSTUP_TOOLCHAIN"
-        ) || k_str.starts_with("CARGO_REGISTRIES")
-            || k_str.starts_with("CARGO_NET")
-            || k_str.starts_with("CARGO_HTTP")
-            || k_str.starts_with("SSL_CERT");
-        if keep {
-            cmd.env(&k, &v);
+    // Nothing of the outer build (its CARGO_* settings, rustflags, jobserver, wrappers) may leak
+    // into the nested one; what locates the toolchain, the registry and certificates stays.
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        let outer_build = (k.starts_with("CARGO_")
+            && k != "CARGO_HOME"
+            && !k.starts_with("CARGO_REGISTRIES")
+            && !k.starts_with("CARGO_NET")
+            && !k.starts_with("CARGO_HTTP"))
+            || matches!(
+                k.as_str(),
+                "RUSTFLAGS"
+                    | "RUSTDOCFLAGS"
+                    | "RUSTC_WRAPPER"
+                    | "RUSTC_WORKSPACE_WRAPPER"
+                    | "MAKEFLAGS"
+                    | "MFLAGS"
+            );
+        if outer_build {
+            cmd.env_remove(k);
         }
     }
     // Whatever the outer build's standard input is must not reach the nested cargo either.
