@@ -428,11 +428,8 @@ pub unsafe fn main(
             return 1;
         }
     };
-    if let Some(missing) = cfg.required_cpu.iter().find(|f| !cpu_has(f)) {
-        eprintln!(
-            "Error: this program was compiled for a CPU with `{missing}`, which this CPU lacks; \
-             rebuild it with `wasic build --target-cpu x86-64-v2` (or `native` on this machine)"
-        );
+    if let Err(e) = check_cpu(&cfg.required_cpu) {
+        eprintln!("Error: {e}");
         return 1;
     }
     let module = match unsafe { Module::from_descriptor(desc) } {
@@ -455,6 +452,17 @@ pub unsafe fn main(
     run_command(&module, &cfg, ctx)
 }
 
+/// Refuses to run code compiled for CPU features this CPU lacks, naming the first missing one.
+pub fn check_cpu(required: &[String]) -> Result<(), String> {
+    match required.iter().find(|f| !cpu_has(f)) {
+        Some(missing) => Err(format!(
+            "this program was compiled for a CPU with `{missing}`, which this CPU lacks; \
+             rebuild it with `wasic build --target-cpu x86-64-v2` (or `native` on this machine)"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Whether this CPU has the feature called `name` (unknown names count as missing).
 pub fn cpu_has(name: &str) -> bool {
     macro_rules! check {
@@ -469,4 +477,39 @@ pub fn cpu_has(name: &str) -> bool {
         "sse3", "ssse3", "sse4.1", "sse4.2", "popcnt", "avx", "avx2", "bmi1", "bmi2", "lzcnt",
         "fma"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_for_missing_cpu_features_is_refused_with_the_feature_named() {
+        assert!(
+            check_cpu(&["sse4.2".into(), "popcnt".into()]).is_ok(),
+            "x86-64-v2 is the baseline"
+        );
+        let e = check_cpu(&["sse4.2".into(), "avx512-imaginary".into()]).unwrap_err();
+        assert!(
+            e.contains("`avx512-imaginary`") && e.contains("--target-cpu"),
+            "{e}"
+        );
+        assert_eq!(cpu_has("avx2"), std::is_x86_feature_detected!("avx2"));
+    }
+
+    #[test]
+    fn exec_config_round_trips_and_an_empty_config_is_the_default() {
+        let cfg = ExecConfig {
+            dirs: vec![("/h".into(), "/g".into())],
+            env: vec![("A".into(), "b".into())],
+            inherit_env: true,
+            max_memory: Some(1 << 20),
+            max_wasm_stack: Some(65536),
+            timeout_ms: Some(5),
+            required_cpu: vec!["avx2".into()],
+        };
+        assert_eq!(ExecConfig::decode(&cfg.encode()).unwrap(), cfg);
+        assert_eq!(ExecConfig::decode(&[]).unwrap(), ExecConfig::default());
+        assert!(ExecConfig::decode(&[0xff, 0xff]).is_err());
+    }
 }
