@@ -39,51 +39,30 @@ pub const IMPORTS_WAT: &str = r#"(module
   (import "spectest" "global_f64" (global f64))
 )"#;
 
-/// Value types the oracle knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Ty {
-    I32,
-    I64,
-    F32,
-    F64,
-    V128,
-    FuncRef,
-    ExternRef,
+/// Value types: wasic's own (`wasic_abi::ValType`), converted to and from wasmi's.
+type Ty = WTy;
+
+fn ty_from_wasmi(t: wasmi::ValType) -> Ty {
+    match t {
+        wasmi::ValType::I32 => Ty::I32,
+        wasmi::ValType::I64 => Ty::I64,
+        wasmi::ValType::F32 => Ty::F32,
+        wasmi::ValType::F64 => Ty::F64,
+        wasmi::ValType::V128 => Ty::V128,
+        wasmi::ValType::FuncRef => Ty::FuncRef,
+        wasmi::ValType::ExternRef => Ty::ExternRef,
+    }
 }
 
-impl Ty {
-    fn from_wasmi(t: wasmi::ValType) -> Ty {
-        match t {
-            wasmi::ValType::I32 => Ty::I32,
-            wasmi::ValType::I64 => Ty::I64,
-            wasmi::ValType::F32 => Ty::F32,
-            wasmi::ValType::F64 => Ty::F64,
-            wasmi::ValType::V128 => Ty::V128,
-            wasmi::ValType::FuncRef => Ty::FuncRef,
-            wasmi::ValType::ExternRef => Ty::ExternRef,
-        }
-    }
-    fn wasic(self) -> WTy {
-        match self {
-            Ty::I32 => WTy::I32,
-            Ty::I64 => WTy::I64,
-            Ty::F32 => WTy::F32,
-            Ty::F64 => WTy::F64,
-            Ty::V128 => WTy::V128,
-            Ty::FuncRef => WTy::FuncRef,
-            Ty::ExternRef => WTy::ExternRef,
-        }
-    }
-    fn wasmi(self) -> wasmi::ValType {
-        match self {
-            Ty::I32 => wasmi::ValType::I32,
-            Ty::I64 => wasmi::ValType::I64,
-            Ty::F32 => wasmi::ValType::F32,
-            Ty::F64 => wasmi::ValType::F64,
-            Ty::V128 => wasmi::ValType::V128,
-            Ty::FuncRef => wasmi::ValType::FuncRef,
-            Ty::ExternRef => wasmi::ValType::ExternRef,
-        }
+fn ty_to_wasmi(t: Ty) -> wasmi::ValType {
+    match t {
+        Ty::I32 => wasmi::ValType::I32,
+        Ty::I64 => wasmi::ValType::I64,
+        Ty::F32 => wasmi::ValType::F32,
+        Ty::F64 => wasmi::ValType::F64,
+        Ty::V128 => wasmi::ValType::V128,
+        Ty::FuncRef => wasmi::ValType::FuncRef,
+        Ty::ExternRef => wasmi::ValType::ExternRef,
     }
 }
 
@@ -123,7 +102,7 @@ impl V {
         }
     }
     fn from_raw(raw: ValRaw, ty: Ty) -> V {
-        V::from_wasic(&wr::Val::from_raw(raw, ty.wasic()))
+        V::from_wasic(&wr::Val::from_raw(raw, ty))
     }
     fn to_raw(self) -> ValRaw {
         match self {
@@ -415,7 +394,7 @@ fn host_results(name: &str, args: &[V], results: &[Ty]) -> Result<Vec<V>, ()> {
 
 /// Signatures of the host functions of [`IMPORTS_WAT`].
 fn host_sig(module: &str, name: &str) -> Option<(&'static str, Vec<Ty>, Vec<Ty>)> {
-    use Ty::*;
+    use WTy::*;
     Some(match (module, name) {
         ("spectest", "print_i32") => ("print_i32", vec![I32], vec![]),
         ("spectest", "print_i64") => ("print_i64", vec![I64], vec![]),
@@ -683,8 +662,8 @@ pub fn check(
         let (m, n) = (imp.module(), imp.name());
         if let Some((name, params, results)) = host_sig(m, n) {
             let ty = wasmi::FuncType::new(
-                params.iter().map(|t| t.wasmi()),
-                results.iter().map(|t| t.wasmi()),
+                params.iter().map(|t| ty_to_wasmi(*t)),
+                results.iter().map(|t| ty_to_wasmi(*t)),
             );
             let (r, l) = (results.clone(), wasmi_log.clone());
             let f = wasmi::Func::new(&mut wstore, ty, move |_caller, args, outs| {
@@ -705,8 +684,8 @@ pub fn check(
                 .map_err(|e| format!("wasmi linker: {e}"))?;
             let (r, l) = (results.clone(), wasic_log.clone());
             let cty = WFuncType {
-                params: params.iter().map(|t| t.wasic()).collect(),
-                results: results.iter().map(|t| t.wasic()).collect(),
+                params: params.clone(),
+                results: results.clone(),
             };
             let f = wr::Func::new_host(&mut cstore, cty, move |_caller, values: &mut [ValRaw]| {
                 let args: Vec<V> = params
@@ -793,8 +772,8 @@ pub fn check(
         exports.push(match e.ty() {
             wasmi::ExternType::Func(ft) => Export::Func {
                 name,
-                params: ft.params().iter().map(|t| Ty::from_wasmi(*t)).collect(),
-                results: ft.results().iter().map(|t| Ty::from_wasmi(*t)).collect(),
+                params: ft.params().iter().map(|t| ty_from_wasmi(*t)).collect(),
+                results: ft.results().iter().map(|t| ty_from_wasmi(*t)).collect(),
             },
             wasmi::ExternType::Memory(_) => Export::Memory(name),
             wasmi::ExternType::Global(_) => Export::Global(name),
@@ -849,7 +828,7 @@ pub fn check(
         let wargs: Vec<wasmi::Val> = args.iter().map(|v| v.to_wasmi(&mut w.store)).collect();
         let mut outs: Vec<wasmi::Val> = results
             .iter()
-            .map(|t| wasmi::Val::default_for_ty(t.wasmi()))
+            .map(|t| wasmi::Val::default_for_ty(ty_to_wasmi(*t)))
             .collect();
         let r = wf.call(&mut w.store, &wargs, &mut outs);
         let wo = wasmi_outcome(r.as_ref().map(|_| ()), &outs, &w.store);
