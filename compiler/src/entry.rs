@@ -58,11 +58,8 @@ pub fn entry_object(config: &[u8], opts: &CompileOptions) -> Result<Vec<u8>, Com
     let mut fctx = FunctionBuilderContext::new();
     {
         let mut b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-        let block = b.create_block();
-        b.append_block_params_for_function_params(block);
-        b.switch_to_block(block);
-        b.seal_block(block);
-        let (argc, argv) = (b.block_params(block)[0], b.block_params(block)[1]);
+        let p = crate::translate::start_entry_block(&mut b);
+        let (argc, argv) = (p[0], p[1]);
         let gv = module.declare_data_in_func(data_id, b.func);
         let cfg = b.ins().symbol_value(ptr, gv);
         let len = b.ins().iconst(types::I64, config.len() as i64);

@@ -8,7 +8,7 @@
 //!   `host.func(host, caller_vmctx, values, len)` with the C convention and returns the results
 //!   read back from the array.
 
-use crate::translate::{ir_type, readonly_flags, wasm_signature, POINTER};
+use crate::translate::{ir_type, readonly_flags, start_entry_block, wasm_signature, POINTER};
 use cranelift_codegen::ir::{
     AbiParam, Function, InstBuilder, MemFlagsData, Signature, StackSlotData, StackSlotKind,
     UserFuncName,
@@ -39,11 +39,7 @@ pub fn build_array_trampoline(
     *func =
         Function::with_name_signature(UserFuncName::user(0, func_id), array_trampoline_signature());
     let mut b = FunctionBuilder::new(func, fctx);
-    let entry = b.create_block();
-    b.append_block_params_for_function_params(entry);
-    b.switch_to_block(entry);
-    b.seal_block(entry);
-    let p = b.block_params(entry).to_vec();
+    let p = start_entry_block(&mut b);
     let (callee_vmctx, caller_vmctx, func_ptr, values) = (p[0], p[1], p[2], p[3]);
     let flags = MemFlagsData::trusted();
     let mut args = vec![callee_vmctx, caller_vmctx];
@@ -70,11 +66,7 @@ pub fn build_host_adapter(
 ) {
     *func = Function::with_name_signature(UserFuncName::user(0, func_id), wasm_signature(ty));
     let mut b = FunctionBuilder::new(func, fctx);
-    let entry = b.create_block();
-    b.append_block_params_for_function_params(entry);
-    b.switch_to_block(entry);
-    b.seal_block(entry);
-    let p = b.block_params(entry).to_vec();
+    let p = start_entry_block(&mut b);
     let (host, caller_vmctx) = (p[0], p[1]);
 
     let len = ty.params.len().max(ty.results.len());

@@ -219,6 +219,16 @@ pub struct TranslatorContext {
     pub validator_allocs: FuncValidatorAllocations,
 }
 
+/// Creates the entry block with the function's parameters, makes it current and sealed, and
+/// returns the parameter values: how every function wasic generates begins.
+pub fn start_entry_block(b: &mut FunctionBuilder<'_>) -> Vec<cranelift_codegen::ir::Value> {
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    b.seal_block(entry);
+    b.block_params(entry).to_vec()
+}
+
 /// Validates and translates defined function `func_index` into `func`.
 pub fn translate_function(
     env: &ModuleEnv,
@@ -260,11 +270,7 @@ pub fn translate_function(
     func.stack_limit = Some(stack_limit);
 
     let mut b = FunctionBuilder::new(func, &mut tcx.builder);
-    let entry = b.create_block();
-    b.append_block_params_for_function_params(entry);
-    b.switch_to_block(entry);
-    b.seal_block(entry);
-    let params = b.block_params(entry).to_vec();
+    let params = start_entry_block(&mut b);
     let vmctx = params[0];
 
     // Locals: parameters first, then the declared locals, zero-initialized.
