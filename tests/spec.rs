@@ -107,6 +107,12 @@ const SUITES: &[Suite] = &[
         features: Features::Latest,
     },
     Suite {
+        dir: "proposals/exceptions",
+        source: Source::Proposal(Proposal::ExceptionHandling),
+        run: Run::Yes,
+        features: Features::Latest,
+    },
+    Suite {
         dir: "proposals/relaxed-simd",
         source: Source::Proposal(Proposal::RelaxedSimd),
         run: Run::Yes,
@@ -126,6 +132,56 @@ struct Skip {
 /// Everything that is skipped, in one place. Must be empty for `wasm-v2` eventually, except for
 /// the few 2.0 restrictions that WebAssembly 3.0 lifted (wasic implements 3.0's rules).
 const SKIPS: &[Skip] = &[
+    Skip {
+        file: "proposals/exceptions/tag.wast",
+        line: Some(30),
+        reason: "needs GC (recursive type groups for link-time tag typing), not implemented",
+    },
+    Skip {
+        file: "proposals/exceptions/tag.wast",
+        line: Some(38),
+        reason: "needs GC (recursive type groups for link-time tag typing), not implemented",
+    },
+    Skip {
+        file: "proposals/exceptions/tag.wast",
+        line: Some(40),
+        reason: "needs GC (recursive type groups for link-time tag typing), not implemented",
+    },
+    Skip {
+        file: "proposals/exceptions/tag.wast",
+        line: Some(48),
+        reason: "needs GC (recursive type groups for link-time tag typing), not implemented",
+    },
+    Skip {
+        file: "proposals/exceptions/try_table.wast",
+        line: Some(420),
+        reason: "needs function references (typed `(ref $t)` / `(ref exn)` payloads), not implemented",
+    },
+    Skip {
+        file: "proposals/exceptions/try_table.wast",
+        line: Some(464),
+        reason: "needs function references (typed `(ref $t)` / `(ref exn)` payloads), not implemented",
+    },
+    Skip {
+        file: "proposals/exceptions/try_table.wast",
+        line: Some(465),
+        reason: "needs function references (typed `(ref $t)` / `(ref exn)` payloads), not implemented",
+    },
+    Skip {
+        file: "proposals/exceptions/try_table.wast",
+        line: Some(466),
+        reason: "needs function references (typed `(ref $t)` / `(ref exn)` payloads), not implemented",
+    },
+    Skip {
+        file: "proposals/exceptions/try_table.wast",
+        line: Some(467),
+        reason: "needs function references (typed `(ref $t)` / `(ref exn)` payloads), not implemented",
+    },
+    Skip {
+        file: "proposals/exceptions/try_table.wast",
+        line: Some(468),
+        reason: "needs function references (typed `(ref $t)` / `(ref exn)` payloads), not implemented",
+    },
     Skip {
         file: "proposals/memory64/binary.wast",
         line: Some(876),
@@ -224,12 +280,12 @@ const SKIPS: &[Skip] = &[
     Skip {
         file: "wasm-v3/imports.wast",
         line: None,
-        reason: "needs exceptions (tags) and function references, not implemented",
+        reason: "needs function references, not implemented",
     },
     Skip {
         file: "wasm-v3/instance.wast",
         line: None,
-        reason: "needs exceptions (tags) and function references (table initializers), not implemented",
+        reason: "needs function references (table initializers), not implemented",
     },
     Skip {
         file: "wasm-v3/linking.wast",
@@ -572,6 +628,22 @@ impl Context {
                 };
                 check_trap(r, message)
             }
+            WastDirective::AssertException { exec, .. } => {
+                let r = match exec {
+                    WastExecute::Invoke(call) => self.invoke(&call),
+                    _ => return Err("assert_exception of a module or get is not supported".into()),
+                };
+                match r {
+                    Err(Error::Trap(t)) if t.trap == wasic_runtime::Trap::UncaughtException => {
+                        Ok(())
+                    }
+                    Ok(vals) => Err(format!("expected an exception, got {}", fmt_vals(&vals))),
+                    Err(e) => Err(format!(
+                        "expected an exception, got {}",
+                        describe_error(&e)
+                    )),
+                }
+            }
             WastDirective::AssertExhaustion { call, message, .. } => {
                 let r = self.invoke(&call);
                 check_trap(r, message)
@@ -795,6 +867,10 @@ fn arg_val(a: &WastArg<'_>) -> Res<Val> {
             ty: AbstractHeapType::Extern | AbstractHeapType::NoExtern,
             ..
         }) => Val::ExternRef(None),
+        WastArgCore::RefNull(HeapType::Abstract {
+            ty: AbstractHeapType::Exn | AbstractHeapType::NoExn,
+            ..
+        }) => Val::ExnRef(None),
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(u64::from(*n))),
         other => return Err(format!("argument {other:?} is not supported")),
     })
@@ -811,6 +887,8 @@ fn fmt_val(v: &Val) -> String {
         Val::FuncRef(Some(_)) => "ref.func".into(),
         Val::ExternRef(None) => "ref.null extern".into(),
         Val::ExternRef(Some(x)) => format!("ref.extern {x}"),
+        Val::ExnRef(None) => "ref.null exn".into(),
+        Val::ExnRef(Some(_)) => "ref.exn".into(),
     }
 }
 
@@ -924,7 +1002,13 @@ fn matches_core(got: &Val, e: &WastRetCore<'_>) -> bool {
         (Val::F32(g), WastRetCore::F32(p)) => matches_f32(*g, p),
         (Val::F64(g), WastRetCore::F64(p)) => matches_f64(*g, p),
         (Val::V128(g), WastRetCore::V128(p)) => matches_v128(*g, p),
-        (Val::FuncRef(None) | Val::ExternRef(None), WastRetCore::RefNull(None)) => true,
+        (
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None),
+            WastRetCore::RefNull(None),
+        ) => true,
+        (Val::ExnRef(None), WastRetCore::RefNull(Some(HeapType::Abstract { ty, .. }))) => {
+            matches!(ty, AbstractHeapType::Exn | AbstractHeapType::NoExn)
+        }
         (Val::FuncRef(None), WastRetCore::RefNull(Some(HeapType::Abstract { ty, .. }))) => {
             matches!(ty, AbstractHeapType::Func | AbstractHeapType::NoFunc)
         }

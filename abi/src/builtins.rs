@@ -26,6 +26,12 @@ macro_rules! for_each_builtin {
             elem_drop(vmctx: vmctx, elem: u32);
             /// Raises `trap` (a [`crate::Trap`] discriminant); never returns.
             raise_trap(vmctx: vmctx, trap: u32);
+            /// Allocates an exception object for tag `tag` of the caller's instance and returns
+            /// its address (an exnref); compiled code then stores the payload into it.
+            exception_new(vmctx: vmctx, tag: u32) -> u64;
+            /// Throws exnref `exn`: resumes at the innermost handler on the stack, or leaves wasm
+            /// with `UncaughtException`; a null `exn` traps with `NullReference`. Never returns.
+            throw_ref(vmctx: vmctx, exn: u64);
         }
     };
 }

@@ -162,6 +162,19 @@ pub struct TrapSite {
     pub trap: Trap,
 }
 
+/// A call inside an exception handler's scope (a Cranelift `try_call`): where the unwinder
+/// resumes when an exception passes through this call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandlerSite {
+    /// Offset of the call's return address from the start of the function's code.
+    pub ret_offset: u32,
+    /// Offset of the handler from the start of the function's code.
+    pub handler_offset: u32,
+    /// Distance from the stack pointer to the frame pointer at the call: the handler runs with
+    /// `sp = fp - sp_to_fp`.
+    pub sp_to_fp: u32,
+}
+
 /// What the runtime needs to know about a compiled module.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModuleMeta {
@@ -189,6 +202,8 @@ pub struct ModuleMeta {
     pub func_sizes: Vec<u32>,
     /// Trap sites of each defined function, sorted by offset.
     pub traps: Vec<Vec<TrapSite>>,
+    /// Exception handler sites of each defined function, sorted by return offset.
+    pub handlers: Vec<Vec<HandlerSite>>,
     /// Function names from the name section: (function index, name).
     pub func_names: Vec<(u32, String)>,
 }
@@ -203,6 +218,9 @@ impl ModuleMeta {
     pub fn num_globals(&self) -> u32 {
         self.num_imported_globals + self.globals.len() as u32
     }
+    pub fn num_tags(&self) -> u32 {
+        self.num_imported_tags + self.tags.len() as u32
+    }
     /// The `VMContext` offsets of this module.
     pub fn offsets(&self) -> crate::vmctx::VMOffsets {
         crate::vmctx::VMOffsets {
@@ -210,6 +228,7 @@ impl ModuleMeta {
             num_globals: self.num_globals(),
             num_tables: self.num_tables(),
             num_memories: self.num_memories(),
+            num_tags: self.num_tags(),
             num_types: self.types.len() as u32,
         }
     }
@@ -277,6 +296,13 @@ mod tests {
                 offset: 7,
                 trap: Trap::IntegerDivisionByZero,
             }]],
+            handlers: vec![vec![HandlerSite {
+                ret_offset: 12,
+                handler_offset: 30,
+                sp_to_fp: 16,
+            }]],
+            tags: vec![0],
+            num_imported_tags: 1,
             func_names: vec![(1, "g".into())],
             ..Default::default()
         };

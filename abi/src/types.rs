@@ -13,11 +13,14 @@ pub enum ValType {
     V128,
     FuncRef,
     ExternRef,
+    /// A caught exception (exception-handling proposal): `*const` the runtime's exception
+    /// object, laid out as `vmctx.rs` describes ([`crate::vmctx::VMOffsets::exn_payload`]).
+    ExnRef,
 }
 
 impl ValType {
     pub fn is_ref(self) -> bool {
-        matches!(self, ValType::FuncRef | ValType::ExternRef)
+        matches!(self, ValType::FuncRef | ValType::ExternRef | ValType::ExnRef)
     }
 }
 
@@ -31,6 +34,7 @@ impl std::fmt::Display for ValType {
             ValType::V128 => "v128",
             ValType::FuncRef => "funcref",
             ValType::ExternRef => "externref",
+            ValType::ExnRef => "exnref",
         })
     }
 }
@@ -40,6 +44,7 @@ impl std::fmt::Display for ValType {
 pub enum RefType {
     FuncRef,
     ExternRef,
+    ExnRef,
 }
 
 impl From<RefType> for ValType {
@@ -47,6 +52,7 @@ impl From<RefType> for ValType {
         match r {
             RefType::FuncRef => ValType::FuncRef,
             RefType::ExternRef => ValType::ExternRef,
+            RefType::ExnRef => ValType::ExnRef,
         }
     }
 }
@@ -101,7 +107,7 @@ pub struct MemoryType {
 
 /// One value slot: 16 bytes so that a v128 fits. Scalars are stored little-endian in the low
 /// bytes (i32/f32 in the first 4, i64/f64 in the first 8); references as a pointer-sized word
-/// (funcref: `*const VMFuncRef`, externref: host token; null is 0).
+/// (funcref: `*const VMFuncRef`, externref: host token, exnref: exception object; null is 0).
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
 #[repr(C, align(16))]
 pub struct ValRaw(pub [u8; 16]);

@@ -11,8 +11,21 @@
 //!          globals:  [*mut VMGlobal;    G]   every global, imported first
 //!          tables:   [*mut VMTable;     T]   every table
 //!          memories: [*mut VMMemory;    M]   every memory
+//!          tags:     [*const VMTag;     X]   every exception tag, imported first
 //!          type_ids: [u32;              N]   canonical signature id of each type index
 //! ```
+//!
+//! # Exceptions
+//!
+//! A tag's identity is the address of its [`VMTag`] (two instances of one module have distinct
+//! tags; an imported tag is the exporter's). An `exnref` points at an exception object owned by
+//! the store: a run of 16-byte [`ValRaw`] cells, the first holding the `*const VMTag` thrown,
+//! the following ones the payload values in the tag's parameter order
+//! ([`VMOffsets::EXN_TAG`], [`VMOffsets::exn_payload`]). Compiled code allocates one with the
+//! `exception_new` builtin, stores the payload, and throws it with `throw_ref`; the runtime
+//! unwinds to the innermost `try_call` handler (Cranelift exception tables, listed per function
+//! in the metadata as [`crate::meta::HandlerSite`]s) and resumes there with the exnref in the
+//! first exception payload register. Which clause matches is decided by compiled code.
 //!
 //! # Calling conventions
 //!
@@ -94,6 +107,14 @@ pub struct VMMemory {
     pub length: u64,
 }
 
+/// An exception tag. Only its address matters (identity); the signature is kept for checks.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTag {
+    /// Canonical signature id of the tag's type (`params -> []`).
+    pub type_id: u32,
+}
+
 /// A global's storage: one 16-byte value cell.
 #[repr(C, align(16))]
 #[derive(Debug, Default)]
@@ -122,6 +143,7 @@ pub struct VMOffsets {
     pub num_globals: u32,
     pub num_tables: u32,
     pub num_memories: u32,
+    pub num_tags: u32,
     pub num_types: u32,
 }
 
@@ -144,6 +166,17 @@ impl VMOffsets {
     pub const HOST_FUNC: u32 = offset_of!(VMHostContext, func) as u32;
     /// Size of a table element.
     pub const TABLE_ELEM_SIZE: u32 = PTR;
+    /// Offset of the `*const VMTag` in an exception object.
+    pub const EXN_TAG: u32 = 0;
+
+    /// Offset of payload value `i` in an exception object.
+    pub fn exn_payload(i: u32) -> u32 {
+        (i + 1) * size_of::<ValRaw>() as u32
+    }
+    /// Number of `ValRaw` cells of an exception object with `n` payload values.
+    pub fn exn_cells(n: usize) -> usize {
+        n + 1
+    }
 
     const HEADER: u32 = size_of::<VMContext>() as u32;
 
@@ -167,9 +200,20 @@ impl VMOffsets {
         assert!(i < self.num_memories);
         Self::HEADER + (self.num_funcs + self.num_globals + self.num_tables + i) * PTR
     }
+    /// Offset of the `*const VMTag` of tag `i`.
+    pub fn tag(&self, i: u32) -> u32 {
+        assert!(i < self.num_tags);
+        Self::HEADER
+            + (self.num_funcs + self.num_globals + self.num_tables + self.num_memories + i) * PTR
+    }
     fn type_ids_start(&self) -> u32 {
         Self::HEADER
-            + (self.num_funcs + self.num_globals + self.num_tables + self.num_memories) * PTR
+            + (self.num_funcs
+                + self.num_globals
+                + self.num_tables
+                + self.num_memories
+                + self.num_tags)
+                * PTR
     }
     /// Offset of the canonical signature id (`u32`) of type index `i`.
     pub fn type_id(&self, i: u32) -> u32 {
@@ -193,13 +237,15 @@ mod tests {
             num_globals: 2,
             num_tables: 1,
             num_memories: 1,
+            num_tags: 2,
             num_types: 3,
         };
         assert_eq!(o.func(0), size_of::<VMContext>() as u32);
         assert_eq!(o.global(0), o.func(2) + 8);
         assert_eq!(o.table(0), o.global(1) + 8);
         assert_eq!(o.memory(0), o.table(0) + 8);
-        assert_eq!(o.type_id(0), o.memory(0) + 8);
+        assert_eq!(o.tag(0), o.memory(0) + 8);
+        assert_eq!(o.type_id(0), o.tag(1) + 8);
         assert_eq!(o.size() % 16, 0);
         assert!(o.size() >= o.type_id(2) + 4);
     }

@@ -26,7 +26,7 @@ use cranelift_codegen::Context;
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_module::{FuncId, ModuleReloc};
 use std::sync::Mutex;
-use wasic_abi::meta::{ModuleMeta, TrapSite};
+use wasic_abi::meta::{HandlerSite, ModuleMeta, TrapSite};
 
 /// The x86-64 microarchitecture level the code may assume.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -80,13 +80,21 @@ pub struct CompileOptions {
 /// saturating conversions, multi-value, bulk memory, reference types, fixed-width SIMD) plus
 /// these WebAssembly 3.0 proposals: extended constant expressions, multi-memory,
 /// tail calls, memory64 (64-bit memories; 64-bit tables are rejected), relaxed SIMD (with one
-/// deterministic result, see `translate/simd.rs`).
+/// deterministic result, see `translate/simd.rs`), exception handling (the standard `try_table`
+/// form and the legacy `try`/`catch`/`delegate` form, see `translate/exceptions.rs`).
 ///
-/// Everything else of 3.0 (GC, function references, exceptions, threads, ...) stays disabled,
+/// Everything else of 3.0 (GC, function references, threads, ...) stays disabled,
 /// so wasmparser rejects it with an error naming the proposal ("... support is not enabled").
 pub fn validate_features() -> wasmparser::WasmFeatures {
     use wasmparser::WasmFeatures as F;
-    F::WASM2 | F::EXTENDED_CONST | F::MULTI_MEMORY | F::TAIL_CALL | F::MEMORY64 | F::RELAXED_SIMD
+    F::WASM2
+        | F::EXTENDED_CONST
+        | F::MULTI_MEMORY
+        | F::TAIL_CALL
+        | F::MEMORY64
+        | F::RELAXED_SIMD
+        | F::EXCEPTIONS
+        | F::LEGACY_EXCEPTIONS
 }
 
 /// Compiles a WebAssembly binary to an ELF relocatable object.
@@ -99,6 +107,7 @@ pub(crate) struct CompiledFunc {
     pub bytes: Vec<u8>,
     pub relocs: Vec<ModuleReloc>,
     pub traps: Vec<TrapSite>,
+    pub handlers: Vec<HandlerSite>,
     pub alignment: u64,
 }
 
@@ -179,7 +188,7 @@ impl Worker {
             .ctx
             .compiled_code()
             .ok_or_else(|| CompileError::Codegen {
-                what,
+                what: what.clone(),
                 message: "no code produced".into(),
             })?;
         let buffer = &code.buffer;
@@ -199,10 +208,31 @@ impl Worker {
             })
             .collect();
         traps.sort_by_key(|t| t.offset);
+        // `try_call` sites: wasic's exception tables have exactly one catch-all entry per call.
+        let mut handlers = Vec::new();
+        for site in buffer.call_sites() {
+            let handler = site.exception_handlers.iter().find_map(|h| match h {
+                cranelift_codegen::FinalizedMachExceptionHandler::Default(off) => Some(*off),
+                _ => None,
+            });
+            if let Some(handler_offset) = handler {
+                let sp_to_fp = site.frame_offset.ok_or_else(|| CompileError::Codegen {
+                    what: what.clone(),
+                    message: "exception handler without a frame offset".into(),
+                })?;
+                handlers.push(HandlerSite {
+                    ret_offset: site.ret_addr,
+                    handler_offset,
+                    sp_to_fp,
+                });
+            }
+        }
+        handlers.sort_by_key(|h| h.ret_offset);
         Ok(CompiledFunc {
             bytes: buffer.data().to_vec(),
             relocs,
             traps,
+            handlers,
             alignment: u64::from(buffer.alignment.max(isa.function_alignment().preferred)),
         })
     }
@@ -309,6 +339,10 @@ pub fn compile_with_meta(
     meta.traps = funcs[..layout.num_defined as usize]
         .iter()
         .map(|f| f.traps.clone())
+        .collect();
+    meta.handlers = funcs[..layout.num_defined as usize]
+        .iter()
+        .map(|f| f.handlers.clone())
         .collect();
 
     let object = object::emit(

@@ -33,6 +33,8 @@ pub struct ModuleEnv {
     pub globals: Vec<GlobalType>,
     pub tables: Vec<TableType>,
     pub memories: Vec<MemoryType>,
+    /// Type index of every exception tag's signature.
+    pub tags: Vec<u32>,
     pub offsets: VMOffsets,
 }
 
@@ -45,6 +47,7 @@ impl ModuleEnv {
             globals: Vec::new(),
             tables: Vec::new(),
             memories: Vec::new(),
+            tags: Vec::new(),
             offsets: meta.offsets(),
         };
         for import in &meta.imports {
@@ -52,9 +55,11 @@ impl ModuleEnv {
                 ImportKind::Global(g) => env.globals.push(*g),
                 ImportKind::Table(t) => env.tables.push(*t),
                 ImportKind::Memory(m) => env.memories.push(*m),
-                ImportKind::Func(_) | ImportKind::Tag(_) => {}
+                ImportKind::Tag(t) => env.tags.push(*t),
+                ImportKind::Func(_) => {}
             }
         }
+        env.tags.extend(meta.tags.iter().copied());
         env.globals.extend(meta.globals.iter().map(|g| g.ty));
         env.tables.extend(meta.tables.iter().map(|t| t.ty));
         env.memories.extend(meta.memories.iter().copied());
@@ -93,7 +98,7 @@ pub fn val_type(ty: wasmparser::ValType, offset: u64) -> Result<ValType, Compile
     })
 }
 
-/// Converts a reference type; only the WebAssembly 2.0 `funcref` and `externref` exist in wasic.
+/// Converts a reference type: the WebAssembly 2.0 `funcref` and `externref`, and `exnref`.
 pub fn ref_type(ty: wasmparser::RefType, offset: u64) -> Result<RefType, CompileError> {
     use wasmparser::{AbstractHeapType, HeapType};
     match ty.heap_type() {
@@ -105,6 +110,10 @@ pub fn ref_type(ty: wasmparser::RefType, offset: u64) -> Result<RefType, Compile
             shared: false,
             ty: AbstractHeapType::Extern,
         } if ty.is_nullable() => Ok(RefType::ExternRef),
+        HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Exn,
+        } if ty.is_nullable() => Ok(RefType::ExnRef),
         _ => Err(CompileError::unsupported(
             format!("reference type {ty} is not supported"),
             offset,
@@ -324,11 +333,9 @@ pub fn parse(
                             meta.num_imported_globals += 1;
                             ImportKind::Global(global_type(&g, offset)?)
                         }
-                        wasmparser::TypeRef::Tag(_) => {
-                            return Err(CompileError::unsupported(
-                                "exception tags are not supported yet",
-                                offset,
-                            ));
+                        wasmparser::TypeRef::Tag(t) => {
+                            meta.num_imported_tags += 1;
+                            ImportKind::Tag(t.func_type_idx)
                         }
                     };
                     meta.imports.push(Import {
@@ -369,10 +376,9 @@ pub fn parse(
                 }
             }
             Payload::TagSection(reader) => {
-                return Err(CompileError::unsupported(
-                    "exception tags are not supported yet",
-                    reader.range().start,
-                ));
+                for tag in reader {
+                    meta.tags.push(tag?.func_type_idx);
+                }
             }
             Payload::GlobalSection(reader) => {
                 for global in reader.into_iter_with_offsets() {

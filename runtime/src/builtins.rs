@@ -174,6 +174,22 @@ unsafe extern "C" fn raise_trap(_vmctx: vmctx, trap: u32) {
     finish::<()>(Err(Trap::from_u8(trap as u8).unwrap_or(Trap::Unreachable)))
 }
 
+unsafe extern "C" fn exception_new(vmctx: vmctx, tag: u32) -> u64 {
+    let inst = instance(vmctx);
+    let (t, n) = (inst.tags[tag as usize], inst.tag_payload_lens[tag as usize]);
+    // SAFETY: the store outlives its instances and is not otherwise borrowed while wasm runs.
+    let store = unsafe { &mut *inst.store };
+    store.new_exception(t, n as usize) as u64
+}
+
+unsafe extern "C" fn throw_ref(_vmctx: vmctx, exn: u64) {
+    if exn == 0 {
+        finish::<()>(Err(Trap::NullReference));
+    }
+    // SAFETY: called by compiled code with a live exnref; nothing needing drop is live here.
+    unsafe { crate::exceptions::throw(exn as usize as *const wasic_abi::ValRaw) }
+}
+
 macro_rules! builtin_table {
     ($( $(#[$attr:meta])* $name:ident($($arg:ident: $ty:ident),*) $(-> $ret:ident)?; )*) => {
         /// The table of builtins every `VMContext` points to.

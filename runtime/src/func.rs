@@ -26,6 +26,8 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// A host value carried through wasm as an opaque `externref`.
     ExternRef(Option<u64>),
+    /// An exception (`exnref`).
+    ExnRef(Option<crate::exceptions::ExnRef>),
 }
 
 impl Val {
@@ -38,6 +40,7 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
+            Val::ExnRef(_) => ValType::ExnRef,
         }
     }
 
@@ -50,6 +53,7 @@ impl Val {
             Val::V128(v) => ValRaw::from_u128(v),
             Val::FuncRef(f) => ValRaw::from_usize(f.map_or(0, |f| f.0 as usize)),
             Val::ExternRef(e) => ValRaw::from_u64(e.map_or(0, |e| e.wrapping_add(1))),
+            Val::ExnRef(e) => ValRaw::from_usize(e.map_or(0, |e| e.0 as usize)),
         }
     }
 
@@ -68,13 +72,17 @@ impl Val {
                 0 => None,
                 v => Some(v - 1),
             }),
+            ValType::ExnRef => Val::ExnRef(match raw.as_usize() {
+                0 => None,
+                p => Some(crate::exceptions::ExnRef(p as *const ValRaw)),
+            }),
         }
     }
 
     /// The raw table-element word of a reference value.
     pub(crate) fn ref_word(&self) -> Option<usize> {
         match self {
-            Val::FuncRef(_) | Val::ExternRef(_) => Some(self.to_raw().as_usize()),
+            Val::FuncRef(_) | Val::ExternRef(_) | Val::ExnRef(_) => Some(self.to_raw().as_usize()),
             _ => None,
         }
     }

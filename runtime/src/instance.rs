@@ -10,8 +10,11 @@ use crate::store::{GlobalData, Store, StoreInner};
 use crate::table::Table as TableData;
 use std::sync::Arc;
 use wasic_abi::meta::{ConstExpr, ConstOp, DataKind, ElemKind, ExternKind, ImportKind};
-use wasic_abi::vmctx::{VMContext, VMFuncRef, VMGlobal, VMMemory, VMOffsets, VMTable, VMCTX_MAGIC};
-use wasic_abi::{GlobalType, MemoryType, RefType, TableType, Trap, ValRaw, ValType};
+use crate::exceptions::Tag;
+use wasic_abi::vmctx::{
+    VMContext, VMFuncRef, VMGlobal, VMMemory, VMOffsets, VMTable, VMTag, VMCTX_MAGIC,
+};
+use wasic_abi::{GlobalType, MemoryType, RefType, TableType, Trap, ValRaw};
 
 /// A linear memory handle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +33,7 @@ pub enum Extern {
     Table(Table),
     Memory(Memory),
     Global(Global),
+    Tag(Tag),
 }
 
 impl Extern {
@@ -39,6 +43,7 @@ impl Extern {
             Extern::Table(_) => ExternKind::Table,
             Extern::Memory(_) => ExternKind::Memory,
             Extern::Global(_) => ExternKind::Global,
+            Extern::Tag(_) => ExternKind::Tag,
         }
     }
 }
@@ -153,6 +158,11 @@ pub(crate) struct InstanceData {
     pub tables: Vec<*mut TableData>,
     pub memories: Vec<*mut LinearMemory>,
     pub globals: Vec<*mut GlobalData>,
+    /// Every tag, imported first, and the number of payload values of each.
+    pub tags: Vec<*const VMTag>,
+    pub tag_payload_lens: Vec<u32>,
+    /// The store owning this instance (for builtins that allocate in it).
+    pub store: *mut StoreInner,
     /// Evaluated elements of each element segment; emptied by `elem.drop` (and after
     /// instantiation for active and declared segments).
     pub elems: Vec<Vec<usize>>,
@@ -287,6 +297,7 @@ impl Instance {
         let mut tables = Vec::new();
         let mut memories = Vec::new();
         let mut globals = Vec::new();
+        let mut tags = Vec::new();
         for (imp, ext) in meta.imports.iter().zip(imports) {
             let incompatible = || link_error(&imp.module, &imp.name, "incompatible import type");
             match (&imp.kind, ext) {
@@ -320,18 +331,30 @@ impl Instance {
                     }
                     globals.push(g.0);
                 }
-                (ImportKind::Tag(_), _) => {
-                    return Err(link_error(
-                        &imp.module,
-                        &imp.name,
-                        "exception tags are not supported yet",
-                    ));
+                (ImportKind::Tag(t), Extern::Tag(tag)) => {
+                    if tag.type_id() != module.type_ids()[*t as usize] {
+                        return Err(incompatible());
+                    }
+                    tags.push(tag.0);
                 }
                 _ => return Err(incompatible()),
             }
         }
 
         let inner: &mut StoreInner = &mut store.inner;
+        for t in &meta.tags {
+            tags.push(inner.new_tag(module.type_ids()[*t as usize]).0);
+        }
+        let tag_payload_lens = meta
+            .imports
+            .iter()
+            .filter_map(|i| match i.kind {
+                ImportKind::Tag(t) => Some(t),
+                _ => None,
+            })
+            .chain(meta.tags.iter().copied())
+            .map(|t| meta.types[t as usize].params.len() as u32)
+            .collect();
         // Defined memories, tables (initialized below, once globals exist) and globals.
         for ty in &meta.memories {
             let mut m = Box::new(
@@ -352,6 +375,9 @@ impl Instance {
             tables,
             memories,
             globals,
+            tags,
+            tag_payload_lens,
+            store: &mut *inner,
             elems: Vec::new(),
             data_dropped: vec![false; meta.data.len()],
         });
@@ -418,6 +444,9 @@ impl Instance {
             }
             for (i, m) in data.memories.iter().enumerate() {
                 *(base.add(offsets.memory(i as u32) as usize) as *mut *mut VMMemory) = (**m).vm();
+            }
+            for (i, t) in data.tags.iter().enumerate() {
+                *(base.add(offsets.tag(i as u32) as usize) as *mut *const VMTag) = *t;
             }
             for (i, id) in module.type_ids().iter().enumerate() {
                 *(base.add(offsets.type_id(i as u32) as usize) as *mut u32) = *id;
@@ -510,7 +539,7 @@ impl Instance {
             ExternKind::Table => Extern::Table(Table(*d.tables.get(i)?)),
             ExternKind::Memory => Extern::Memory(Memory(*d.memories.get(i)?)),
             ExternKind::Global => Extern::Global(Global(*d.globals.get(i)?)),
-            ExternKind::Tag => return None,
+            ExternKind::Tag => Extern::Tag(Tag(*d.tags.get(i)?)),
         })
     }
 
@@ -563,8 +592,9 @@ impl Instance {
 
 /// Null value of a reference type.
 pub fn null_ref(ty: RefType) -> Val {
-    match ValType::from(ty) {
-        ValType::FuncRef => Val::FuncRef(None),
-        _ => Val::ExternRef(None),
+    match ty {
+        RefType::FuncRef => Val::FuncRef(None),
+        RefType::ExternRef => Val::ExternRef(None),
+        RefType::ExnRef => Val::ExnRef(None),
     }
 }

@@ -15,6 +15,7 @@
 
 mod builtins;
 pub mod error;
+pub mod exceptions;
 pub mod exec;
 pub mod func;
 pub mod instance;
@@ -30,6 +31,7 @@ pub mod types;
 pub mod wasi;
 
 pub use error::{Error, TrapError};
+pub use exceptions::{ExnRef, Tag};
 pub use func::{Caller, Func, HostError, Val};
 pub use instance::{Extern, Global, Instance, Memory, Table};
 pub use linker::Linker;

@@ -1,5 +1,5 @@
 //! The store: owner of everything instances are made of (memories, tables, globals, instances,
-//! host functions) and of the limits compiled code checks. Handles such as [`crate::Func`] or
+//! host functions, tags, exceptions) and of the limits compiled code checks. Handles such as [`crate::Func`] or
 //! [`crate::Memory`] point into a store and are valid for as long as it lives; everything is
 //! freed together when the store is dropped, which is what lets funcrefs flow freely between
 //! instances and tables without reference counting on the hot path.
@@ -11,7 +11,8 @@ use crate::module::Module;
 use crate::table::Table;
 use std::collections::HashMap;
 use std::sync::Arc;
-use wasic_abi::vmctx::{VMGlobal, VMLimits};
+use wasic_abi::vmctx::{VMGlobal, VMLimits, VMTag};
+use wasic_abi::ValRaw;
 use wasic_abi::GlobalType;
 
 /// Embedder-set limits.
@@ -50,6 +51,9 @@ pub(crate) struct StoreInner {
     pub tables: Vec<Box<Table>>,
     pub globals: Vec<Box<GlobalData>>,
     pub host_funcs: Vec<Box<HostFunc>>,
+    pub tags: Vec<Box<VMTag>>,
+    /// Every exception object ever created (see `exceptions.rs`).
+    pub exceptions: Vec<Box<[ValRaw]>>,
     /// Array trampoline for each canonical type id, from any registered module.
     pub trampolines: HashMap<u32, *const u8>,
     /// Host adapter for each canonical type id, from any registered module.

@@ -6,7 +6,10 @@
 //! `tail` convention, in which the callee pops its own stack arguments, so a tail call replaces
 //! the caller's frame and a chain of tail calls runs in constant stack space. Validation
 //! guarantees that the callee's results are the caller's, which Cranelift also requires.
+//! Other calls to wasm code go through `emit_call`, which makes them `try_call`s inside the scope
+//! of an exception handler (see `exceptions.rs`).
 
+use super::exceptions::Callee;
 use super::{readonly_flags, wasm_signature, FuncTranslator, POINTER};
 use crate::error::CompileError;
 use cranelift_codegen::ir::condcodes::IntCC;
@@ -89,11 +92,6 @@ impl FuncTranslator<'_, '_> {
         self.stack.split_off(self.stack.len() - n)
     }
 
-    fn push_results(&mut self, call: cranelift_codegen::ir::Inst) {
-        let results = self.b.inst_results(call).to_vec();
-        self.stack.extend(results);
-    }
-
     /// Calls the `VMFuncRef` at `funcref`: `func_ptr(funcref.vmctx, own vmctx, args...)`; as a
     /// tail call when `tail`.
     fn call_funcref(
@@ -120,8 +118,8 @@ impl FuncTranslator<'_, '_> {
             self.b.ins().return_call_indirect(sig, func_ptr, &all);
             self.reachable = false;
         } else {
-            let call = self.b.ins().call_indirect(sig, func_ptr, &all);
-            self.push_results(call);
+            let results = self.emit_call(Callee::Indirect(sig, func_ptr), &all);
+            self.stack.extend(results);
         }
     }
 
@@ -167,8 +165,8 @@ impl FuncTranslator<'_, '_> {
             self.b.ins().return_call(callee, &all);
             self.reachable = false;
         } else {
-            let call = self.b.ins().call(callee, &all);
-            self.push_results(call);
+            let results = self.emit_call(Callee::Direct(callee), &all);
+            self.stack.extend(results);
         }
     }
 

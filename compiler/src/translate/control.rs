@@ -1,4 +1,5 @@
 //! Structured control flow: block, loop, if/else, br, br_if, br_table, return, unreachable.
+//! (The exception-handling frames, `try_table` and the legacy `try`, are in `exceptions.rs`.)
 //!
 //! Every frame knows the block that follows its `end` (whose parameters are the frame's
 //! results) and the height of the operand stack below its parameters. Values flowing into a
@@ -25,9 +26,33 @@ pub enum FrameKind {
     },
     /// An `if` after its `else`.
     Else,
+    /// A `try_table`; its catch clauses were translated into `handler.dispatch` at its start.
+    TryTable {
+        handler: Handler,
+        catches: Vec<wasmparser::Catch>,
+    },
+    /// A legacy `try`. While its body runs, exceptions go to `handler`; `catch` clauses are
+    /// appended to the dispatch chain as they come (`cursor` is where the next test goes, `None`
+    /// after `catch_all`); `exn` is the caught exception, for `rethrow`.
+    Try {
+        handler: Handler,
+        exn: Value,
+        cursor: Option<Block>,
+        in_catch: bool,
+    },
 }
 
 use cranelift_codegen::ir::Value;
+
+/// Where exceptions raised inside a frame go. `landing` is the target of `try_call` exception
+/// edges (only those reach it), `dispatch` is the code testing the catch clauses, reached from
+/// `landing` and by plain jumps from `throw` / `rethrow` / `delegate` in the same function.
+/// Both take the exnref as their only parameter.
+#[derive(Clone, Copy, Debug)]
+pub struct Handler {
+    pub landing: Block,
+    pub dispatch: Block,
+}
 
 #[derive(Debug)]
 pub struct Frame {
@@ -40,6 +65,9 @@ pub struct Frame {
     pub height: usize,
     /// Whether some branch reaches `next` (so the code after `end` is reachable).
     pub next_reachable: bool,
+    /// The innermost exception handler of code directly inside this frame, if any in this
+    /// function (otherwise exceptions leave the function).
+    pub handler: Option<Handler>,
 }
 
 impl Frame {
@@ -51,6 +79,7 @@ impl Frame {
             num_results,
             height,
             next_reachable: false,
+            handler: None,
         }
     }
 }
@@ -60,8 +89,19 @@ fn block_args(values: &[Value]) -> Vec<BlockArg> {
 }
 
 impl FuncTranslator<'_, '_> {
+    /// The handler exceptions raised at the current position go to.
+    pub(super) fn current_handler(&self) -> Option<Handler> {
+        self.control.last().and_then(|f| f.handler)
+    }
+
+    /// Pushes a frame whose code inherits the current exception handler.
+    pub(super) fn push_frame(&mut self, mut frame: Frame) {
+        frame.handler = self.current_handler();
+        self.control.push(frame);
+    }
+
     /// Parameter and result types of a block type.
-    fn block_type(
+    pub(super) fn block_type(
         &self,
         bt: BlockType,
         offset: u64,
@@ -79,7 +119,7 @@ impl FuncTranslator<'_, '_> {
         })
     }
 
-    fn block_with_params(&mut self, tys: &[Type]) -> Block {
+    pub(super) fn block_with_params(&mut self, tys: &[Type]) -> Block {
         let block = self.b.create_block();
         for t in tys {
             self.b.append_block_param(block, *t);
@@ -88,14 +128,14 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Jumps to `block` passing the top `n` operands.
-    fn jump_with_top(&mut self, block: Block, n: usize) {
+    pub(super) fn jump_with_top(&mut self, block: Block, n: usize) {
         let args = block_args(self.peekn(n));
         self.b.ins().jump(block, &args);
     }
 
     /// Branch target of relative depth `depth`: the block and how many operands it takes.
     /// Marks the frame's continuation reachable.
-    fn branch_target(&mut self, depth: u32) -> (Block, usize) {
+    pub(super) fn branch_target(&mut self, depth: u32) -> (Block, usize) {
         let i = self.control.len() - 1 - depth as usize;
         let frame = &mut self.control[i];
         match frame.kind {
@@ -110,12 +150,21 @@ impl FuncTranslator<'_, '_> {
     /// Handles block-structure operators in unreachable code: only nesting matters.
     pub(super) fn translate_unreachable(&mut self, op: &Operator<'_>) {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
-                self.unreachable_depth += 1
-            }
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. }
+            | Operator::Try { .. } => self.unreachable_depth += 1,
             Operator::Else if self.unreachable_depth == 0 => self.translate_else(),
-            Operator::End if self.unreachable_depth == 0 => self.translate_end(),
-            Operator::End => self.unreachable_depth -= 1,
+            Operator::Catch { tag_index } if self.unreachable_depth == 0 => {
+                self.translate_catch(Some(*tag_index))
+            }
+            Operator::CatchAll if self.unreachable_depth == 0 => self.translate_catch(None),
+            Operator::End if self.unreachable_depth == 0 => self.translate_end(None),
+            Operator::Delegate { relative_depth } if self.unreachable_depth == 0 => {
+                self.translate_end(Some(*relative_depth))
+            }
+            Operator::End | Operator::Delegate { .. } => self.unreachable_depth -= 1,
             _ => {}
         }
     }
@@ -140,13 +189,21 @@ impl FuncTranslator<'_, '_> {
         self.reachable = true;
     }
 
-    fn translate_end(&mut self) {
+    /// `end` of any frame, or `delegate` (with its label) of a legacy `try`.
+    pub(super) fn translate_end(&mut self, delegate: Option<u32>) {
         let mut frame = self.control.pop().expect("validated: end closes a frame");
         if self.reachable {
             self.jump_with_top(frame.next, frame.num_results);
             frame.next_reachable = true;
         }
         match frame.kind {
+            FrameKind::TryTable { handler, catches } => self.close_try_table(handler, catches),
+            FrameKind::Try {
+                handler,
+                exn,
+                cursor,
+                in_catch,
+            } => self.close_try(handler, exn, cursor, in_catch, delegate),
             FrameKind::Loop { header } => self.b.seal_block(header),
             FrameKind::If { else_block, params } => {
                 // No else arm: the false path passes the parameters through (same types as the
@@ -159,6 +216,7 @@ impl FuncTranslator<'_, '_> {
             }
             FrameKind::Block | FrameKind::Else => {}
         }
+        // A `delegate` is an `end` here; its target was handled by `close_try`.
         self.stack.truncate(frame.height);
         self.reachable = frame.next_reachable;
         if frame.next_reachable {
@@ -180,8 +238,7 @@ impl FuncTranslator<'_, '_> {
                 let (params, results) = self.block_type(*blockty, offset)?;
                 let next = self.block_with_params(&results);
                 let height = self.stack.len() - params.len();
-                self.control
-                    .push(Frame::block(next, params.len(), results.len(), height));
+                self.push_frame(Frame::block(next, params.len(), results.len(), height));
             }
             Operator::Loop { blockty } => {
                 let (params, results) = self.block_type(*blockty, offset)?;
@@ -195,7 +252,7 @@ impl FuncTranslator<'_, '_> {
                 self.stack.extend(header_params);
                 let mut frame = Frame::block(next, params.len(), results.len(), height);
                 frame.kind = FrameKind::Loop { header };
-                self.control.push(frame);
+                self.push_frame(frame);
             }
             Operator::If { blockty } => {
                 let (params, results) = self.block_type(*blockty, offset)?;
@@ -212,10 +269,10 @@ impl FuncTranslator<'_, '_> {
                     else_block,
                     params: self.peekn(params.len()).to_vec(),
                 };
-                self.control.push(frame);
+                self.push_frame(frame);
             }
             Operator::Else => self.translate_else(),
-            Operator::End => self.translate_end(),
+            Operator::End => self.translate_end(None),
             Operator::Br { relative_depth } => {
                 let (target, n) = self.branch_target(*relative_depth);
                 self.jump_with_top(target, n);

@@ -7,10 +7,11 @@
 //! but not translated (the `reachable` flag, as in wasmtime). Lowering is split by concern:
 //! [`control`] (blocks, branches), [`numeric`] (arithmetic and conversions), [`memory`] (linear
 //! memory), [`simd`] (v128), [`table`] (tables and references), [`calls`] (calls and runtime
-//! builtins).
+//! builtins), [`exceptions`] (exception handling).
 
 mod calls;
 mod control;
+mod exceptions;
 mod memory;
 mod numeric;
 mod simd;
@@ -45,7 +46,7 @@ pub fn ir_type(ty: ValType) -> Type {
         ValType::F32 => types::F32,
         ValType::F64 => types::F64,
         ValType::V128 => types::I8X16,
-        ValType::FuncRef | ValType::ExternRef => POINTER,
+        ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => POINTER,
     }
 }
 
@@ -150,6 +151,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             || self.translate_simd(op)?
             || self.translate_table(op)?
             || self.translate_call(op)?
+            || self.translate_exceptions(op, offset)?
         {
             return Ok(());
         }

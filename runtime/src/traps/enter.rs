@@ -1,4 +1,5 @@
-//! The two assembly stubs that make traps recoverable.
+//! The assembly stubs that make traps recoverable, and the one that resumes in an exception
+//! handler (`wasic_resume`).
 //!
 //! `wasic_enter` is the only way host code calls into compiled wasm: it saves the callee-saved
 //! registers, records its stack pointer in `*saved_sp`, and calls an array trampoline.
@@ -60,6 +61,18 @@ global_asm!(
     "mov rsp, rdi",
     "jmp wasic_unwind",
     ".size wasic_unwind_to, .-wasic_unwind_to",
+    "",
+    // wasic_resume(pc: rdi, sp: rsi, fp: rdx, exn: rcx): continue in an exception handler of
+    // compiled code, which expects its frame's sp/fp and the exnref in rax.
+    ".globl wasic_resume",
+    ".type wasic_resume,@function",
+    ".p2align 4",
+    "wasic_resume:",
+    "mov rax, rcx",
+    "mov rsp, rsi",
+    "mov rbp, rdx",
+    "jmp rdi",
+    ".size wasic_resume, .-wasic_resume",
 );
 
 unsafe extern "C" {
@@ -73,4 +86,5 @@ unsafe extern "C" {
     ) -> u32;
     pub fn wasic_unwind();
     pub fn wasic_unwind_to(sp: usize) -> !;
+    pub fn wasic_resume(pc: usize, sp: usize, fp: usize, exn: usize) -> !;
 }

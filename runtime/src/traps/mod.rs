@@ -186,6 +186,24 @@ pub unsafe fn catch_traps(
         .unwrap_or(Unwind::Host("wasm execution was abandoned".into())))
 }
 
+/// Stack pointer at the entry of activation `state`: no wasm frame of it lies above.
+///
+/// # Safety
+/// `state` must be this thread's live [`current_state`].
+pub(crate) unsafe fn entry_sp(state: *mut CallThreadState) -> usize {
+    unsafe { (*state).entry_sp }
+}
+
+/// Continues at exception handler `pc` of compiled code with the given stack and frame
+/// pointers and `exn` as its payload.
+///
+/// # Safety
+/// `pc`, `sp`, `fp` must describe a handler of a live frame of the current activation, and
+/// nothing needing drop may be live in the frames abandoned.
+pub(crate) unsafe fn resume(pc: usize, sp: usize, fp: usize, exn: usize) -> ! {
+    unsafe { enter::wasic_resume(pc, sp, fp, exn) }
+}
+
 /// Abandons the wasm frames of the innermost [`catch_traps`] on this thread.
 ///
 /// # Safety
