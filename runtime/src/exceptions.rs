@@ -2,10 +2,18 @@
 //! that delivers a thrown exception to the innermost handler on the stack.
 //!
 //! Layouts are `wasic_abi::vmctx`'s: a tag is a [`VMTag`] whose address is its identity, an
-//! exception is a run of `ValRaw` cells owned by the store (cell 0: the tag, then the payload).
-//! Exceptions live as long as their store: nothing tracks which are still referenced, so a
-//! program that throws without end grows by one small allocation (16 bytes a value, plus 16)
-//! per throw until the store is dropped.
+//! exception is a run of `ValRaw` cells owned by the store (cell 0: the tag in its low 8 bytes,
+//! wasic's "pinned" flag in its high 8 bytes; then the payload).
+//!
+//! Reclaiming exceptions ([`ExceptionHeap`]): a program that throws in a loop (C++ error
+//! handling does) must not grow without end, but exnrefs have no reference counts. So when the
+//! number of objects doubles (at least [`MIN_COLLECT`]), `exception_new` runs a conservative
+//! mark-and-sweep: every word of this thread's stack from the builtin up to the stack's top
+//! (all wasm frames and their spill slots, every activation), the callee-saved registers compiled
+//! code may keep values in across the builtin call, the store's exnref globals and tables, and
+//! the payloads of marked objects are roots; a word that points into an object keeps it alive.
+//! Exceptions the host has seen (as a [`Val`] or made with [`ExnRef::new`]) are pinned and never
+//! reclaimed, since host memory is not scanned.
 //!
 //! Throwing ([`throw`]) walks the frame-pointer chain from the `throw_ref` builtin up to the
 //! entry of the innermost wasm activation. The first return address that is a `try_call` site
@@ -55,13 +63,168 @@ impl StoreInner {
         h
     }
 
-    /// A new exception object for `tag` with room for `n` payload values (zeroed).
-    pub(crate) fn new_exception(&mut self, tag: *const VMTag, n: usize) -> *mut ValRaw {
+    /// A new exception object for `tag` with room for `n` payload values (zeroed), for
+    /// compiled code: may first reclaim unreachable exceptions.
+    ///
+    /// # Safety
+    /// Must be called from a builtin called by compiled code of this store, on its thread.
+    pub(crate) unsafe fn new_exception_from_wasm(
+        &mut self,
+        tag: *const VMTag,
+        n: usize,
+    ) -> *mut ValRaw {
+        if self.exceptions.objects.len() >= self.exceptions.next_collect.max(MIN_COLLECT) {
+            // SAFETY: forwarded.
+            unsafe { self.collect_exceptions() };
+        }
+        self.exceptions.alloc(tag, n)
+    }
+
+    /// Conservative mark-and-sweep of the exception objects (see the module documentation).
+    ///
+    /// # Safety
+    /// As for [`Self::new_exception_from_wasm`].
+    #[inline(never)]
+    unsafe fn collect_exceptions(&mut self) {
+        let (_, top) = traps::stack_bounds();
+        let sp = traps::current_sp().next_multiple_of(size_of::<usize>());
+        if top == 0 || sp >= top {
+            // Without the stack's extent nothing can be proven dead.
+            self.exceptions.next_collect = self.exceptions.objects.len() * 2;
+            return;
+        }
+        let (r0, r1, r2, r3, r4): (usize, usize, usize, usize, usize);
+        // SAFETY: reads registers only.
+        unsafe {
+            std::arch::asm!(
+                "mov {0}, rbx", "mov {1}, r12", "mov {2}, r13", "mov {3}, r14", "mov {4}, r15",
+                out(reg) r0, out(reg) r1, out(reg) r2, out(reg) r3, out(reg) r4,
+                options(nomem, nostack),
+            );
+        }
+        let regs = [r0, r1, r2, r3, r4];
+        let heap = &mut self.exceptions;
+        let mut marker = Marker::new(&heap.objects);
+        marker.scan(&regs);
+        // SAFETY: [sp, top) is this thread's live stack.
+        marker.scan(unsafe {
+            std::slice::from_raw_parts(sp as *const usize, (top - sp) / size_of::<usize>())
+        });
+        for g in &self.globals {
+            if g.ty.ty == wasic_abi::ValType::ExnRef {
+                marker.scan(&[g.vm.0.as_usize()]);
+            }
+        }
+        for t in &self.tables {
+            if t.declared_type().elem == wasic_abi::RefType::ExnRef {
+                marker.scan(t.elems());
+            }
+        }
+        let live = marker.finish();
+        let mut i = 0;
+        heap.objects.retain(|_| {
+            i += 1;
+            live[i - 1]
+        });
+        heap.next_collect = heap.objects.len() * 2;
+    }
+}
+
+/// Below this many objects, exceptions are never reclaimed.
+pub const MIN_COLLECT: usize = 1024;
+
+/// The store's exception objects.
+#[derive(Default)]
+pub struct ExceptionHeap {
+    objects: Vec<Box<[ValRaw]>>,
+    /// Collect when there are this many objects.
+    next_collect: usize,
+}
+
+impl ExceptionHeap {
+    fn alloc(&mut self, tag: *const VMTag, n: usize) -> *mut ValRaw {
         let mut cells = vec![ValRaw::default(); VMOffsets::exn_cells(n)].into_boxed_slice();
         cells[0] = ValRaw::from_usize(tag as usize);
         let p = cells.as_mut_ptr();
-        self.exceptions.push(cells);
+        self.objects.push(cells);
         p
+    }
+
+    /// Number of exception objects currently allocated.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+}
+
+/// Marks the objects that words point into, transitively through their payloads.
+struct Marker<'a> {
+    objects: &'a [Box<[ValRaw]>],
+    /// (start, end, index) of every object, sorted by address.
+    ranges: Vec<(usize, usize, usize)>,
+    live: Vec<bool>,
+    work: Vec<usize>,
+}
+
+impl<'a> Marker<'a> {
+    fn new(objects: &'a [Box<[ValRaw]>]) -> Self {
+        let mut ranges: Vec<(usize, usize, usize)> = objects
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                let start = o.as_ptr() as usize;
+                (start, start + o.len() * size_of::<ValRaw>(), i)
+            })
+            .collect();
+        ranges.sort_unstable();
+        let mut live = vec![false; objects.len()];
+        let mut work = Vec::new();
+        for (i, o) in objects.iter().enumerate() {
+            if o[0].0[8] != 0 {
+                live[i] = true;
+                work.push(i);
+            }
+        }
+        Marker {
+            objects,
+            ranges,
+            live,
+            work,
+        }
+    }
+
+    fn scan(&mut self, words: &[usize]) {
+        let lowest = self.ranges.first().map_or(usize::MAX, |r| r.0);
+        for &w in words {
+            if w < lowest {
+                continue;
+            }
+            let k = self.ranges.partition_point(|r| r.0 <= w);
+            if k == 0 {
+                continue;
+            }
+            let (_, end, i) = self.ranges[k - 1];
+            if w < end && !self.live[i] {
+                self.live[i] = true;
+                self.work.push(i);
+            }
+        }
+    }
+
+    fn finish(mut self) -> Vec<bool> {
+        while let Some(i) = self.work.pop() {
+            let o = &self.objects[i];
+            // Payload cells, as words (a v128 payload is two words; all are scanned).
+            // SAFETY: the cells are plain memory of `2 * len` words.
+            let words = unsafe {
+                std::slice::from_raw_parts(o.as_ptr().add(1) as *const usize, (o.len() - 1) * 2)
+            };
+            self.scan(words);
+        }
+        self.live
     }
 }
 
@@ -76,12 +239,19 @@ impl ExnRef {
         if args.len() != ty.params.len() || args.iter().zip(&ty.params).any(|(a, t)| a.ty() != *t) {
             return Err(Error::Usage(format!("wrong payload for a tag of type {ty}")));
         }
-        let p = store.inner.new_exception(tag.0, args.len());
+        let p = store.inner.exceptions.alloc(tag.0, args.len());
         for (i, a) in args.iter().enumerate() {
             // SAFETY: `p` has `args.len() + 1` cells.
             unsafe { *p.add(i + 1) = a.to_raw() };
         }
-        Ok(ExnRef(p))
+        Ok(ExnRef::pinned(p))
+    }
+
+    /// The exnref at `p`, marked as never to be reclaimed (the host holds it).
+    pub(crate) fn pinned(p: *mut ValRaw) -> ExnRef {
+        // SAFETY: `p` is a live exception object; byte 8 of cell 0 is the pinned flag.
+        unsafe { (*p).0[8] = 1 };
+        ExnRef(p)
     }
 
     /// The tag it was thrown with.

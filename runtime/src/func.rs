@@ -74,7 +74,8 @@ impl Val {
             }),
             ValType::ExnRef => Val::ExnRef(match raw.as_usize() {
                 0 => None,
-                p => Some(crate::exceptions::ExnRef(p as *const ValRaw)),
+                // The host may keep it anywhere: it is never reclaimed.
+                p => Some(crate::exceptions::ExnRef::pinned(p as *mut ValRaw)),
             }),
         }
     }

@@ -12,7 +12,6 @@ use crate::table::Table;
 use std::collections::HashMap;
 use std::sync::Arc;
 use wasic_abi::vmctx::{VMGlobal, VMLimits, VMTag};
-use wasic_abi::ValRaw;
 use wasic_abi::GlobalType;
 
 /// Embedder-set limits.
@@ -52,8 +51,8 @@ pub(crate) struct StoreInner {
     pub globals: Vec<Box<GlobalData>>,
     pub host_funcs: Vec<Box<HostFunc>>,
     pub tags: Vec<Box<VMTag>>,
-    /// Every exception object ever created (see `exceptions.rs`).
-    pub exceptions: Vec<Box<[ValRaw]>>,
+    /// The exception objects (see `exceptions.rs`).
+    pub exceptions: crate::exceptions::ExceptionHeap,
     /// Array trampoline for each canonical type id, from any registered module.
     pub trampolines: HashMap<u32, *const u8>,
     /// Host adapter for each canonical type id, from any registered module.
@@ -83,6 +82,12 @@ impl Store {
 
     pub fn config(&self) -> &StoreConfig {
         &self.inner.config
+    }
+
+    /// Number of exception objects the store currently holds (unreachable ones are reclaimed
+    /// from time to time, see `exceptions.rs`).
+    pub fn num_exceptions(&self) -> usize {
+        self.inner.exceptions.len()
     }
 
     /// Makes the module's trampolines and adapters available to calls in this store.

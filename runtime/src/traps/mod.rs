@@ -74,8 +74,8 @@ pub fn in_wasm() -> bool {
     !current_state().is_null()
 }
 
-/// Lowest and highest address of this thread's stack.
-fn stack_bounds() -> (usize, usize) {
+/// Lowest and highest address of this thread's stack ((0, 0) when unknown).
+pub(crate) fn stack_bounds() -> (usize, usize) {
     let cached = STACK_BOUNDS.with(|c| c.get());
     if cached.1 != 0 {
         return cached;
@@ -120,7 +120,7 @@ fn main_thread_stack_bounds() -> Option<(usize, usize)> {
 const HOST_STACK_RESERVE: usize = 128 * 1024;
 
 #[inline(never)]
-fn current_sp() -> usize {
+pub(crate) fn current_sp() -> usize {
     let x = 0u8;
     &x as *const u8 as usize
 }
