@@ -63,6 +63,8 @@ fn ty_to_wasmi(t: Ty) -> wasmi::ValType {
         Ty::V128 => wasmi::ValType::V128,
         Ty::FuncRef => wasmi::ValType::FuncRef,
         Ty::ExternRef => wasmi::ValType::ExternRef,
+        // wasm-smith is configured without exception handling, which wasmi lacks.
+        Ty::ExnRef => unreachable!("exnref is never generated"),
     }
 }
 
@@ -99,6 +101,7 @@ impl V {
             wr::Val::V128(v) => V::V128(v),
             wr::Val::FuncRef(f) => V::FuncRef { null: f.is_none() },
             wr::Val::ExternRef(e) => V::ExternRef(e),
+            wr::Val::ExnRef(_) => unreachable!("exnref is never generated"),
         }
     }
     fn from_raw(raw: ValRaw, ty: Ty) -> V {
