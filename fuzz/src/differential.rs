@@ -390,6 +390,7 @@ fn host_results(name: &str, args: &[V], results: &[Ty]) -> Result<Vec<V>, ()> {
                 Ty::V128 => V::V128(x as u128 | (x as u128) << 64),
                 Ty::FuncRef => V::FuncRef { null: true },
                 Ty::ExternRef => V::ExternRef(None),
+                Ty::ExnRef => unreachable!("exnref is never generated"),
             }
         })
         .collect())
@@ -561,6 +562,7 @@ fn arb_val(u: &mut Unstructured<'_>, t: Ty) -> AResult<V> {
         Ty::V128 => V::V128(u.arbitrary()?),
         Ty::FuncRef => V::FuncRef { null: true },
         Ty::ExternRef => V::ExternRef(if pick == 0 { None } else { Some(pick as u64) }),
+        Ty::ExnRef => unreachable!("exnref is never generated"),
     })
 }
 
@@ -885,6 +887,7 @@ fn zero(t: Ty) -> V {
         Ty::V128 => V::V128(0),
         Ty::FuncRef => V::FuncRef { null: true },
         Ty::ExternRef => V::ExternRef(None),
+        Ty::ExnRef => unreachable!("exnref is never generated"),
     }
 }
 
