@@ -202,8 +202,7 @@ fn legacy_rethrow_delegate_and_nested_handlers_route_exceptions_to_the_right_cla
 }
 
 #[test]
-fn uncaught_exception_reaches_the_host_as_a_trap_with_a_backtrace_and_the_instance_stays_usable()
-{
+fn uncaught_exception_reaches_the_host_as_a_trap_with_a_backtrace_and_the_instance_stays_usable() {
     let m = module(LEGACY);
     let mut store = Store::default();
     let inst = Instance::new(&mut store, &m, &[]).unwrap();
@@ -212,7 +211,10 @@ fn uncaught_exception_reaches_the_host_as_a_trap_with_a_backtrace_and_the_instan
     assert_eq!(trap.trap, Trap::UncaughtException);
     assert_eq!(err.to_string(), "wasm trap: uncaught exception");
     assert!(!trap.frames.is_empty(), "no backtrace");
-    assert_eq!(call_i32(&mut store, &inst, "which_clause", &[Val::I32(1)]), 2);
+    assert_eq!(
+        call_i32(&mut store, &inst, "which_clause", &[Val::I32(1)]),
+        2
+    );
 }
 
 /// The standard instructions: exnrefs kept in a global and a table, rethrown later, and the
@@ -286,8 +288,14 @@ fn exnrefs_kept_in_globals_and_tables_can_be_thrown_again_and_seen_by_the_host()
     let mut store = Store::default();
     let inst = Instance::new(&mut store, &m, &[]).unwrap();
     call(&mut store, &inst, "keep", &[Val::I32(31)]).unwrap();
-    assert_eq!(call_i32(&mut store, &inst, "rethrow_kept", &[Val::I32(0)]), 31);
-    assert_eq!(call_i32(&mut store, &inst, "rethrow_kept", &[Val::I32(1)]), 31);
+    assert_eq!(
+        call_i32(&mut store, &inst, "rethrow_kept", &[Val::I32(0)]),
+        31
+    );
+    assert_eq!(
+        call_i32(&mut store, &inst, "rethrow_kept", &[Val::I32(1)]),
+        31
+    );
 
     // The host sees the exception's tag and payload, and can give it back to be thrown.
     let Val::ExnRef(Some(exn)) = call(&mut store, &inst, "kept", &[]).unwrap()[0] else {
@@ -371,7 +379,10 @@ fn exceptions_cross_instances_and_match_by_tag_identity_not_by_type() {
     let mut linker = Linker::default();
     linker.define_instance("thrower", &t);
     let c = linker.instantiate(&mut store, &catcher).unwrap();
-    assert_eq!(call_i32(&mut store, &c, "catch_imported", &[Val::I32(12)]), 12);
+    assert_eq!(
+        call_i32(&mut store, &c, "catch_imported", &[Val::I32(12)]),
+        12
+    );
     assert!(is_uncaught(call(
         &mut store,
         &c,
@@ -482,5 +493,8 @@ fn unreachable_exceptions_are_reclaimed_and_reachable_ones_never_are() {
     let n = store.num_exceptions();
     println!("exception objects left: {n}");
     assert!(n < 20_000, "{n} exception objects are still allocated");
-    assert!(n > 3000, "only {n} exception objects left: reachable ones were reclaimed");
+    assert!(
+        n > 3000,
+        "only {n} exception objects left: reachable ones were reclaimed"
+    );
 }

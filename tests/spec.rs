@@ -638,10 +638,7 @@ impl Context {
                         Ok(())
                     }
                     Ok(vals) => Err(format!("expected an exception, got {}", fmt_vals(&vals))),
-                    Err(e) => Err(format!(
-                        "expected an exception, got {}",
-                        describe_error(&e)
-                    )),
+                    Err(e) => Err(format!("expected an exception, got {}", describe_error(&e))),
                 }
             }
             WastDirective::AssertExhaustion { call, message, .. } => {

@@ -237,7 +237,9 @@ impl ExnRef {
     pub fn new(store: &mut Store, tag: Tag, args: &[Val]) -> Result<ExnRef, Error> {
         let ty = tag.ty();
         if args.len() != ty.params.len() || args.iter().zip(&ty.params).any(|(a, t)| a.ty() != *t) {
-            return Err(Error::Usage(format!("wrong payload for a tag of type {ty}")));
+            return Err(Error::Usage(format!(
+                "wrong payload for a tag of type {ty}"
+            )));
         }
         let p = store.inner.exceptions.alloc(tag.0, args.len());
         for (i, a) in args.iter().enumerate() {

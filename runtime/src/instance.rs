@@ -3,6 +3,7 @@
 //! [`Table`], [`Global`]) through which the host reaches what an instance exports.
 
 use crate::error::Error;
+use crate::exceptions::Tag;
 use crate::func::{unwind_to_error, Func, Val};
 use crate::memory::LinearMemory;
 use crate::module::Module;
@@ -10,7 +11,6 @@ use crate::store::{GlobalData, Store, StoreInner};
 use crate::table::Table as TableData;
 use std::sync::Arc;
 use wasic_abi::meta::{ConstExpr, ConstOp, DataKind, ElemKind, ExternKind, ImportKind};
-use crate::exceptions::Tag;
 use wasic_abi::vmctx::{
     VMContext, VMFuncRef, VMGlobal, VMMemory, VMOffsets, VMTable, VMTag, VMCTX_MAGIC,
 };

@@ -83,11 +83,16 @@ impl FuncTranslator<'_, '_> {
             .func
             .dfg
             .block_call(h.landing, &[BlockArg::TryCallExn(0)]);
-        let table = self.b.func.dfg.exception_tables.push(ExceptionTableData::new(
-            sig,
-            normal,
-            [ExceptionTableItem::Default(to_landing)],
-        ));
+        let table = self
+            .b
+            .func
+            .dfg
+            .exception_tables
+            .push(ExceptionTableData::new(
+                sig,
+                normal,
+                [ExceptionTableItem::Default(to_landing)],
+            ));
         match callee {
             Callee::Direct(f) => self.b.ins().try_call(f, args, table),
             Callee::Indirect(_, ptr) => self.b.ins().try_call_indirect(ptr, args, table),
