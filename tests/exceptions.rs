@@ -498,3 +498,60 @@ fn unreachable_exceptions_are_reclaimed_and_reachable_ones_never_are() {
         "only {n} exception objects left: reachable ones were reclaimed"
     );
 }
+
+/// Calls inside a handler's scope that return normally: several results, and an import that is
+/// a host function.
+const CALLS_IN_SCOPE: &str = r#"(module
+    (import "host" "add" (func $add (param i32 i32) (result i32)))
+    (tag $e (param i32))
+    (func $many (param i32) (result i32 i64 f64 v128)
+        (local.get 0) (i64.const -2) (f64.const 2.5) (v128.const i32x4 1 2 3 4))
+    (func (export "many_results") (param i32) (result i32 i64 f64 v128)
+        (block $h (result i32)
+            (try_table (result i32 i64 f64 v128) (catch $e $h) (call $many (local.get 0)))
+            (return))
+        (unreachable))
+    (func (export "host_in_scope") (param i32) (result i32)
+        (block $h (result i32)
+            (try_table (result i32) (catch $e $h)
+                (local.set 0 (call $add (local.get 0) (i32.const 1)))
+                (if (i32.eqz (local.get 0)) (then (throw $e (i32.const 100))))
+                (i32.const 7)))
+        (i32.add (i32.const 1)))
+)"#;
+
+#[test]
+fn calls_inside_a_handler_scope_return_their_results_normally() {
+    let m = module(CALLS_IN_SCOPE);
+    let mut store = Store::default();
+    let add = wasic_runtime::Func::new_host(
+        &mut store,
+        FuncType {
+            params: vec![ValType::I32, ValType::I32],
+            results: vec![ValType::I32],
+        },
+        |_, v| {
+            v[0] = wasic_abi::ValRaw::from_i32(v[0].as_i32().wrapping_add(v[1].as_i32()));
+            Ok(())
+        },
+    );
+    let inst = Instance::new(&mut store, &m, &[Extern::Func(add)]).unwrap();
+    assert_eq!(
+        call(&mut store, &inst, "many_results", &[Val::I32(3)]).unwrap(),
+        vec![
+            Val::I32(3),
+            Val::I64(-2),
+            Val::F64(2.5f64.to_bits()),
+            Val::V128(0x0000_0004_0000_0003_0000_0002_0000_0001)
+        ]
+    );
+    // add(-1, 1) = 0 -> throw 100 -> caught: 101; otherwise 7 + 1.
+    assert_eq!(
+        call_i32(&mut store, &inst, "host_in_scope", &[Val::I32(-1)]),
+        101
+    );
+    assert_eq!(
+        call_i32(&mut store, &inst, "host_in_scope", &[Val::I32(5)]),
+        8
+    );
+}
