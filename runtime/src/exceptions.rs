@@ -86,10 +86,14 @@ impl StoreInner {
     /// As for [`Self::new_exception_from_wasm`].
     #[inline(never)]
     unsafe fn collect_exceptions(&mut self) {
-        let (_, top) = traps::stack_bounds();
+        let (bottom, top) = traps::stack_bounds();
         let sp = traps::current_sp().next_multiple_of(size_of::<usize>());
-        if top == 0 || sp >= top {
-            // Without the stack's extent nothing can be proven dead.
+        let state = traps::current_state();
+        // SAFETY: `state` is this thread's live innermost activation when not null.
+        let entry = (!state.is_null()).then(|| unsafe { traps::entry_sp(state) });
+        if top == 0 || !(bottom..top).contains(&sp) || entry.is_none_or(|e| e > top) {
+            // Wasm runs on a stack whose extent is unknown (an embedder's own stack): nothing
+            // can be proven dead.
             self.exceptions.next_collect = self.exceptions.objects.len() * 2;
             return;
         }
