@@ -1,5 +1,5 @@
 //! `wasic run`: a cache of built executables keyed by the module's content hash and everything
-//! else that changes the executable (compiler version, CPU level, baked settings), so a second
+//! else that changes the executable (wasic version and binary, CPU level, baked settings), so a second
 //! run of the same module starts without compiling. Directory and environment grants are not
 //! baked in: they are passed through the runtime's reserved `WASIC_DIR_*` / `WASIC_ENV_*`
 //! variables, so one cached executable serves every set of grants.
@@ -29,6 +29,14 @@ pub fn cached_executable(wasm: &[u8], input: &Path, common: &CommonArgs) -> Resu
     let mut h = Sha256::new();
     h.update(env!("CARGO_PKG_VERSION"));
     h.update(env!("WASIC_RT_LIB"));
+    // A rebuilt or upgraded wasic (same version number, other compiler or runtime) must not
+    // reuse executables the old one built.
+    if let Some(m) = std::env::current_exe()
+        .ok()
+        .and_then(|p| std::fs::metadata(p).ok())
+    {
+        h.update(format!("{}|{:?}", m.len(), m.modified().ok()));
+    }
     h.update(format!(
         "{:?}|{:?}|{}",
         common.target_cpu,

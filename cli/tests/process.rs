@@ -232,6 +232,28 @@ fn wasic_run_builds_once_then_reuses_the_cached_executable() {
 }
 
 #[test]
+fn wasic_run_does_not_reuse_executables_cached_by_another_wasic_build() {
+    let wasm = compile_c("misc");
+    let cache = tempfile::tempdir().unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    // A copy of the binary stands for a rebuilt wasic with the same version number.
+    let other = bin.path().join("wasic");
+    std::fs::copy(wasic(), &other).unwrap();
+    for (exe, expected_files) in [(wasic(), 1), (other.clone(), 2), (other, 2)] {
+        let out = run(
+            Command::new(exe)
+                .env("WASIC_CACHE_DIR", cache.path())
+                .arg("run")
+                .arg(&wasm)
+                .args(["exit", "3"]),
+            None,
+        );
+        assert_run(&out, 3, "exiting with 3\n");
+        assert_eq!(cache_files(cache.path()).len(), expected_files);
+    }
+}
+
+#[test]
 fn wasic_run_passes_grants_and_a_trap_status_through() {
     let wasm = compile_c("misc");
     let cache = tempfile::tempdir().unwrap();
