@@ -1,6 +1,6 @@
 //! `wasic run`: a cache of built executables keyed by the module's content hash and everything
-//! else that changes the executable (wasic version and binary, CPU level, baked settings), so a second
-//! run of the same module starts without compiling. Directory and environment grants are not
+//! else that changes the executable (wasic version and binary, CPU level, baked settings), so a
+//! second run of the same module starts without compiling. Directory and environment grants are not
 //! baked in: they are passed through the runtime's reserved `WASIC_DIR_*` / `WASIC_ENV_*`
 //! variables, so one cached executable serves every set of grants.
 
