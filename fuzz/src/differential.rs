@@ -81,7 +81,7 @@ pub enum V {
 }
 
 impl V {
-    fn to_wasic(self) -> wr::Val {
+    pub(crate) fn to_wasic(self) -> wr::Val {
         match self {
             V::I32(v) => wr::Val::I32(v),
             V::I64(v) => wr::Val::I64(v),
@@ -92,7 +92,7 @@ impl V {
             V::ExternRef(e) => wr::Val::ExternRef(e),
         }
     }
-    fn from_wasic(v: &wr::Val) -> V {
+    pub(crate) fn from_wasic(v: &wr::Val) -> V {
         match *v {
             wr::Val::I32(v) => V::I32(v),
             wr::Val::I64(v) => V::I64(v),
@@ -514,7 +514,7 @@ pub fn generate(u: &mut Unstructured<'_>) -> AResult<Generated> {
     })
 }
 
-fn arb_val(u: &mut Unstructured<'_>, t: Ty) -> AResult<V> {
+pub(crate) fn arb_val(u: &mut Unstructured<'_>, t: Ty) -> AResult<V> {
     let pick = u.int_in_range(0..=3u8)?;
     Ok(match t {
         Ty::I32 => V::I32(match pick {

@@ -1,9 +1,10 @@
-//! Shared code of wasic's fuzz targets: the differential oracle (wasic against the wasmi
-//! interpreter on wasm-smith modules) and the WASI path-sandbox checker. The fuzz targets in
-//! `fuzz_targets/` are thin wrappers around these, and `tools/repro.rs` replays an input with
-//! a readable report.
+//! Shared code of wasic's fuzz targets: the differential oracles (wasic against the wasmi
+//! interpreter on wasm-smith modules; exception handling against wasmtime) and the WASI
+//! path-sandbox checker. The fuzz targets in `fuzz_targets/` are thin wrappers around these,
+//! and `tools/repro.rs` replays an input with a readable report.
 
 pub mod differential;
+pub mod exceptions;
 pub mod wasi_paths;
 
 /// The `compile` target: arbitrary bytes into the compiler must give `Ok` or `Err`, never a

@@ -4,16 +4,22 @@
 //!                                a .wasm/.wat module: each export called once with zero-ish
 //!                                arguments on wasic and wasmi (`strict`: canonical-NaN rules;
 //!                                v3/native: target CPU; o0: no optimization)
+//!   repro exceptions FILE [out.wasm]
+//!                                a libFuzzer input of `exceptions` (module text, calls, outcomes)
+//!   repro exwasm FILE [strict] [v3|native] [o0]
+//!                                a .wasm/.wat module: each export called once with zero-ish
+//!                                arguments on wasic and wasmtime (tags exported as `exceptions`
+//!                                does; flags as for `wasm`)
 //!   repro wasi_paths FILE        a libFuzzer input of `wasi_paths` (operations and errnos)
 //!   repro compile FILE           a libFuzzer input of `compile`
 //! Exits 1 on a divergence / violation.
 use arbitrary::Unstructured;
-use wasic_fuzz::{differential, wasi_paths};
+use wasic_fuzz::{differential, exceptions, wasi_paths};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 3 {
-        eprintln!("usage: repro differential|wasm|wasi_paths|compile FILE");
+        eprintln!("usage: repro differential|wasm|exceptions|exwasm|wasi_paths|compile FILE");
         std::process::exit(2);
     }
     let data = std::fs::read(&args[2]).expect("read input");
@@ -40,7 +46,31 @@ fn main() {
                 &mut u,
             ));
         }
-        "wasm" => {
+        "exceptions" => {
+            let mut u = Unstructured::new(&data);
+            let Ok(g) = exceptions::generate(&mut u) else {
+                println!("input makes no module");
+                return;
+            };
+            println!(
+                "canonical_nans={} {:?}\n{}",
+                g.canonical_nans,
+                g.opts,
+                differential::wat(&g.wasm)
+            );
+            if let Some(out) = args.get(3) {
+                std::fs::write(out, &g.wasm).expect("write wasm");
+            }
+            let fuel = g.fuel.as_ref().map(|(n, f)| (n.as_str(), *f));
+            report_exceptions(exceptions::check(
+                &g.wasm,
+                g.canonical_nans,
+                &g.opts,
+                fuel,
+                &mut u,
+            ));
+        }
+        "wasm" | "exwasm" => {
             let wasm = wat::parse_bytes(&data).expect("parse").into_owned();
             let flag = |f: &str| args[3..].iter().any(|a| a == f);
             let opts = wasic_compiler::CompileOptions {
@@ -59,7 +89,12 @@ fn main() {
                 features: wasic_compiler::Features::Latest,
             };
             let u = &mut Unstructured::new(&[]);
-            report(differential::check(&wasm, flag("strict"), &opts, u));
+            if args[1] == "exwasm" {
+                let (wasm, _) = exceptions::export_tags(&wasm, None).expect("export tags");
+                report_exceptions(exceptions::check(&wasm, flag("strict"), &opts, None, u));
+            } else {
+                report(differential::check(&wasm, flag("strict"), &opts, u));
+            }
         }
         "wasi_paths" => {
             let tree = wasi_paths::Tree::get();
@@ -88,6 +123,31 @@ fn report(r: Result<differential::Report, String>) {
             rep.calls,
             if rep.stack_limits_differ {
                 ", stopped: stack limits differ"
+            } else {
+                ""
+            },
+            rep.log
+        ),
+        Err(e) => {
+            println!("DIVERGENCE: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn report_exceptions(r: Result<exceptions::Report, String>) {
+    match r {
+        Ok(rep) => println!(
+            "agree ({} calls{}; wasic held up to {} exception objects{})\n{}",
+            rep.calls,
+            if rep.unjudged {
+                ", stopped unjudged"
+            } else {
+                ""
+            },
+            rep.max_exceptions,
+            if rep.collected {
+                ", its collector reclaimed some"
             } else {
                 ""
             },
