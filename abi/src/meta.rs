@@ -221,6 +221,16 @@ impl ModuleMeta {
     pub fn num_tags(&self) -> u32 {
         self.num_imported_tags + self.tags.len() as u32
     }
+    /// Type index of every tag's signature, imported tags first (the tag index space).
+    pub fn tag_types(&self) -> impl Iterator<Item = u32> + '_ {
+        self.imports
+            .iter()
+            .filter_map(|i| match i.kind {
+                ImportKind::Tag(t) => Some(t),
+                _ => None,
+            })
+            .chain(self.tags.iter().copied())
+    }
     /// The `VMContext` offsets of this module.
     pub fn offsets(&self) -> crate::vmctx::VMOffsets {
         crate::vmctx::VMOffsets {

@@ -47,7 +47,7 @@ impl ModuleEnv {
             globals: Vec::new(),
             tables: Vec::new(),
             memories: Vec::new(),
-            tags: Vec::new(),
+            tags: meta.tag_types().collect(),
             offsets: meta.offsets(),
         };
         for import in &meta.imports {
@@ -55,11 +55,9 @@ impl ModuleEnv {
                 ImportKind::Global(g) => env.globals.push(*g),
                 ImportKind::Table(t) => env.tables.push(*t),
                 ImportKind::Memory(m) => env.memories.push(*m),
-                ImportKind::Tag(t) => env.tags.push(*t),
-                ImportKind::Func(_) => {}
+                ImportKind::Func(_) | ImportKind::Tag(_) => {}
             }
         }
-        env.tags.extend(meta.tags.iter().copied());
         env.globals.extend(meta.globals.iter().map(|g| g.ty));
         env.tables.extend(meta.tables.iter().map(|t| t.ty));
         env.memories.extend(meta.memories.iter().copied());

@@ -346,13 +346,7 @@ impl Instance {
             tags.push(inner.new_tag(module.type_ids()[*t as usize]).0);
         }
         let tag_payload_lens = meta
-            .imports
-            .iter()
-            .filter_map(|i| match i.kind {
-                ImportKind::Tag(t) => Some(t),
-                _ => None,
-            })
-            .chain(meta.tags.iter().copied())
+            .tag_types()
             .map(|t| meta.types[t as usize].params.len() as u32)
             .collect();
         // Defined memories, tables (initialized below, once globals exist) and globals.
