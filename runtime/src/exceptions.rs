@@ -308,24 +308,16 @@ pub unsafe fn throw(exn: *const ValRaw) -> ! {
         let fp: usize;
         // SAFETY: reads this function's frame pointer (kept everywhere, .cargo/config.toml).
         unsafe { std::arch::asm!("mov {}, rbp", out(reg) fp, options(nomem, nostack)) };
-        let lo = fp;
         // SAFETY: `state` is the live innermost activation of this thread.
         let hi = unsafe { traps::entry_sp(state) };
-        let mut fp = fp;
-        // Frame pointers only ever increase towards the entry; stop at anything else.
-        while fp >= lo && fp + 16 <= hi && fp.is_multiple_of(8) {
-            // SAFETY: `fp` lies within this activation's stack.
-            let (next, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+        // SAFETY: from this frame up to the activation's entry is this thread's live stack.
+        for (next, ret) in unsafe { traps::frames(fp, fp, hi) } {
             if let Some((pc, sp_to_fp)) = handler_at(ret) {
                 // SAFETY: `next` is the frame pointer of the frame owning the `try_call` that
                 // returns to `ret`; Cranelift expects its handler to run with that frame's
                 // pointers and the exnref in the first payload register.
                 unsafe { traps::resume(pc, next - sp_to_fp, next, exn as usize) }
             }
-            if next <= fp {
-                break;
-            }
-            fp = next;
         }
     }
     // SAFETY: forwarded from the caller.

@@ -232,16 +232,49 @@ pub unsafe fn raise(unwind: Unwind) -> ! {
     }
 }
 
+/// The frames reachable from frame pointer `fp`, innermost first, as (the caller's frame
+/// pointer, the return address into the caller). Frame pointers are followed only while they
+/// stay within `[lo, hi)`, are aligned and increase, so a broken chain ends the walk instead of
+/// faulting.
+///
+/// # Safety
+/// `[lo, hi)` must be readable stack memory of the current thread.
+pub(crate) unsafe fn frames(fp: usize, lo: usize, hi: usize) -> FrameWalk {
+    FrameWalk { fp, lo, hi }
+}
+
+/// Iterator of [`frames`].
+pub(crate) struct FrameWalk {
+    fp: usize,
+    lo: usize,
+    hi: usize,
+}
+
+impl Iterator for FrameWalk {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let fp = self.fp;
+        if fp < self.lo || fp + 16 > self.hi || !fp.is_multiple_of(8) {
+            return None;
+        }
+        // SAFETY: `fp` lies inside the range the creator vouched for.
+        let (next, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+        // A chain that does not move outwards ends after this frame.
+        self.fp = if next > fp { next } else { 0 };
+        Some((next, ret))
+    }
+}
+
 /// Records into `rec` the wasm frames reachable from `fp`: `pc` first when given, then the
-/// return addresses of each frame that lies in wasm code. Frame pointers are followed only while
-/// they stay within `[lo, hi)` and increase, so a broken chain ends the walk instead of faulting.
+/// return addresses of each frame that lies in wasm code.
 ///
 /// # Safety
 /// `[lo, hi)` must be readable stack memory of the current thread.
 pub(crate) unsafe fn walk_frames(
     rec: &mut TrapRecord,
     pc: Option<usize>,
-    mut fp: usize,
+    fp: usize,
     lo: usize,
     hi: usize,
 ) {
@@ -250,16 +283,11 @@ pub(crate) unsafe fn walk_frames(
         rec.pcs[0] = pc;
         rec.npcs = 1;
     }
-    let mut steps = 0;
-    while fp >= lo
-        && fp + 16 <= hi
-        && fp.is_multiple_of(8)
-        && rec.npcs < MAX_FRAMES
-        && steps < 10_000
-    {
-        steps += 1;
-        // SAFETY: `fp` is inside the validated range.
-        let (next, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+    // SAFETY: forwarded from the caller.
+    for (_, ret) in unsafe { frames(fp, lo, hi) }.take(10_000) {
+        if rec.npcs >= MAX_FRAMES {
+            break;
+        }
         if ret != 0 && lookup_pc(ret - 1).is_some() {
             rec.pcs[rec.npcs] = ret;
             rec.npcs += 1;
@@ -267,10 +295,6 @@ pub(crate) unsafe fn walk_frames(
             // Left the wasm frames (reached the trampoline or host code).
             break;
         }
-        if next <= fp {
-            break;
-        }
-        fp = next;
     }
 }
 
