@@ -866,7 +866,7 @@ pub fn check(
     Ok(report)
 }
 
-fn v_ty(v: &V) -> Ty {
+pub(crate) fn v_ty(v: &V) -> Ty {
     match v {
         V::I32(_) => Ty::I32,
         V::I64(_) => Ty::I64,
@@ -878,7 +878,7 @@ fn v_ty(v: &V) -> Ty {
     }
 }
 
-fn zero(t: Ty) -> V {
+pub(crate) fn zero(t: Ty) -> V {
     match t {
         Ty::I32 => V::I32(0),
         Ty::I64 => V::I64(0),
@@ -892,7 +892,7 @@ fn zero(t: Ty) -> V {
 }
 
 /// `wasic_runtime::Error` is not `Clone`; only what [`wasic_outcome`] looks at is kept.
-fn clone_error(e: &wr::Error) -> wr::Error {
+pub(crate) fn clone_error(e: &wr::Error) -> wr::Error {
     match e {
         wr::Error::Trap(t) => wr::Error::Trap(t.clone()),
         other => wr::Error::Host(other.to_string()),

@@ -34,7 +34,7 @@
 //! out of memory, say). Module-defined fuel (`ensure_termination`) is sized so that loops can
 //! create well over wasic's `MIN_COLLECT` (1024) exception objects, so that its collector runs.
 
-use crate::differential::{arb_val, memories_agree, vals_agree, V};
+use crate::differential::{arb_val, clone_error, memories_agree, v_ty, vals_agree, zero, V};
 use arbitrary::{Result as AResult, Unstructured};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -1002,38 +1002,6 @@ fn arb_arg(u: &mut Unstructured<'_>, t: Ty, pool: usize) -> Arg {
             let v = arb_val(u, t).unwrap_or(V::I32(0));
             Arg::Plain(if v_ty(&v) == t { v } else { zero(t) })
         }
-    }
-}
-
-fn v_ty(v: &V) -> Ty {
-    match v {
-        V::I32(_) => Ty::I32,
-        V::I64(_) => Ty::I64,
-        V::F32(_) => Ty::F32,
-        V::F64(_) => Ty::F64,
-        V::V128(_) => Ty::V128,
-        V::FuncRef { .. } => Ty::FuncRef,
-        V::ExternRef(_) => Ty::ExternRef,
-    }
-}
-
-fn zero(t: Ty) -> V {
-    match t {
-        Ty::I32 => V::I32(0),
-        Ty::I64 => V::I64(0),
-        Ty::F32 => V::F32(0),
-        Ty::F64 => V::F64(0),
-        Ty::V128 => V::V128(0),
-        Ty::FuncRef => V::FuncRef { null: true },
-        Ty::ExternRef | Ty::ExnRef => V::ExternRef(None),
-    }
-}
-
-/// `wasic_runtime::Error` is not `Clone`; only what [`wasic_outcome`] looks at is kept.
-fn clone_error(e: &wr::Error) -> wr::Error {
-    match e {
-        wr::Error::Trap(t) => wr::Error::Trap(t.clone()),
-        other => wr::Error::Host(other.to_string()),
     }
 }
 
