@@ -19,8 +19,12 @@ use wasic_abi::GlobalType;
 pub struct StoreConfig {
     /// Most native stack bytes wasm may use below the point where the host called it.
     pub max_wasm_stack: usize,
-    /// Most bytes any one linear memory may have.
+    /// Most bytes any one linear memory may have; also the most bytes the store's exception
+    /// objects may take together.
     pub max_memory: Option<u64>,
+    /// Most elements all tables of the store may hold together (wasmtime's
+    /// `max-table-elements`); `None`: only each table's own maximum and the built-in cap.
+    pub max_table_elements: Option<u64>,
 }
 
 impl Default for StoreConfig {
@@ -28,6 +32,7 @@ impl Default for StoreConfig {
         StoreConfig {
             max_wasm_stack: 1 << 20,
             max_memory: None,
+            max_table_elements: None,
         }
     }
 }

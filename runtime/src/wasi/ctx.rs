@@ -240,12 +240,24 @@ fn check_rights(e: &FdEntry, need: u64) -> Result<(), Errno> {
     }
 }
 
-/// Configures a [`WasiCtx`]: arguments, environment, preopened directories, stdio.
+/// What a preopened directory lets the guest do beneath it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DirAccess {
+    /// Read, create, write, rename and delete (what `--dir HOST` grants).
+    #[default]
+    ReadWrite,
+    /// Look up, read and list only: every call that would change something beneath the
+    /// directory fails (`--dir HOST::GUEST:ro`).
+    ReadOnly,
+}
+
+/// Configures a [`WasiCtx`]: arguments, environment, preopened directories and sockets, stdio.
 #[derive(Debug)]
 pub struct WasiCtxBuilder {
     args: Vec<Vec<u8>>,
     env: Vec<(Vec<u8>, Vec<u8>)>,
-    preopens: Vec<(OwnedFd, Vec<u8>)>,
+    preopens: Vec<(OwnedFd, Vec<u8>, DirAccess)>,
+    listeners: Vec<OwnedFd>,
     stdio: [RawFd; 3],
 }
 
@@ -261,6 +273,7 @@ impl WasiCtxBuilder {
             args: Vec::new(),
             env: Vec::new(),
             preopens: Vec::new(),
+            listeners: Vec::new(),
             stdio: [0, 1, 2],
         }
     }
@@ -297,11 +310,22 @@ impl WasiCtxBuilder {
     }
 
     /// Makes host directory `host_path` available to the guest as `guest_name` (the next
-    /// descriptor from 3 on). Everything the guest does through it stays beneath it.
+    /// descriptor from 3 on), read-write. Everything the guest does through it stays beneath it.
     pub fn preopen_dir(
+        self,
+        host_path: impl AsRef<Path>,
+        guest_name: impl Into<String>,
+    ) -> Result<Self, WasiError> {
+        self.preopen_dir_with(host_path, guest_name, DirAccess::ReadWrite)
+    }
+
+    /// [`Self::preopen_dir`] with the given access: a [`DirAccess::ReadOnly`] grant lets the
+    /// guest read beneath it but change nothing.
+    pub fn preopen_dir_with(
         mut self,
         host_path: impl AsRef<Path>,
         guest_name: impl Into<String>,
+        access: DirAccess,
     ) -> Result<Self, WasiError> {
         let path = host_path.as_ref();
         let err = |source| WasiError::Preopen {
@@ -320,8 +344,17 @@ impl WasiCtxBuilder {
         .map_err(|_| err(std::io::Error::last_os_error()))?;
         // SAFETY: fresh descriptor.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        self.preopens.push((fd, guest_name.into().into_bytes()));
+        self.preopens
+            .push((fd, guest_name.into().into_bytes(), access));
         Ok(self)
+    }
+
+    /// Hands the guest a listening socket (wasmtime's `-S tcplisten`): it becomes the next
+    /// descriptor after all preopened directories, whatever the order of the calls, and the
+    /// guest may `sock_accept` on it. The context owns (and closes) it.
+    pub fn preopen_listener(mut self, listener: OwnedFd) -> Self {
+        self.listeners.push(listener);
+        self
     }
 
     /// Host descriptor to use as the guest's stdin (default 0). It is borrowed: it must stay
@@ -376,10 +409,21 @@ impl WasiCtxBuilder {
             e.base &= !deny;
             fds.push(e).expect("fresh table");
         }
-        for (fd, name) in self.preopens {
-            let mut e = FdEntry::new(HostFd::Owned(fd), !0, !0);
+        for (fd, name, access) in self.preopens {
+            let mut e = match access {
+                DirAccess::ReadWrite => FdEntry::new(HostFd::Owned(fd), !0, !0),
+                DirAccess::ReadOnly => FdEntry::new(
+                    HostFd::Owned(fd),
+                    rights::DIR_READ_ONLY,
+                    rights::DIR_READ_ONLY | rights::FILE_READ_ONLY,
+                ),
+            };
             e.preopen = Some(name);
             fds.push(e).expect("fresh table");
+        }
+        for fd in self.listeners {
+            fds.push(FdEntry::new(HostFd::Owned(fd), rights::SOCKET, 0))
+                .expect("fresh table");
         }
         Ok(WasiCtx {
             args: self.args,

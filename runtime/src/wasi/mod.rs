@@ -8,8 +8,9 @@
 //!
 //! Files: `memory.rs` (bounds-checked guest memory), `errno.rs` (errno table), `types.rs` (witx
 //! constants and layouts of both flavors), `sandbox.rs` (path resolution, sandbox-critical),
-//! `ctx.rs` (context, descriptor table, rights), and the functions in `fd.rs`, `path.rs`,
-//! `poll.rs`, `misc.rs`.
+//! `ctx.rs` (context, descriptor table, rights), `host.rs` (host-call helpers), and the
+//! functions by family in `args.rs`, `clock.rs`, `fd.rs`, `path.rs`, `poll.rs`, `proc.rs`,
+//! `sock.rs`.
 //!
 //! Behavior follows wasmtime's preview 1 where the specification leaves room, with these
 //! deliberate differences: a guest pointer or length out of bounds is `EFAULT` (wasmtime traps);
@@ -19,14 +20,18 @@
 //! descriptors that really are sockets (e.g. a socket passed as stdio); `poll_oneoff` reports
 //! byte counts (`FIONREAD`, bytes left in a file) rather than 1.
 
+mod args;
+mod clock;
 mod ctx;
 mod errno;
 mod fd;
+mod host;
 mod memory;
-mod misc;
 mod path;
 mod poll;
+mod proc;
 mod sandbox;
+mod sock;
 mod types;
 
 #[cfg(test)]
@@ -34,7 +39,7 @@ mod tests;
 #[cfg(test)]
 mod tests_sandbox;
 
-pub use ctx::{WasiCtx, WasiCtxBuilder, WasiError};
+pub use ctx::{DirAccess, WasiCtx, WasiCtxBuilder, WasiError};
 pub use errno::Errno;
 
 use wasic_abi::{FuncType, ValRaw, ValType};
@@ -96,12 +101,12 @@ enum Unstable {
 const TABLE: &[(&str, &str, bool, WasiFn, Unstable)] = {
     use Unstable::*;
     &[
-        ("args_get", "ii", true, misc::args_get, Same),
-        ("args_sizes_get", "ii", true, misc::args_sizes_get, Same),
-        ("environ_get", "ii", true, misc::environ_get, Same),
-        ("environ_sizes_get", "ii", true, misc::environ_sizes_get, Same),
-        ("clock_res_get", "ii", true, misc::clock_res_get, Same),
-        ("clock_time_get", "iIi", true, misc::clock_time_get, Same),
+        ("args_get", "ii", true, args::args_get, Same),
+        ("args_sizes_get", "ii", true, args::args_sizes_get, Same),
+        ("environ_get", "ii", true, args::environ_get, Same),
+        ("environ_sizes_get", "ii", true, args::environ_sizes_get, Same),
+        ("clock_res_get", "ii", true, clock::clock_res_get, Same),
+        ("clock_time_get", "iIi", true, clock::clock_time_get, Same),
         ("fd_advise", "iIIi", true, fd::fd_advise, Same),
         ("fd_allocate", "iII", true, fd::fd_allocate, Same),
         ("fd_close", "i", true, fd::fd_close, Same),
@@ -134,14 +139,14 @@ const TABLE: &[(&str, &str, bool, WasiFn, Unstable)] = {
         ("path_symlink", "iiiii", true, path::path_symlink, Same),
         ("path_unlink_file", "iii", true, path::path_unlink_file, Same),
         ("poll_oneoff", "iiii", true, poll::poll_oneoff, Own(poll::poll_oneoff_unstable)),
-        ("proc_exit", "i", false, misc::proc_exit, Same),
-        ("proc_raise", "i", true, misc::proc_raise, Same),
-        ("random_get", "ii", true, misc::random_get, Same),
-        ("sched_yield", "", true, misc::sched_yield, Same),
-        ("sock_accept", "iii", true, misc::sock_accept, Absent),
-        ("sock_recv", "iiiiii", true, misc::sock_recv, Same),
-        ("sock_send", "iiiii", true, misc::sock_send, Same),
-        ("sock_shutdown", "ii", true, misc::sock_shutdown, Same),
+        ("proc_exit", "i", false, proc::proc_exit, Same),
+        ("proc_raise", "i", true, proc::proc_raise, Same),
+        ("random_get", "ii", true, proc::random_get, Same),
+        ("sched_yield", "", true, proc::sched_yield, Same),
+        ("sock_accept", "iii", true, sock::sock_accept, Absent),
+        ("sock_recv", "iiiiii", true, sock::sock_recv, Same),
+        ("sock_send", "iiiii", true, sock::sock_send, Same),
+        ("sock_shutdown", "ii", true, sock::sock_shutdown, Same),
     ]
 };
 

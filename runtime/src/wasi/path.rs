@@ -7,7 +7,7 @@
 
 use super::ctx::{FdEntry, HostFd, WasiCtx};
 use super::errno::{cvt, Errno};
-use super::fd::{fstatat, retry, stat_to_filestat, timespecs};
+use super::host::{fstatat, retry, stat_to_filestat, timespecs};
 use super::memory::GuestMemory;
 use super::sandbox::{self, Parent};
 use super::types::{fdflags, lookupflags, oflags, rights, Flavor};

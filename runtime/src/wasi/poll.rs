@@ -5,11 +5,11 @@
 //! descriptors (stdin, pipes, sockets, terminals) are waited for with `ppoll`, whose timeout is
 //! the earliest deadline. Events are reported in subscription order.
 
+use super::clock::clock_ns;
 use super::ctx::WasiCtx;
 use super::errno::Errno;
-use super::fd::retry;
+use super::host::retry;
 use super::memory::GuestMemory;
-use super::misc::clock_ns;
 use super::types::{self, clockid, eventtype, filetype, rights, Flavor};
 use super::{done, WasiExit};
 use std::os::fd::RawFd;

@@ -91,6 +91,14 @@ pub mod rights {
     /// What a directory may pass on to descriptors opened through it.
     pub const DIR_INHERITING: u64 = DIR | FILE;
 
+    /// A directory of a read-only grant: look up, list, stat, read links.
+    pub const DIR_READ_ONLY: u64 =
+        PATH_OPEN | FD_READDIR | PATH_READLINK | PATH_FILESTAT_GET | FD_FILESTAT_GET;
+
+    /// A file opened beneath a read-only grant.
+    pub const FILE_READ_ONLY: u64 =
+        FD_READ | FD_SEEK | FD_TELL | FD_ADVISE | FD_FILESTAT_GET | POLL_FD_READWRITE;
+
     /// Character devices, pipes and other streams. Seek/tell are granted so that `lseek` on a
     /// pipe or terminal fails with the host's `ESPIPE`, as on wasmtime, not with `ENOTCAPABLE`.
     pub const STREAM: u64 = FD_READ

@@ -1,0 +1,69 @@
+//! Whether a module is something wasic can run: a WASI command, or a library importing only
+//! WASI functions with their right types.
+
+use crate::wasi;
+use wasic_abi::meta::{ExternKind, ImportKind, ModuleMeta};
+
+/// Checks that `meta` is a command wasic can run: it exports `_start` and imports only WASI
+/// functions with their right types. The message names the offending export or import.
+pub fn check_command(meta: &ModuleMeta) -> Result<(), String> {
+    if !meta
+        .exports
+        .iter()
+        .any(|e| e.name == "_start" && e.kind == ExternKind::Func)
+    {
+        let kind = if meta.exports.iter().any(|e| e.name == "_initialize") {
+            "it is a reactor (exports `_initialize`)"
+        } else {
+            "it exports no `_start` function"
+        };
+        return Err(format!("module is not a WASI command: {kind}"));
+    }
+    check_imports(meta)
+}
+
+/// Checks that every import of `meta` is a WASI function wasic provides, with its type.
+pub fn check_imports(meta: &ModuleMeta) -> Result<(), String> {
+    // WASI preview1 passes 32-bit pointers into memory 0.
+    let memory0 = match meta.imports.iter().find_map(|i| match &i.kind {
+        ImportKind::Memory(m) => Some(m),
+        _ => None,
+    }) {
+        Some(m) => Some(m),
+        None => meta.memories.first(),
+    };
+    if memory0.is_some_and(|m| m.memory64) && !meta.imports.is_empty() {
+        return Err("WASI preview1 needs a 32-bit memory 0, but this module's memory 0 is 64-bit (memory64)".into());
+    }
+    let funcs = wasi::functions();
+    for imp in &meta.imports {
+        let ImportKind::Func(t) = imp.kind else {
+            return Err(format!(
+                "unsupported import `{}`.`{}`: only WASI functions can be imported",
+                imp.module, imp.name
+            ));
+        };
+        let Some(f) = funcs
+            .iter()
+            .find(|f| f.module == imp.module && f.name == imp.name)
+        else {
+            return Err(format!(
+                "unknown import `{}`.`{}`: not a WASI preview1 function",
+                imp.module, imp.name
+            ));
+        };
+        if f.ty != meta.types[t as usize] {
+            return Err(format!(
+                "import `{}`.`{}` has type {} but WASI defines {}",
+                imp.module, imp.name, meta.types[t as usize], f.ty
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `meta` can be loaded as a library: it imports only WASI functions.
+/// Reactors (`_initialize`) and commands (`_start`) both qualify.
+pub fn check_library(meta: &ModuleMeta) -> Result<(), String> {
+    check_imports(meta)
+}

@@ -1,0 +1,114 @@
+//! Running a command from a built executable: the whole `main`, the thread it runs on, and
+//! the report of what ended it.
+
+use super::{check_cpu, wasi_ctx_for_process, ExecConfig, WasiInstance, TRAP_EXIT_STATUS};
+use crate::error::Error;
+use crate::module::Module;
+use crate::store::StoreConfig;
+use crate::wasi::WasiCtx;
+use std::sync::Arc;
+
+/// Store settings of a command run from an executable.
+fn command_store_config(cfg: &ExecConfig) -> StoreConfig {
+    StoreConfig {
+        // The main thread has the full process stack (usually 8 MiB); let wasm use most of it.
+        max_wasm_stack: cfg.max_wasm_stack.unwrap_or(MAIN_THREAD_WASM_STACK),
+        max_memory: cfg.max_memory,
+        ..StoreConfig::default()
+    }
+}
+
+/// Prints what ended a program and returns the process exit status for it.
+pub fn report_error(e: &Error) -> i32 {
+    match e {
+        Error::Exit(code) => *code,
+        Error::Trap(t) => {
+            eprintln!("Error: {}", t.report());
+            TRAP_EXIT_STATUS
+        }
+        e => {
+            eprintln!("Error: {e}");
+            1
+        }
+    }
+}
+
+/// Instantiates and runs a command; returns the process exit status. Prints a trap report or
+/// error to stderr.
+pub fn run_command(module: &Arc<Module>, cfg: &ExecConfig, ctx: WasiCtx) -> i32 {
+    match cfg.max_wasm_stack {
+        // A stack limit beyond what the main thread has needs a thread of its own.
+        Some(max) if max > MAIN_THREAD_WASM_STACK => {
+            let (module, cfg) = (module.clone(), cfg.clone());
+            let r = std::thread::Builder::new()
+                .name("wasm".into())
+                .stack_size(max.saturating_add(HOST_STACK_HEADROOM))
+                .spawn(move || run_command_on_this_thread(&module, &cfg, ctx));
+            match r.map(|t| t.join()) {
+                Ok(Ok(code)) => code,
+                _ => {
+                    eprintln!("Error: cannot start a thread with a {max}-byte stack");
+                    1
+                }
+            }
+        }
+        _ => run_command_on_this_thread(module, cfg, ctx),
+    }
+}
+
+/// Wasm stack the main thread offers by default (it usually has 8 MiB).
+const MAIN_THREAD_WASM_STACK: usize = 6 << 20;
+/// Stack a wasm thread gets beyond `--max-stack`, for the host functions it calls.
+const HOST_STACK_HEADROOM: usize = 2 << 20;
+
+fn run_command_on_this_thread(module: &Arc<Module>, cfg: &ExecConfig, ctx: WasiCtx) -> i32 {
+    let _watchdog = cfg
+        .timeout_ms
+        .map(|ms| crate::traps::interrupt::Watchdog::start(std::time::Duration::from_millis(ms)));
+    match WasiInstance::new(module, ctx, command_store_config(cfg)).and_then(|mut i| i.start()) {
+        Ok(code) => code,
+        Err(e) => report_error(&e),
+    }
+}
+
+/// The whole `main` of a built executable.
+///
+/// # Safety
+/// `desc` must be the descriptor the compiler emitted into this executable.
+pub unsafe fn main(
+    desc: &'static wasic_abi::meta::ModuleDescriptor,
+    config: &[u8],
+    args: Vec<Vec<u8>>,
+) -> i32 {
+    // Like wasmtime (and unlike a C program), writing to a closed pipe gives the guest EPIPE.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    let cfg = match ExecConfig::decode(config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    if let Err(e) = check_cpu(&cfg.required_cpu) {
+        eprintln!("Error: {e}");
+        return 1;
+    }
+    let module = match unsafe { Module::from_descriptor(desc) } {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    let env: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let ctx = match wasi_ctx_for_process(&cfg, args, env) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    run_command(&module, &cfg, ctx)
+}

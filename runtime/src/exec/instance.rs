@@ -1,0 +1,142 @@
+//! [`WasiInstance`]: one instance of a WASI module in a store of its own, as libraries and
+//! `wasic run --invoke` use it.
+
+use super::add_wasi_imports_to_linker;
+use crate::error::Error;
+use crate::func::Func;
+use crate::linker::Linker;
+use crate::module::Module;
+use crate::store::{Store, StoreConfig};
+use crate::wasi::WasiCtx;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// An instance of a WASI module with its own store: what a library built with `wasic build
+/// --lib` and `wasic run --invoke` work with. Follows Node.js's `wasi` semantics:
+/// `initialize` runs `_initialize` exactly once, `start` runs `_start` and returns the
+/// `proc_exit` code instead of exiting the process.
+///
+/// ```no_run
+/// # fn demo(object: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+/// use wasic_runtime::exec::WasiInstance;
+/// use wasic_runtime::wasi::WasiCtxBuilder;
+/// use wasic_runtime::{Module, StoreConfig, Val};
+///
+/// // `object` comes from `wasic_compiler::compile(&wasm, &Default::default())`.
+/// let module = Module::from_object(object)?;
+/// let ctx = WasiCtxBuilder::new().args(["mylib"]).preopen_dir("/srv/data", "/data")?.build()?;
+/// let mut reactor = WasiInstance::new(&module, ctx, StoreConfig::default())?;
+/// reactor.initialize()?;
+/// match reactor.call("add", &[Val::I32(2), Val::I32(3)]) {
+///     Ok(results) => println!("{results:?}"),
+///     Err(wasic_runtime::Error::Trap(t)) => eprintln!("{}", t.report()), // the host goes on
+///     Err(e) => return Err(e.into()),
+/// }
+/// # Ok(()) }
+/// ```
+pub struct WasiInstance {
+    store: Store,
+    instance: crate::Instance,
+    initialized: bool,
+    started: bool,
+}
+
+impl WasiInstance {
+    pub fn new(
+        module: &Arc<Module>,
+        ctx: WasiCtx,
+        config: StoreConfig,
+    ) -> Result<WasiInstance, Error> {
+        let mut store = Store::new(config);
+        let mut linker = Linker::new();
+        add_wasi_imports_to_linker(
+            &mut linker,
+            &mut store,
+            Rc::new(RefCell::new(ctx)),
+            module.meta(),
+        );
+        let instance = linker.instantiate(&mut store, module)?;
+        Ok(WasiInstance {
+            store,
+            instance,
+            initialized: false,
+            started: false,
+        })
+    }
+
+    pub fn is_reactor(&self) -> bool {
+        self.instance.get_func("_start").is_none()
+    }
+
+    /// Runs `_initialize` if the module exports it. A second call is an error, as in Node.js.
+    pub fn initialize(&mut self) -> Result<(), Error> {
+        if self.initialized {
+            return Err(Error::Usage("the instance is already initialized".into()));
+        }
+        if self.started {
+            return Err(Error::Usage(
+                "a command instance cannot be initialized after start".into(),
+            ));
+        }
+        self.initialized = true;
+        match self.instance.get_func("_initialize") {
+            Some(f) => f.call(&mut self.store, &[]).map(drop),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `_start` once; returns its exit status (0 when it returns, n on `proc_exit(n)`).
+    pub fn start(&mut self) -> Result<i32, Error> {
+        if self.started || self.initialized {
+            return Err(Error::Usage(
+                "the instance was already started or initialized".into(),
+            ));
+        }
+        self.started = true;
+        let f = self
+            .instance
+            .get_func("_start")
+            .ok_or_else(|| Error::Usage("module exports no `_start` function".into()))?;
+        match f.call(&mut self.store, &[]) {
+            Ok(_) => Ok(0),
+            Err(Error::Exit(code)) => Ok(code),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The exported function `name`.
+    pub fn func(&self, name: &str) -> Result<Func, Error> {
+        self.instance
+            .get_func(name)
+            .ok_or_else(|| Error::Usage(format!("module exports no function `{name}`")))
+    }
+
+    pub fn call(&mut self, name: &str, args: &[crate::Val]) -> Result<Vec<crate::Val>, Error> {
+        let f = self.func(name)?;
+        f.call(&mut self.store, args)
+    }
+
+    /// Calls with raw 16-byte values (parameters in, results out).
+    pub fn call_raw(&mut self, name: &str, values: &mut [wasic_abi::ValRaw]) -> Result<(), Error> {
+        let f = self.func(name)?;
+        let ty = f.ty();
+        if values.len() < ty.params.len().max(ty.results.len()) {
+            return Err(Error::Usage(format!(
+                "`{name}` needs {} value cells",
+                ty.params.len().max(ty.results.len())
+            )));
+        }
+        f.call_raw(&mut self.store, values)
+    }
+
+    /// The exported memory called `memory` (what WASI programs export).
+    pub fn memory(&mut self) -> Option<&mut [u8]> {
+        let m = self.instance.get_memory("memory")?;
+        Some(m.data_mut(&mut self.store))
+    }
+
+    pub fn instance(&self) -> &crate::Instance {
+        &self.instance
+    }
+}
