@@ -2,34 +2,38 @@
 //!
 //! Cranelift raises its reserved codes by itself (stack check, division, float conversion,
 //! memory accesses flagged `HEAP_OUT_OF_BOUNDS`); they map to their abi equivalents. Every other
-//! trap is a user code whose payload is the abi discriminant, so the mapping back is lossless.
+//! trap is a user code whose payload is the abi discriminant. [`trap_code`] is the mapping,
+//! written once and without a wildcard (a new trap does not compile until it is given a code);
+//! [`from_trap_code`] is its inverse, computed from it.
 
 use cranelift_codegen::ir::TrapCode;
 use wasic_abi::Trap;
 
 /// The Cranelift trap code compiled code uses to raise `trap`.
 pub fn trap_code(trap: Trap) -> TrapCode {
+    // Discriminants are non-zero and small, so `unwrap_user` always accepts them.
+    let user = |t: Trap| TrapCode::unwrap_user(t as u8);
     match trap {
         Trap::StackOverflow => TrapCode::STACK_OVERFLOW,
         Trap::IntegerOverflow => TrapCode::INTEGER_OVERFLOW,
         Trap::MemoryOutOfBounds => TrapCode::HEAP_OUT_OF_BOUNDS,
         Trap::IntegerDivisionByZero => TrapCode::INTEGER_DIVISION_BY_ZERO,
         Trap::BadConversionToInteger => TrapCode::BAD_CONVERSION_TO_INTEGER,
-        // Discriminants are non-zero and small, so `user` always accepts them.
-        other => TrapCode::unwrap_user(other as u8),
+        t @ (Trap::TableOutOfBounds
+        | Trap::UndefinedElement
+        | Trap::UninitializedElement
+        | Trap::BadSignature
+        | Trap::Unreachable
+        | Trap::Interrupted
+        | Trap::NullReference
+        | Trap::UncaughtException
+        | Trap::HeapMisaligned) => user(t),
     }
 }
 
 /// The trap a Cranelift trap code stands for; `None` for codes wasic never emits.
 pub fn from_trap_code(code: TrapCode) -> Option<Trap> {
-    Some(match code {
-        TrapCode::STACK_OVERFLOW => Trap::StackOverflow,
-        TrapCode::INTEGER_OVERFLOW => Trap::IntegerOverflow,
-        TrapCode::HEAP_OUT_OF_BOUNDS => Trap::MemoryOutOfBounds,
-        TrapCode::INTEGER_DIVISION_BY_ZERO => Trap::IntegerDivisionByZero,
-        TrapCode::BAD_CONVERSION_TO_INTEGER => Trap::BadConversionToInteger,
-        other => return Trap::from_u8(other.as_raw().get()).filter(|t| trap_code(*t) == other),
-    })
+    Trap::ALL.into_iter().find(|t| trap_code(*t) == code)
 }
 
 #[cfg(test)]
@@ -43,5 +47,16 @@ mod tests {
         }
         let codes: std::collections::HashSet<_> = Trap::ALL.iter().map(|t| trap_code(*t)).collect();
         assert_eq!(codes.len(), Trap::ALL.len());
+    }
+
+    #[test]
+    fn codes_wasic_never_emits_stand_for_no_trap() {
+        for raw in [15, 200] {
+            assert_eq!(
+                from_trap_code(TrapCode::unwrap_user(raw)),
+                None,
+                "user{raw}"
+            );
+        }
     }
 }
