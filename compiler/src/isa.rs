@@ -8,39 +8,25 @@
 use crate::{CompileError, CompileOptions, OptLevel, TargetCpu};
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
+use wasic_abi::cpu::{CpuFeature, Level};
 
-/// One x86-64 feature: its name for `is_x86_feature_detected!` (and for the runtime's check) and
-/// the Cranelift x64 setting that lets code generation use it.
-struct Feature {
-    name: &'static str,
-    flag: &'static str,
+/// The Cranelift x64 setting that lets code generation use `feature`. Exhaustive: a feature
+/// added to the abi list does not compile until it has its setting here.
+fn cranelift_flag(feature: CpuFeature) -> &'static str {
+    match feature {
+        CpuFeature::Sse3 => "has_sse3",
+        CpuFeature::Ssse3 => "has_ssse3",
+        CpuFeature::Sse41 => "has_sse41",
+        CpuFeature::Sse42 => "has_sse42",
+        CpuFeature::Popcnt => "has_popcnt",
+        CpuFeature::Avx => "has_avx",
+        CpuFeature::Avx2 => "has_avx2",
+        CpuFeature::Bmi1 => "has_bmi1",
+        CpuFeature::Bmi2 => "has_bmi2",
+        CpuFeature::Lzcnt => "has_lzcnt",
+        CpuFeature::Fma => "has_fma",
+    }
 }
-
-const fn feature(name: &'static str, flag: &'static str) -> Feature {
-    Feature { name, flag }
-}
-
-/// x86-64-v2: SSE4.2 and POPCNT (its CMPXCHG16B is of no use to WebAssembly 2.0 code, so it is
-/// neither enabled nor required). SSE4.1 matters most: without it scalar and vector
-/// `floor`/`ceil`/`trunc`/`nearest` would lower to libm calls (undefined symbols in our
-/// object); SSSE3 gives `pshufb` for `i8x16.swizzle`/`shuffle`/`popcnt`, SSE4.2 `pcmpgtq` for
-/// the i64x2 comparisons.
-const V2_FEATURES: &[Feature] = &[
-    feature("sse3", "has_sse3"),
-    feature("ssse3", "has_ssse3"),
-    feature("sse4.1", "has_sse41"),
-    feature("sse4.2", "has_sse42"),
-    feature("popcnt", "has_popcnt"),
-];
-/// x86-64-v3 adds AVX, AVX2, BMI1/2, LZCNT and FMA (VEX-encoded SIMD, three-operand forms).
-const V3_FEATURES: &[Feature] = &[
-    feature("avx", "has_avx"),
-    feature("avx2", "has_avx2"),
-    feature("bmi1", "has_bmi1"),
-    feature("bmi2", "has_bmi2"),
-    feature("lzcnt", "has_lzcnt"),
-    feature("fma", "has_fma"),
-];
 
 fn codegen_error(message: impl std::fmt::Display) -> CompileError {
     CompileError::Codegen {
@@ -49,49 +35,28 @@ fn codegen_error(message: impl std::fmt::Display) -> CompileError {
     }
 }
 
-/// The x86-64 features code compiled for `cpu` may use.
-fn cpu_features(cpu: TargetCpu) -> Vec<&'static Feature> {
-    let v2 = V2_FEATURES.iter();
+/// The x86-64 features code compiled for `cpu` may use. x86-64-v2 is SSE4.2 and POPCNT (its
+/// CMPXCHG16B is of no use to WebAssembly 2.0 code, so it is neither enabled nor required);
+/// x86-64-v3 adds AVX, AVX2, BMI1/2, LZCNT and FMA (VEX-encoded SIMD, three-operand forms).
+fn cpu_features(cpu: TargetCpu) -> Vec<CpuFeature> {
     match cpu {
-        TargetCpu::X86_64V2 => v2.collect(),
-        TargetCpu::X86_64V3 => v2.chain(V3_FEATURES).collect(),
-        TargetCpu::Native => v2.chain(V3_FEATURES).filter(|f| detected(f.name)).collect(),
+        TargetCpu::X86_64V2 => CpuFeature::up_to(Level::V2).collect(),
+        TargetCpu::X86_64V3 => CpuFeature::up_to(Level::V3).collect(),
+        // Cross-compiling from another host, `detected` counts only the portable baseline.
+        TargetCpu::Native => CpuFeature::up_to(Level::V3)
+            .filter(|f| f.detected())
+            .collect(),
     }
 }
 
-/// Whether the compiling machine has feature `name`.
-#[cfg(target_arch = "x86_64")]
-fn detected(name: &str) -> bool {
-    match name {
-        "sse3" => std::is_x86_feature_detected!("sse3"),
-        "ssse3" => std::is_x86_feature_detected!("ssse3"),
-        "sse4.1" => std::is_x86_feature_detected!("sse4.1"),
-        "sse4.2" => std::is_x86_feature_detected!("sse4.2"),
-        "popcnt" => std::is_x86_feature_detected!("popcnt"),
-        "avx" => std::is_x86_feature_detected!("avx"),
-        "avx2" => std::is_x86_feature_detected!("avx2"),
-        "bmi1" => std::is_x86_feature_detected!("bmi1"),
-        "bmi2" => std::is_x86_feature_detected!("bmi2"),
-        "lzcnt" => std::is_x86_feature_detected!("lzcnt"),
-        "fma" => std::is_x86_feature_detected!("fma"),
-        _ => false,
-    }
-}
-
-/// Cross-compiling from another host: `Native` falls back to the portable baseline.
-#[cfg(not(target_arch = "x86_64"))]
-fn detected(name: &str) -> bool {
-    V2_FEATURES.iter().any(|f| f.name == name)
-}
-
-/// The CPU features code compiled with `opts` needs, named as `is_x86_feature_detected!` names
-/// them (`"sse4.2"`, `"popcnt"`, ..., `"avx2"`, `"bmi2"`, ...): an executable checks them at
+/// The CPU features code compiled with `opts` needs, by their [`CpuFeature::name`] (as
+/// `is_x86_feature_detected!` names them (`"sse4.2"`, `"popcnt"`, ..., `"avx2"`, `"bmi2"`, ...)): an executable checks them at
 /// start-up and refuses to run, with a clear message, on a CPU lacking one instead of dying on
 /// an illegal instruction.
 pub fn required_cpu_features(opts: &CompileOptions) -> Vec<&'static str> {
     cpu_features(opts.target_cpu)
         .into_iter()
-        .map(|f| f.name)
+        .map(CpuFeature::name)
         .collect()
 }
 
@@ -134,7 +99,7 @@ pub fn build_isa_with(opts: &CompileOptions, pic: bool) -> Result<OwnedTargetIsa
     let mut isa = cranelift_codegen::isa::lookup_by_name("x86_64-unknown-linux-gnu")
         .map_err(codegen_error)?;
     for feature in cpu_features(opts.target_cpu) {
-        isa.enable(feature.flag).map_err(codegen_error)?;
+        isa.enable(cranelift_flag(feature)).map_err(codegen_error)?;
     }
     isa.finish(settings::Flags::new(flags))
         .map_err(codegen_error)
@@ -161,13 +126,11 @@ mod tests {
 
     #[test]
     fn v3_enables_avx_codegen_and_v2_does_not() {
-        for f in V2_FEATURES {
-            assert!(flag(TargetCpu::X86_64V2, f.flag), "{}", f.flag);
-            assert!(flag(TargetCpu::X86_64V3, f.flag), "{}", f.flag);
-        }
-        for f in V3_FEATURES {
-            assert!(!flag(TargetCpu::X86_64V2, f.flag), "{}", f.flag);
-            assert!(flag(TargetCpu::X86_64V3, f.flag), "{}", f.flag);
+        for f in CpuFeature::ALL {
+            let setting = cranelift_flag(f);
+            let in_v2 = f.level() == Level::V2;
+            assert_eq!(flag(TargetCpu::X86_64V2, setting), in_v2, "{setting}");
+            assert!(flag(TargetCpu::X86_64V3, setting), "{setting}");
         }
     }
 
@@ -188,7 +151,7 @@ mod tests {
         }
         // Native asks for exactly what this machine has, so it always runs here.
         for f in req(TargetCpu::Native) {
-            assert!(detected(f), "{f}");
+            assert!(CpuFeature::from_name(f).unwrap().detected(), "{f}");
         }
     }
 }
