@@ -1,12 +1,15 @@
 //! The single contract between wasic's compiler and its runtime.
 //!
 //! Everything both sides must agree on lives here and only here: the `VMContext` layout
-//! ([`vmctx`]), the trap codes ([`trap`]), the CPU features compiled code may use ([`cpu`]), the list of runtime builtins compiled code may call
-//! ([`builtins`]), the calling conventions of compiled functions and trampolines (documented in
-//! [`vmctx`]), and the metadata format that travels inside every compiled object ([`meta`]).
-//! This crate depends on neither Cranelift nor the runtime, so neither side can drift from it.
+//! ([`vmctx`]), the trap codes ([`trap`]), the CPU features compiled code may use ([`cpu`]), the
+//! list of runtime builtins compiled code may call ([`builtins`]), the calling conventions of
+//! compiled functions and trampolines (documented in [`vmctx`]), and the metadata format that
+//! travels inside every compiled object ([`meta`]). The C API the runtime library offers hosts
+//! is declared here too ([`capi`]). This crate depends on neither Cranelift nor the runtime, so
+//! neither side can drift from it.
 
 pub mod builtins;
+pub mod capi;
 pub mod cpu;
 pub mod meta;
 pub mod trap;

@@ -1,5 +1,5 @@
 //! The C header of libraries built with `wasic build --lib --header NAME.h`: the runtime's C API
-//! (implemented in `rt/src/capi.rs`, whose symbols are listed in [`CAPI_SYMBOLS`]) and, for each
+//! (`rt/include/wasic.h`, embedded verbatim; implemented in `rt/src/capi.rs`) and, for each
 //! exported function, a `static inline` wrapper with the wasm signature mapped to C types.
 //! Every wrapper returns a status (`WASIC_OK`, `WASIC_TRAP`, ...) and writes results through
 //! out-parameters, so a trap is an error value, never a crash of the host.
@@ -10,67 +10,9 @@ use std::path::Path;
 use wasic_abi::meta::{ExternKind, ModuleMeta};
 use wasic_abi::ValType;
 
-/// The C API functions of the runtime library, kept in the shared library's export list.
-pub const CAPI_SYMBOLS: &[&str] = &[
-    "wasic_last_error",
-    "wasic_config_new",
-    "wasic_config_free",
-    "wasic_config_arg",
-    "wasic_config_env",
-    "wasic_config_dir",
-    "wasic_config_stdio",
-    "wasic_config_max_memory",
-    "wasic_instance_new",
-    "wasic_instance_free",
-    "wasic_instance_initialize",
-    "wasic_instance_start",
-    "wasic_instance_call",
-    "wasic_instance_memory",
-];
-
-const API: &str = r#"typedef struct wasic_config wasic_config_t;
-typedef struct wasic_instance wasic_instance_t;
-
-/* One value cell: parameters in, results out (see wasic_instance_call). */
-typedef union wasic_val {
-    int32_t i32;
-    int64_t i64;
-    float f32;
-    double f64;
-    uint8_t v128[16];
-} __attribute__((aligned(16))) wasic_val_t;
-
-enum {
-    WASIC_OK = 0,    /* success */
-    WASIC_TRAP = 1,  /* the wasm code trapped; the instance must not be used further */
-    WASIC_EXIT = 2,  /* the program called proc_exit outside of _start */
-    WASIC_ERROR = 3  /* any other failure (bad use of the API, resources, ...) */
-};
-
-/* Description of the last failure on this thread. */
-const char *wasic_last_error(void);
-
-/* WASI grants of instances to create. */
-wasic_config_t *wasic_config_new(void);
-void wasic_config_free(wasic_config_t *cfg);
-void wasic_config_arg(wasic_config_t *cfg, const char *arg);           /* argv[0] first */
-void wasic_config_env(wasic_config_t *cfg, const char *name, const char *value);
-void wasic_config_dir(wasic_config_t *cfg, const char *host_path, const char *guest_path);
-void wasic_config_stdio(wasic_config_t *cfg, int stdin_fd, int stdout_fd, int stderr_fd);
-void wasic_config_max_memory(wasic_config_t *cfg, uint64_t bytes);
-
-/* Instances: any number may live at once; each is used by one thread at a time. */
-wasic_instance_t *wasic_instance_new(const wasic_config_t *cfg); /* NULL on failure */
-void wasic_instance_free(wasic_instance_t *inst);
-/* Reactors: runs _initialize (if exported). Exactly once; a second call fails. */
-int wasic_instance_initialize(wasic_instance_t *inst);
-/* Commands: runs _start; *exit_code gets 0 or the proc_exit code (the host does not exit). */
-int wasic_instance_start(wasic_instance_t *inst, int *exit_code);
-/* Calls an export by name: params in values[0..], results written to values[0..]. */
-int wasic_instance_call(wasic_instance_t *inst, const char *name, wasic_val_t *values, size_t nvalues);
-/* The exported memory "memory" (NULL if none); *len gets its current size in bytes. */
-uint8_t *wasic_instance_memory(wasic_instance_t *inst, size_t *len);
-"#;
+/// The C API functions of the runtime library, kept in the shared library's export list: those
+/// `rt/include/wasic.h` declares.
+pub const CAPI_SYMBOLS: &[&str] = wasic_abi::capi::SYMBOLS;
 
 /// The wrapper prefix for a header path: `mylib.h` -> `mylib`.
 pub fn prefix_for(header: &Path) -> String {
@@ -137,10 +79,8 @@ pub fn generate(meta: &ModuleMeta, prefix: &str, input: &Path) -> Result<String>
         "#ifndef {guard}\n#define {guard}\n\n#include <stddef.h>\n#include <stdint.h>\n"
     )?;
     writeln!(h, "#ifdef __cplusplus\nextern \"C\" {{\n#endif\n")?;
-    writeln!(
-        h,
-        "#ifndef WASIC_API_DECLARED\n#define WASIC_API_DECLARED\n{API}#endif\n"
-    )?;
+    // wasic.h has its own include guard: several generated headers may be included together.
+    writeln!(h, "{}", wasic_abi::capi::HEADER)?;
     writeln!(h, "/* Exported functions of the module. */")?;
     let mut used = std::collections::HashSet::new();
     for e in meta.exports.iter().filter(|e| e.kind == ExternKind::Func) {
@@ -200,4 +140,73 @@ pub fn generate(meta: &ModuleMeta, prefix: &str, input: &Path) -> Result<String>
     }
     writeln!(h, "#ifdef __cplusplus\n}}\n#endif\n\n#endif /* {guard} */")?;
     Ok(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// The runtime library the CLI links into every library: it defines each function wasic.h
+    /// declares (so the `.so` export list names no missing symbol).
+    #[test]
+    fn the_runtime_library_defines_every_function_wasic_h_declares() {
+        let lib = env!("WASIC_RT_LIB");
+        let out = Command::new("nm")
+            .args(["--defined-only", "--extern-only"])
+            .arg(lib)
+            .output()
+            .unwrap_or_else(|e| panic!("MISSING TOOL: cannot run `nm` ({e}): install binutils"));
+        assert!(out.status.success(), "nm {lib} failed");
+        let defined: std::collections::HashSet<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| match l.split_whitespace().collect::<Vec<_>>()[..] {
+                [_, "T", name] => Some(name.to_string()),
+                _ => None,
+            })
+            .collect();
+        assert!(!CAPI_SYMBOLS.is_empty());
+        for sym in CAPI_SYMBOLS {
+            assert!(defined.contains(*sym), "{lib} does not define {sym}");
+        }
+    }
+
+    /// Generated headers carry wasic.h itself, and its guard lets a host include several of
+    /// them, and wasic.h, together.
+    #[test]
+    fn generated_headers_embed_wasic_h_and_combine_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = ModuleMeta::default();
+        for name in ["a", "b"] {
+            let text = generate(&meta, name, Path::new("in.wasm")).unwrap();
+            assert!(text.contains(wasic_abi::capi::HEADER), "{text}");
+            std::fs::write(dir.path().join(format!("{name}.h")), text).unwrap();
+        }
+        std::fs::write(dir.path().join("wasic.h"), wasic_abi::capi::HEADER).unwrap();
+        let host = dir.path().join("host.c");
+        std::fs::write(
+            &host,
+            "#include \"a.h\"\n#include \"b.h\"\n#include \"wasic.h\"\n\
+             int main(void) { return wasic_instance_new(0) ? WASIC_OK : WASIC_ERROR; }\n",
+        )
+        .unwrap();
+        let out = Command::new("cc")
+            .args([
+                "-std=c11",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-fsyntax-only",
+                "-I",
+            ])
+            .arg(dir.path())
+            .arg(&host)
+            .output()
+            .unwrap_or_else(|e| panic!("MISSING TOOL: cannot run `cc` ({e}): install gcc"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
