@@ -46,8 +46,8 @@ enum Source {
 #[derive(Clone, Copy)]
 enum Run {
     Yes,
-    /// Not run, for this reason. (Every suite runs today; kept so that a suite can be listed
-    /// before it passes.)
+    /// Not run, for this reason; its directives count as skipped. (Every suite runs today;
+    /// kept so that a suite can be listed before it passes.)
     #[allow(dead_code)]
     No(&'static str),
 }
@@ -436,8 +436,7 @@ fn run_file(path: &str, text: &str, skips: &[&Skip], verbose: bool) -> FileRepor
     let mut report = FileReport::default();
     if let Some(s) = skips.iter().find(|s| s.line.is_none()) {
         // Count the directives so the skip is visible in the totals.
-        let n = parse_wast(text, |wast| Ok(wast.directives.len())).unwrap_or(1);
-        report.skipped = n.max(1);
+        report.skipped = directive_count(text);
         if verbose {
             report
                 .notes
@@ -457,6 +456,13 @@ fn run_file(path: &str, text: &str, skips: &[&Skip], verbose: bool) -> FileRepor
         Err(p) => report.fail(format!("harness panicked: {}", panic_message(&*p))),
     }
     report
+}
+
+/// How many directives a file has (at least 1, so that skipping it always shows).
+fn directive_count(text: &str) -> usize {
+    parse_wast(text, |wast| Ok(wast.directives.len()))
+        .unwrap_or(1)
+        .max(1)
 }
 
 fn parse_wast<T>(
@@ -1140,13 +1146,21 @@ fn main() {
         .or(arg_filter);
 
     let mut all = Vec::new();
+    // The directives of suites that do not run, counted as skipped (never silently dropped).
+    let mut suites_skipped = 0;
     for suite in SUITES {
         match suite.run {
             Run::Yes => all.extend(suite_files(suite)),
             Run::No(why) => {
-                if verbose {
-                    println!("{}: not run: {why}", suite.dir);
+                let n: usize = suite_files(suite)
+                    .iter()
+                    .filter(|(p, _)| filter.as_deref().is_none_or(|f| p.contains(f)))
+                    .map(|(_, text)| directive_count(text))
+                    .sum();
+                if n > 0 || verbose {
+                    println!("{}: not run, {n} directives skipped: {why}", suite.dir);
                 }
+                suites_skipped += n;
             }
         }
     }
@@ -1182,7 +1196,7 @@ fn main() {
     drop(tx);
 
     // Print the files in order as soon as each one and all before it are done.
-    let (mut passed, mut failed, mut skipped) = (0usize, 0usize, 0usize);
+    let (mut passed, mut failed, mut skipped) = (0usize, 0usize, suites_skipped);
     let mut done: BTreeMap<usize, FileReport> = BTreeMap::new();
     let mut running: BTreeMap<usize, Instant> = BTreeMap::new();
     let mut printed = 0;

@@ -105,9 +105,57 @@ pub fn compile_c(name: &str) -> PathBuf {
     out
 }
 
+/// Records that the running test skips what it checks because of `why` (a missing tool, ...),
+/// then the caller returns. The skip is said on stdout and stderr (`SKIPPED (not passed):
+/// TEST: why`) and, when `WASIC_SKIP_LOG` names a file (`scripts/test.sh` sets it), appended to
+/// it: the closing line of the test command then counts the test as skipped, not passed.
+pub fn skip(why: &str) {
+    let log = std::env::var_os("WASIC_SKIP_LOG").filter(|l| !l.is_empty());
+    skip_into(log.as_deref().map(Path::new), why);
+}
+
+/// [`skip`], recording into `log` (if any) the line `BINARY<tab>TEST<tab>why`: the test
+/// binary's file name and the running test's name, as libtest prints them.
+pub fn skip_into(log: Option<&Path>, why: &str) {
+    // libtest runs each test on a thread named after it.
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("<unnamed test thread>")
+        .to_string();
+    eprintln!("SKIPPED (not passed): {test}: {why}");
+    println!("SKIPPED (not passed): {test}: {why}");
+    let Some(log) = log else {
+        return;
+    };
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let binary = exe.file_name().unwrap().to_string_lossy();
+    let line = format!("{binary}\t{test}\t{}\n", why.replace(['\t', '\n'], " "));
+    // One write of one line to a file opened for appending: concurrent tests never interleave.
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .and_then(|mut f| f.write_all(line.as_bytes()))
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot record the skip of {test} in WASIC_SKIP_LOG={}: {e}",
+                log.display()
+            )
+        });
+}
+
 /// Compiles `tests/wasi/<name>.rs` with `rustc --target wasm32-wasip1 -O`; `Err(reason)` when
-/// the target is not installed (the caller reports the skip visibly).
+/// the target is not installed, the skip then already recorded with [`skip`] (the caller just
+/// returns).
 pub fn compile_rust(name: &str) -> Result<PathBuf, String> {
+    let wasm = compile_rust_unrecorded(name);
+    if let Err(why) = &wasm {
+        skip(why);
+    }
+    wasm
+}
+
+fn compile_rust_unrecorded(name: &str) -> Result<PathBuf, String> {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output();
