@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing wasic needs beyond Rust: a C compiler driver for linking,
 # and clang + lld + wasi-libc + the wasm32 compiler runtime for compiling C test programs to
-# WASI. Debian/Ubuntu only; does nothing when everything is already there.
+# WASI, and Rust's wasm32-wasip1 targets. Debian/Ubuntu only; does nothing when everything is
+# already there.
 set -euo pipefail
 need=()
 command -v cc >/dev/null || need+=(gcc)
@@ -14,4 +15,10 @@ if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# The Rust test programs (cli/tests/rust_program.rs) need Rust's WASI targets.
+if command -v rustup >/dev/null; then
+  for t in wasm32-wasip1 wasm32-wasip1-threads; do
+    rustup target list --installed | grep -qx "$t" || rustup target add "$t" >/dev/null
+  done
 fi
