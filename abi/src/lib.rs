@@ -3,19 +3,22 @@
 //! Everything both sides must agree on lives here and only here: the `VMContext` layout
 //! ([`vmctx`]), the trap codes ([`trap`]), the CPU features compiled code may use ([`cpu`]), the
 //! list of runtime builtins compiled code may call ([`builtins`]), the calling conventions of
-//! compiled functions and trampolines (documented in [`vmctx`]), and the metadata format that
-//! travels inside every compiled object ([`meta`]). The C API the runtime library offers hosts
-//! is declared here too ([`capi`]). This crate depends on neither Cranelift nor the runtime, so
-//! neither side can drift from it.
+//! compiled functions and trampolines (documented in [`vmctx`]), the metadata format that
+//! travels inside every compiled object ([`meta`]), and the configuration the CLI bakes into
+//! executables for the runtime's `main` ([`exec_config`]). The C API the runtime library offers
+//! hosts is declared here too ([`capi`]). This crate depends on neither Cranelift nor the
+//! runtime, so neither side can drift from it.
 
 pub mod builtins;
 pub mod capi;
 pub mod cpu;
+pub mod exec_config;
 pub mod meta;
 pub mod trap;
 pub mod types;
 pub mod vmctx;
 
+pub use exec_config::{DirGrant, ExecConfig};
 pub use trap::Trap;
 pub use types::{FuncType, GlobalType, MemoryType, RefType, TableType, ValRaw, ValType};
 

@@ -1,8 +1,10 @@
 //! `wasic run`: a cache of built executables keyed by the module's content hash and everything
 //! else that changes the executable (wasic version and binary, CPU level, baked settings), so a
-//! second run of the same module starts without compiling. Directory and environment grants are not
-//! baked in: they are passed through the runtime's reserved `WASIC_DIR_*` / `WASIC_ENV_*`
-//! variables, so one cached executable serves every set of grants.
+//! second run of the same module starts without compiling. Directory, environment and listener
+//! grants are not baked in: they are passed through the runtime's reserved `WASIC_DIR_<n>` /
+//! `WASIC_ENV_<n>` / `WASIC_TCPLISTEN_<n>` variables, so one cached executable serves every set
+//! of grants. Whatever grant variables `wasic run` itself was started with are removed first:
+//! it grants exactly its flags.
 
 use crate::link;
 use crate::CommonArgs;
@@ -56,20 +58,33 @@ pub fn cached_executable(wasm: &[u8], input: &Path, common: &CommonArgs) -> Resu
     Ok(exe)
 }
 
+/// The guest's argv[0] for a module: its file name without the directories, as wasmtime
+/// gives it (the host path is none of the guest's business).
+pub fn guest_argv0(input: &Path) -> &std::ffi::OsStr {
+    input.file_name().unwrap_or(input.as_os_str())
+}
+
 /// Replaces this process with the executable, so its exit status (or signal) is ours.
 pub fn exec(exe: &Path, input: &Path, args: &[String], common: &CommonArgs) -> Result<i32> {
     let mut cmd = std::process::Command::new(exe);
-    cmd.arg0(input).args(args);
-    for (i, d) in common.dirs.iter().enumerate() {
-        let (host, guest) = wasic_runtime::exec::parse_dir_grant(d);
-        if !Path::new(&host).is_dir() {
-            anyhow::bail!("--dir {d}: `{host}` is not a directory");
+    cmd.arg0(guest_argv0(input)).args(args);
+    for (name, _) in std::env::vars_os() {
+        if name
+            .to_str()
+            .is_some_and(wasic_runtime::exec::is_grant_variable)
+        {
+            cmd.env_remove(name);
         }
-        cmd.env(format!("WASIC_DIR_{i}"), format!("{host}::{guest}"));
+    }
+    for (i, d) in common.dirs.iter().enumerate() {
+        cmd.env(format!("WASIC_DIR_{i}"), link::dir_grant(d)?.to_string());
     }
     for (i, e) in common.env.iter().enumerate() {
-        wasic_runtime::exec::parse_env_grant(e).map_err(anyhow::Error::msg)?;
+        wasic_abi::exec_config::parse_env_grant(e)?;
         cmd.env(format!("WASIC_ENV_{i}"), e);
+    }
+    for (i, a) in common.tcplisten.iter().enumerate() {
+        cmd.env(format!("WASIC_TCPLISTEN_{i}"), a);
     }
     let err = cmd.exec();
     Err(anyhow::Error::new(err).context(format!("cannot run `{}`", exe.display())))

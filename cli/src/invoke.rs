@@ -1,26 +1,49 @@
 //! `wasic run --invoke NAME`: compile in process, instantiate with WASI (running `_initialize`
-//! for reactors), call one export with arguments parsed from the command line by its parameter
-//! types, and print each result on its own line, as `wasmtime run --invoke` does.
+//! for reactors), call one export and print each result on its own line, as `wasmtime run
+//! --invoke` does: the export's parameters are parsed from the first ARGS by their types, and
+//! the program's argv is the module's file name followed by all ARGS (an entry point may read
+//! its own arguments, beyond its parameters, from argv). Only the command line grants
+//! anything: `WASIC_*` variables of the environment are ignored.
 
-use crate::{link, CommonArgs};
+use crate::{cache, link, CommonArgs};
 use anyhow::{anyhow, bail, Result};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use wasic_abi::ValType;
-use wasic_runtime::exec::{self, WasiInstance};
-use wasic_runtime::{StoreConfig, Val};
+use wasic_runtime::exec::{self, EnvGrants, WasiInstance};
+use wasic_runtime::Val;
+
+/// The digits after a `0x` prefix, if there is one.
+fn hex(s: &str) -> Option<&str> {
+    s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"))
+}
+
+/// An integer in decimal or, after `0x`, hexadecimal (as wasmtime reads them), in the signed
+/// or the unsigned range of the type.
+fn parse_i32(s: &str) -> Option<i32> {
+    match hex(s) {
+        Some(h) => u32::from_str_radix(h, 16).ok().map(|v| v as i32),
+        None => s
+            .parse::<i32>()
+            .ok()
+            .or_else(|| s.parse::<u32>().ok().map(|v| v as i32)),
+    }
+}
+
+fn parse_i64(s: &str) -> Option<i64> {
+    match hex(s) {
+        Some(h) => u64::from_str_radix(h, 16).ok().map(|v| v as i64),
+        None => s
+            .parse::<i64>()
+            .ok()
+            .or_else(|| s.parse::<u64>().ok().map(|v| v as i64)),
+    }
+}
 
 fn parse_arg(s: &str, ty: ValType) -> Option<Val> {
     Some(match ty {
-        ValType::I32 => Val::I32(
-            s.parse::<i32>()
-                .ok()
-                .or_else(|| s.parse::<u32>().ok().map(|v| v as i32))?,
-        ),
-        ValType::I64 => Val::I64(
-            s.parse::<i64>()
-                .ok()
-                .or_else(|| s.parse::<u64>().ok().map(|v| v as i64))?,
-        ),
+        ValType::I32 => Val::I32(parse_i32(s)?),
+        ValType::I64 => Val::I64(parse_i64(s)?),
         ValType::F32 => Val::F32(s.parse::<f32>().ok()?.to_bits()),
         ValType::F64 => Val::F64(s.parse::<f64>().ok()?.to_bits()),
         _ => return None,
@@ -51,18 +74,18 @@ pub fn invoke(
     let (_, module) = link::compile(wasm, input, common)?;
     exec::check_library(module.meta()).map_err(|e| anyhow!("{}: {e}", input.display()))?;
     let cfg = link::exec_config(common, true)?;
-    let env: Vec<(String, String)> = std::env::vars().collect();
-    let ctx = exec::wasi_ctx_for_process(
-        &cfg,
-        vec![input.as_os_str().as_encoded_bytes().to_vec()],
-        env,
-    )
-    .map_err(anyhow::Error::msg)?;
+    let env: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let argv = std::iter::once(cache::guest_argv0(input).as_bytes().to_vec())
+        .chain(args.iter().map(|a| a.as_bytes().to_vec()))
+        .collect();
+    let ctx = exec::wasi_ctx_for_process(&cfg, argv, env, EnvGrants::Ignore)?;
     let mut inst =
-        WasiInstance::new(&module, ctx, StoreConfig::default()).map_err(|e| anyhow!("{e}"))?;
+        WasiInstance::new(&module, ctx, exec::store_config(&cfg)).map_err(|e| anyhow!("{e}"))?;
     let f = inst.func(name).map_err(|e| anyhow!("{e}"))?;
     let ty = f.ty();
-    if args.len() != ty.params.len() {
+    if args.len() < ty.params.len() {
         bail!(
             "function `{name}` takes {} argument(s) {ty}, got {}",
             ty.params.len(),
@@ -78,18 +101,20 @@ pub fn invoke(
                 .ok_or_else(|| anyhow!("argument {} of `{name}`: `{a}` is not a valid {t}", i + 1))
         })
         .collect::<Result<Vec<_>>>()?;
-    if inst.is_reactor() {
-        if let Err(e) = inst.initialize() {
-            return Ok(exec::report_error(&e));
-        }
-    }
-    match inst.call(name, &vals) {
-        Ok(results) => {
-            for r in &results {
-                println!("{}", show(r));
+    exec::with_timeout(&cfg, || {
+        if inst.is_reactor() {
+            if let Err(e) = inst.initialize() {
+                return Ok(exec::report_error(&e));
             }
-            Ok(0)
         }
-        Err(e) => Ok(exec::report_error(&e)),
-    }
+        match inst.call(name, &vals) {
+            Ok(results) => {
+                for r in &results {
+                    println!("{}", show(r));
+                }
+                Ok(0)
+            }
+            Err(e) => Ok(exec::report_error(&e)),
+        }
+    })
 }

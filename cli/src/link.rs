@@ -1,18 +1,25 @@
 //! `wasic build`: compile, check that the module is something wasic can run (a WASI command,
 //! or for `--lib` any module importing only WASI), and link the object with the embedded runtime
 //! library into an executable or a static/shared library. Outputs appear atomically (written
-//! aside, then renamed): a failed build never leaves a half-written file behind.
+//! aside, then renamed): a failed build never leaves a half-written file behind. Executables
+//! are position independent (`--static`: a static PIE), so ASLR applies, and linked with full
+//! RELRO.
 
 use crate::CommonArgs;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use wasic_runtime::exec::{self, ExecConfig};
+use wasic_abi::exec_config::{parse_env_grant, DirGrant, ExecConfig};
+use wasic_runtime::exec;
 use wasic_runtime::Module;
 
 /// What the runtime library needs from the system when linking.
 const NATIVE_LIBS: &[&str] = &["-lpthread", "-ldl", "-lm", "-lrt", "-Wl,--gc-sections"];
+
+/// Full RELRO: relocations are all resolved at start-up (`now`) and the GOT is then made
+/// read-only (`relro`), so a memory-corruption bug in the runtime cannot redirect calls.
+const HARDENING: &[&str] = &["-Wl,-z,relro,-z,now"];
 
 /// The runtime static library, built by build.rs.
 static RT_LIB: &[u8] = include_bytes!(env!("WASIC_RT_LIB"));
@@ -28,12 +35,23 @@ pub fn compile_options(common: &CommonArgs) -> wasic_compiler::CompileOptions {
     }
 }
 
-/// The configuration baked into the executable; `with_grants` includes dirs and env.
+/// Parses and checks a `--dir` flag: the host directory must exist.
+pub fn dir_grant(flag: &str) -> Result<DirGrant> {
+    let g = DirGrant::parse(flag).map_err(|e| anyhow::anyhow!("--dir {flag}: {e}"))?;
+    if !Path::new(&g.host).is_dir() {
+        bail!("--dir {flag}: `{}` is not a directory", g.host);
+    }
+    Ok(g)
+}
+
+/// The configuration baked into the executable; `with_grants` includes dirs, env and
+/// listeners (`wasic run` passes those at run time instead, see `cache.rs`).
 pub fn exec_config(common: &CommonArgs, with_grants: bool) -> Result<ExecConfig> {
     let mut cfg = ExecConfig {
         inherit_env: common.inherit_env,
         max_memory: common.max_memory,
         max_wasm_stack: common.max_stack.map(|s| s as usize),
+        max_table_elements: common.max_table_elements,
         timeout_ms: common.timeout.map(|d| d.as_millis().max(1) as u64),
         required_cpu: wasic_compiler::required_cpu_features(&compile_options(common))
             .into_iter()
@@ -43,18 +61,17 @@ pub fn exec_config(common: &CommonArgs, with_grants: bool) -> Result<ExecConfig>
     };
     if with_grants {
         for d in &common.dirs {
-            let (host, guest) = exec::parse_dir_grant(d);
-            if !Path::new(&host).is_dir() {
-                bail!("--dir {d}: `{host}` is not a directory");
-            }
+            let mut g = dir_grant(d)?;
             // Baked-in grants must not depend on the directory the executable is run from.
-            let abs = std::fs::canonicalize(&host).with_context(|| format!("--dir {d}"))?;
-            cfg.dirs.push((abs.to_string_lossy().into_owned(), guest));
+            let abs = std::fs::canonicalize(&g.host).with_context(|| format!("--dir {d}"))?;
+            g.host = abs.to_string_lossy().into_owned();
+            cfg.dirs.push(g);
         }
         for e in &common.env {
-            cfg.env
-                .push(exec::parse_env_grant(e).map_err(anyhow::Error::msg)?);
+            cfg.env.push(parse_env_grant(e)?);
         }
+        // Checked by the argument parser; bound when the executable starts.
+        cfg.tcplisten = common.tcplisten.clone();
     }
     Ok(cfg)
 }
@@ -65,6 +82,29 @@ pub fn linker_program(common: &CommonArgs) -> String {
         .clone()
         .or_else(|| std::env::var("CC").ok())
         .unwrap_or_else(|| "cc".into())
+}
+
+/// Refuses a module that cannot be a command (no `_start`: a reactor, say) from its export
+/// section alone, before the compiler spends any time on it. A module whose sections cannot
+/// be read is left to the compiler, which reports where it is malformed.
+pub fn check_entry_point(wasm: &[u8], input: &Path) -> Result<()> {
+    use wasmparser::{Parser, Payload};
+    let mut exports = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload {
+            Ok(Payload::ExportSection(section)) => {
+                for e in section {
+                    let Ok(e) = e else { return Ok(()) };
+                    exports.push((e.name, e.kind == wasmparser::ExternalKind::Func));
+                }
+            }
+            // The export section comes before the code: everything is known by now.
+            Ok(Payload::CodeSectionStart { .. }) | Ok(Payload::End(_)) => break,
+            Ok(_) => {}
+            Err(_) => return Ok(()),
+        }
+    }
+    exec::check_command_exports(exports).map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))
 }
 
 /// Compiles `wasm` and loads the result to read its metadata.
@@ -172,6 +212,7 @@ pub fn build_executable(
     cfg: &ExecConfig,
     static_: bool,
 ) -> Result<()> {
+    check_entry_point(wasm, input)?;
     let (object, module) = compile(wasm, input, common)?;
     exec::check_command(module.meta()).map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
     let scratch = Scratch::new(&object)?;
@@ -188,10 +229,13 @@ pub fn build_executable(
         .arg(scratch.path("module.o"))
         .arg(&entry)
         .arg(scratch.path("libwasic_rt.a"));
+    // A static executable is a static PIE, so ASLR still moves it.
     if static_ {
-        cmd.arg("-static");
+        cmd.arg("-static-pie");
+    } else {
+        cmd.arg("-pie");
     }
-    cmd.args(NATIVE_LIBS);
+    cmd.args(NATIVE_LIBS).args(HARDENING);
     // Fewer shared objects to load at start-up: the unwinder (libgcc_s) goes in statically and
     // libraries nothing refers to are dropped.
     cmd.args(["-static-libgcc", "-Wl,--as-needed"]);
@@ -270,7 +314,7 @@ pub fn build_library(
                 "-Wl,--version-script={}",
                 scratch.path("exports.map").display()
             ));
-            cmd.args(NATIVE_LIBS);
+            cmd.args(NATIVE_LIBS).args(HARDENING);
             run_tool(cmd, "linking")?;
         }
         _ => bail!(

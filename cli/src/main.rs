@@ -45,8 +45,9 @@ pub enum TargetCpu {
 /// Options shared by `build` and `run`.
 #[derive(Args, Clone, Debug)]
 pub struct CommonArgs {
-    /// Grant access to a host directory, seen by the program at GUEST (default: HOST)
-    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    /// Grant access to a host directory, seen by the program at GUEST (default: HOST);
+    /// `:ro` after GUEST grants it read-only
+    #[arg(long = "dir", value_name = "HOST[::GUEST[:ro]]")]
     pub dirs: Vec<String>,
     /// Set an environment variable for the program
     #[arg(long = "env", value_name = "NAME=VALUE")]
@@ -54,6 +55,11 @@ pub struct CommonArgs {
     /// Pass the host environment (except WASIC_* variables) to the program
     #[arg(long)]
     pub inherit_env: bool,
+    /// Hand the program a TCP socket listening on HOST:PORT (IPv6 in brackets; port 0: any
+    /// free port), bound when the program starts; it gets the descriptors after the
+    /// directories, in order (wasmtime's `-S tcplisten`)
+    #[arg(long = "tcplisten", value_name = "HOST:PORT", value_parser = parse_listen_addr)]
+    pub tcplisten: Vec<String>,
     /// CPU level the executable requires
     #[arg(long, value_enum, default_value_t = TargetCpu::V2)]
     pub target_cpu: TargetCpu,
@@ -65,6 +71,10 @@ pub struct CommonArgs {
     /// "call stack exhausted"; suffixes K, M, G
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     pub max_stack: Option<u64>,
+    /// Most elements all tables of the program may hold together (table.grow beyond it
+    /// returns -1)
+    #[arg(long, value_name = "N")]
+    pub max_table_elements: Option<u64>,
     /// Stop the program with an "interrupted" trap after this long (e.g. 500ms, 10s, 2m)
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub timeout: Option<std::time::Duration>,
@@ -80,7 +90,7 @@ struct BuildArgs {
     /// Where to write the executable
     #[arg(short, long, value_name = "OUT")]
     output: PathBuf,
-    /// Produce a fully static executable
+    /// Produce a fully static executable (a static PIE: still moved by ASLR)
     #[arg(long = "static", conflicts_with = "lib")]
     static_: bool,
     /// Build a library instead of an executable: OUT ending in .a (static) or .so (shared),
@@ -99,8 +109,9 @@ struct BuildArgs {
 struct RunArgs {
     #[command(flatten)]
     common: CommonArgs,
-    /// Call this exported function with ARGS (parsed by its parameter types) and print its
-    /// results, after `_initialize` for reactors, instead of running `_start`
+    /// Call this exported function instead of running `_start` (after `_initialize` for
+    /// reactors) and print its results. Its parameters are parsed from the first ARGS; all
+    /// ARGS are also the program's argv, after the module's file name (as wasmtime does)
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
     /// The WebAssembly module (.wasm binary or .wat text)
@@ -124,28 +135,60 @@ fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("`{s}` is not a size in bytes (e.g. 65536, 64K, 16M, 1G)"))
 }
 
-/// `500ms`, `10s`, `2m`, `1h`; a bare number is seconds.
+fn parse_listen_addr(s: &str) -> Result<String, String> {
+    wasic_abi::exec_config::check_listen_addr(s)
+        .map(|()| s.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// `500ms`, `10s`, `2m`, `1h`, `1.5s`; a bare number is seconds. At most `u64::MAX`
+/// milliseconds (the executable counts in milliseconds); whole numbers are taken exactly.
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let err = || format!("`{s}` is not a duration (e.g. 500ms, 10s, 2m)");
+    let too_long = || format!("`{s}` is too long a duration (at most {} ms)", u64::MAX);
     let (num, unit) = s
         .find(|c: char| c.is_ascii_alphabetic())
         .map_or((s, "s"), |i| (&s[..i], &s[i..]));
-    let n: f64 = num.parse().map_err(|_| err())?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
+    let ms_per_unit: u64 = match unit {
+        "ms" => 1,
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
         _ => return Err(err()),
     };
-    if !(secs.is_finite() && secs > 0.0) {
+    if let Ok(n) = num.parse::<u64>() {
+        if n == 0 {
+            return Err(err());
+        }
+        let ms = n.checked_mul(ms_per_unit).ok_or_else(too_long)?;
+        return Ok(std::time::Duration::from_millis(ms));
+    }
+    let ms = num.parse::<f64>().map_err(|_| err())? * ms_per_unit as f64;
+    if !(ms.is_finite() && ms > 0.0) {
         return Err(err());
     }
-    Ok(std::time::Duration::from_secs_f64(secs))
+    // 2^64 as a float: anything below it fits in u64 milliseconds (and in a Duration).
+    if ms >= u64::MAX as f64 {
+        return Err(too_long());
+    }
+    Ok(std::time::Duration::from_secs_f64(ms / 1000.0))
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|e| {
+        if !e.use_stderr() {
+            e.exit(); // --help, --version
+        }
+        // clap's message, without the "For more information, try '--help'." tail: a bad
+        // value is then one line, like every other error of ours.
+        let text = e.to_string();
+        let text = text.trim_end();
+        let text = text
+            .strip_suffix("For more information, try '--help'.")
+            .unwrap_or(text);
+        eprintln!("{}", text.trim_end());
+        std::process::exit(2);
+    });
     let r = match cli.command {
         Command::Build(a) => build(a),
         Command::Run(a) => run(a),
@@ -196,8 +239,16 @@ pub fn read_module(path: &std::path::Path) -> Result<Vec<u8>> {
 fn build(a: BuildArgs) -> Result<i32> {
     let wasm = read_module(&a.input)?;
     if a.lib {
-        if !a.common.dirs.is_empty() || !a.common.env.is_empty() || a.common.inherit_env {
-            anyhow::bail!("--dir, --env and --inherit-env do not apply to --lib: libraries get their grants through wasic_config_* at run time");
+        let c = &a.common;
+        if !c.dirs.is_empty() || !c.env.is_empty() || c.inherit_env || !c.tcplisten.is_empty() {
+            anyhow::bail!("--dir, --env, --inherit-env and --tcplisten do not apply to --lib: libraries get their grants through wasic_config_* at run time");
+        }
+        if c.max_memory.is_some()
+            || c.max_stack.is_some()
+            || c.timeout.is_some()
+            || c.max_table_elements.is_some()
+        {
+            anyhow::bail!("--max-memory, --max-stack, --max-table-elements and --timeout do not apply to --lib: the host sets limits through wasic_config_* at run time");
         }
         link::build_library(&wasm, &a.input, &a.output, &a.common, a.header.as_deref())?;
         return Ok(0);
@@ -214,4 +265,57 @@ fn run(a: RunArgs) -> Result<i32> {
     }
     let exe = cache::cached_executable(&wasm, &a.input, &a.common)?;
     cache::exec(&exe, &a.input, &a.args, &a.common)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn common(flags: &[&str]) -> CommonArgs {
+        let args = ["wasic", "build", "x.wasm", "-o", "x"].iter().chain(flags);
+        match Cli::try_parse_from(args).unwrap().command {
+            Command::Build(b) => b.common,
+            Command::Run(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn limits_and_listeners_flags_are_baked_into_the_exec_config() {
+        let c = common(&[
+            "--max-table-elements",
+            "77",
+            "--tcplisten",
+            "[::1]:0",
+            "--tcplisten",
+            "127.0.0.1:8080",
+            "--timeout",
+            "1.5s",
+        ]);
+        let cfg = link::exec_config(&c, true).unwrap();
+        assert_eq!(cfg.max_table_elements, Some(77));
+        assert_eq!(cfg.tcplisten, ["[::1]:0", "127.0.0.1:8080"]);
+        assert_eq!(cfg.timeout_ms, Some(1500));
+        // `wasic run` passes grants at run time; the limits stay in the executable.
+        let cfg = link::exec_config(&c, false).unwrap();
+        assert!(cfg.tcplisten.is_empty());
+        assert_eq!(cfg.max_table_elements, Some(77));
+    }
+
+    #[test]
+    fn durations_up_to_u64_milliseconds_parse_and_longer_ones_are_refused() {
+        let max = format!("{}ms", u64::MAX);
+        assert!(parse_duration(&max).is_ok());
+        assert_eq!(parse_duration("2m").unwrap().as_secs(), 120);
+        assert_eq!(parse_duration("0.5").unwrap().as_millis(), 500);
+        for s in [
+            "18446744073709552s",
+            "100000000000000000000s",
+            "99999999999999999999999999999999h",
+            "18446744073709551616ms",
+        ] {
+            assert!(parse_duration(s).unwrap_err().contains("too long"), "{s}");
+        }
+        assert!(parse_duration("inf").is_err());
+        assert!(parse_duration("0s").is_err());
+    }
 }

@@ -1,7 +1,8 @@
 //! The `wasic` command line itself: help and version, and every way a build can be refused
 //! (missing, malformed, truncated or invalid modules, reactors, non-WASI imports, bad flags),
 //! each with a one-line `error: ...` naming the problem, a non-zero status, no panic and no
-//! output file. Also `--static`.
+//! output file; a reactor refused before anything is compiled. Also how executables are linked:
+//! PIE with full RELRO, `--static` as a static PIE.
 
 mod common;
 
@@ -28,7 +29,16 @@ fn help_and_version_succeed() {
     }
     assert!(wasic_cmd(&["--version"]).stdout.starts_with("wasic "));
     let help = wasic_cmd(&["build", "--help"]).stdout;
-    for flag in ["--dir", "--env", "--inherit-env", "--static", "--output"] {
+    for flag in [
+        "--dir",
+        "--env",
+        "--inherit-env",
+        "--static",
+        "--output",
+        "--tcplisten",
+        "--max-table-elements",
+        ":ro",
+    ] {
         assert!(help.contains(flag), "build --help mentions {flag}");
     }
 }
@@ -237,34 +247,204 @@ fn unknown_flags_are_refused_by_the_argument_parser() {
     assert!(!exe.exists());
 }
 
+/// `readelf ARGS FILE` (binutils, which linking needs anyway).
+fn readelf(args: &[&str], file: &Path) -> String {
+    let out = Command::new("readelf")
+        .args(args)
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| panic!("MISSING TOOL: cannot run `readelf` ({e}): install binutils"));
+    assert!(out.status.success(), "readelf {args:?} {}", file.display());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Checks full RELRO: a GNU_RELRO segment, and every relocation resolved at start-up.
+#[track_caller]
+fn assert_full_relro(file: &Path) {
+    let segments = readelf(&["-lW"], file);
+    assert!(
+        segments.contains("GNU_RELRO"),
+        "no GNU_RELRO segment:\n{segments}"
+    );
+    let dynamic = readelf(&["-dW"], file);
+    let bind_now = dynamic.lines().any(|l| {
+        (l.contains("(FLAGS)") && l.contains("BIND_NOW"))
+            || (l.contains("(FLAGS_1)") && l.split_whitespace().any(|w| w == "NOW"))
+    });
+    assert!(bind_now, "neither BIND_NOW nor FLAGS_1 NOW:\n{dynamic}");
+}
+
 #[test]
-fn static_build_runs_and_is_statically_linked() {
+fn executables_are_position_independent_with_full_relro() {
+    let t = tempfile::tempdir().unwrap();
+    let exe = build_c("misc", t.path(), &[]);
+    assert_full_relro(&exe);
+    assert!(readelf(&["-hW"], &exe).contains("DYN (Position-Independent Executable"));
+    let segments = readelf(&["-lW"], &exe);
+    assert!(segments.contains("INTERP"), "the default build is dynamic");
+    assert!(readelf(&["-dW"], &exe).contains("(NEEDED)"));
+}
+
+#[test]
+fn static_build_runs_and_is_a_static_pie_with_full_relro() {
     let t = tempfile::tempdir().unwrap();
     let exe = build_c("misc", t.path(), &["--static"]);
     assert_run(&run_exe(&exe, &["exit", "4"]), 4, "exiting with 4\n");
-    let ldd = Command::new("ldd").arg(&exe).output();
-    let file = Command::new("file").arg(&exe).output();
-    let ldd_says = ldd.map(|o| {
-        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
-    });
-    let file_says = file.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
-    let is_static = ldd_says
-        .as_deref()
-        .is_ok_and(|s| s.contains("not a dynamic executable"))
-        || file_says
-            .as_deref()
-            .is_ok_and(|s| s.contains("statically linked"));
+    // A static PIE: relocatable (type DYN, so ASLR moves it), no program interpreter, no
+    // shared libraries.
+    let header = readelf(&["-hW"], &exe);
     assert!(
-        is_static,
-        "not static: ldd: {ldd_says:?}, file: {file_says:?}"
+        header.contains("Type:") && header.contains("DYN"),
+        "{header}"
     );
-    // And the default build is dynamic (so the check above means something).
-    let dynamic = build_c("misc", t.path(), &[]);
-    let ldd = Command::new("ldd").arg(&dynamic).output().unwrap();
+    let segments = readelf(&["-lW"], &exe);
     assert!(
-        String::from_utf8_lossy(&ldd.stdout).contains("libc"),
-        "the default build links libc dynamically"
+        !segments.contains("INTERP"),
+        "a static PIE has no interpreter:\n{segments}"
     );
+    let dynamic = readelf(&["-dW"], &exe);
+    assert!(
+        !dynamic.contains("(NEEDED)"),
+        "a static PIE needs no library:\n{dynamic}"
+    );
+    assert_full_relro(&exe);
+}
+
+#[test]
+fn shared_libraries_are_linked_with_full_relro() {
+    let t = tempfile::tempdir().unwrap();
+    let wat = write(t.path(), "lib.wat", b"(module (func (export \"f\")))");
+    let lib = t.path().join("libf.so");
+    let out = wasic_cmd(&[
+        "build",
+        "--lib",
+        wat.to_str().unwrap(),
+        "-o",
+        lib.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status, 0, "{out:?}");
+    assert_full_relro(&lib);
+}
+
+#[test]
+fn an_absurd_timeout_is_a_one_line_error_not_a_panic() {
+    let t = tempfile::tempdir().unwrap();
+    let wat = write(t.path(), "m.wat", b"(module (func (export \"_start\")))");
+    let wat = wat.to_str().unwrap();
+    let out_path = t.path().join("out");
+    let out_path = out_path.to_str().unwrap();
+    // Beyond what a Duration holds; beyond u64 milliseconds; far beyond both.
+    for timeout in [
+        "100000000000000000000s",
+        "18446744073709552s",
+        "99999999999999999999999999999999h",
+    ] {
+        for args in [
+            vec!["run", "--timeout", timeout, wat],
+            vec!["build", wat, "-o", out_path, "--timeout", timeout],
+        ] {
+            let out = wasic_cmd(&args);
+            out.assert_no_panic();
+            assert_ne!(out.status, 0, "{args:?}");
+            let err = out.stderr.trim_end();
+            assert!(!err.contains("backtrace"), "{err}");
+            assert!(
+                err.starts_with("error: ") && err.contains("--timeout"),
+                "{err}"
+            );
+            assert!(err.contains(timeout) && err.contains("too long"), "{err}");
+            assert_eq!(
+                err.lines().count(),
+                1,
+                "{args:?}: the error is one line:\n{err}"
+            );
+        }
+    }
+    assert!(!Path::new(out_path).exists());
+}
+
+#[test]
+fn a_reactor_is_refused_before_anything_is_compiled() {
+    let t = tempfile::tempdir().unwrap();
+    // A reactor whose one function body is invalid: compiling would fail on the body, so an
+    // error about the missing `_start` shows the compiler never saw the module.
+    let p = write(
+        t.path(),
+        "big-reactor.wat",
+        b"(module (func (export \"_initialize\")) (func (export \"process\") (i32.add)))",
+    );
+    let err = refused(t.path(), &p, &[], &["reactor", "--lib", "--invoke"]);
+    assert!(!err.contains("type mismatch"), "{err}");
+    // `wasic run` refuses it the same way, and caches nothing.
+    let cache = tempfile::tempdir().unwrap();
+    let out = run(
+        Command::new(wasic())
+            .env("WASIC_CACHE_DIR", cache.path())
+            .arg("run")
+            .arg(&p),
+        None,
+    );
+    assert_ne!(out.status, 0);
+    let err = out.stderr.trim_end();
+    assert!(
+        err.contains("reactor") && err.contains("--invoke") && !err.contains("type mismatch"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 0);
+    // A large real reactor, compiled by clang, is refused the same way.
+    let lib = tests_dir().join("library/entry.c");
+    let wasm = t.path().join("entry.wasm");
+    let r = Command::new("clang")
+        .args(["--target=wasm32-wasi", "-O2", "-mexec-model=reactor"])
+        .arg(&lib)
+        .arg("-o")
+        .arg(&wasm)
+        .output()
+        .expect("MISSING TOOL: clang (bash scripts/install-deps.sh)");
+    assert!(r.status.success());
+    refused(t.path(), &wasm, &[], &["reactor", "_initialize", "--lib"]);
+}
+
+#[test]
+fn library_builds_refuse_grants_and_limits_they_cannot_apply() {
+    let t = tempfile::tempdir().unwrap();
+    let wat = write(t.path(), "lib.wat", b"(module (func (export \"f\")))");
+    for extra in [
+        &["--tcplisten", "127.0.0.1:0"][..],
+        &["--max-memory", "1M"],
+        &["--max-table-elements", "10"],
+        &["--timeout", "1s"],
+    ] {
+        let mut args = vec!["--lib"];
+        args.extend_from_slice(extra);
+        let out = Command::new(wasic())
+            .arg("build")
+            .arg(&wat)
+            .arg("-o")
+            .arg(t.path().join("libx.a"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{extra:?}");
+        assert!(err.contains(extra[0]) && err.contains("--lib"), "{err}");
+        assert!(!t.path().join("libx.a").exists());
+    }
+}
+
+#[test]
+fn max_table_elements_takes_a_count() {
+    let t = tempfile::tempdir().unwrap();
+    let wasm = compile_c("misc");
+    refused(
+        t.path(),
+        &wasm,
+        &["--max-table-elements", "ten"],
+        &["--max-table-elements", "ten"],
+    );
+    let exe = build_c("misc", t.path(), &["--max-table-elements", "1000"]);
+    assert_run(&run_exe(&exe, &["exit", "2"]), 2, "exiting with 2\n");
 }
 
 #[test]

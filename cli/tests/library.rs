@@ -219,7 +219,7 @@ fn invoke_rejects_wrong_argument_counts_and_types_clearly() {
             vec!["2", "x"],
             "argument 2 of `add`: `x` is not a valid i32",
         ),
-        (vec!["1", "2", "3"], "takes 2 argument(s)"),
+        (vec![], "takes 2 argument(s)"),
     ] {
         let r = run(wasic().args(["run", "--invoke", "add"]).arg(&w).args(&args));
         assert!(!r.status.success());
@@ -231,6 +231,15 @@ fn invoke_rejects_wrong_argument_counts_and_types_clearly() {
             "one-line error expected: {err}"
         );
     }
+    // Integers in hexadecimal, as wasmtime reads them; arguments beyond the parameters are
+    // not an error (they are argv).
+    assert_eq!(
+        ok(wasic()
+            .args(["run", "--invoke", "add"])
+            .arg(&w)
+            .args(["0x10", "0xffffffff", "extra"])),
+        "15\n"
+    );
     let r = run(wasic().args(["run", "--invoke", "missing"]).arg(&w));
     assert!(!r.status.success());
     assert!(String::from_utf8_lossy(&r.stderr).contains("no function `missing`"));
@@ -243,4 +252,87 @@ fn invoke_reports_a_trap_with_status_134() {
     let r = run(wasic().args(["run", "--invoke", "boom"]).arg(&w).arg("1"));
     assert_eq!(r.status.code(), Some(134));
     assert!(String::from_utf8_lossy(&r.stderr).starts_with("Error: wasm trap: unreachable"));
+}
+
+#[test]
+fn invoke_passes_all_args_as_argv_after_the_module_name_as_wasmtime_does() {
+    // As in `wasmtime run --invoke run entry.wasm 10 in.png out.png`: the export's parameter
+    // comes from the first ARGS, and argv is the module's file name followed by every ARG.
+    let dir = tempfile::tempdir().unwrap();
+    let w = wasm(dir.path(), "entry", true);
+    assert_eq!(
+        ok(wasic()
+            .args(["run", "--invoke", "run"])
+            .arg(&w)
+            .args(["10", "in.png", "--out", "out.png"])),
+        "argv[0]=entry.wasm\nargv[1]=10\nargv[2]=in.png\nargv[3]=--out\nargv[4]=out.png\n50\n"
+    );
+    assert_eq!(
+        ok(wasic().args(["run", "--invoke", "run"]).arg(&w).arg("3")),
+        "argv[0]=entry.wasm\nargv[1]=3\n6\n"
+    );
+}
+
+#[test]
+fn invoke_grants_exactly_its_flags_whatever_wasic_variables_it_inherits() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = wasm(dir.path(), "entry", true);
+    let invoke = |flags: &[&str]| {
+        ok(wasic()
+            .env("WASIC_DIR", "/")
+            .env("WASIC_DIR_1", "/tmp")
+            .env("WASIC_ENV", "EVIL=1")
+            .env("WASIC_TCPLISTEN", "127.0.0.1:0")
+            .args(["run", "--invoke", "grants"])
+            .args(flags)
+            .arg(&w))
+    };
+    assert_eq!(invoke(&[]), "fds=0 env=0\n");
+    let d = dir.path().display().to_string();
+    assert_eq!(invoke(&["--dir", &d, "--env", "MINE=1"]), "fds=1 env=1\n");
+}
+
+#[test]
+fn invoke_applies_the_limits_given_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("limits.wat");
+    std::fs::write(
+        &w,
+        r#"(module (memory 1)
+             (func (export "spin") (loop (br 0)))
+             (func (export "grow") (result i32) (memory.grow (i32.const 10))))"#,
+    )
+    .unwrap();
+    // Without the timeout applied the loop never ends: give up (and fail) after a minute.
+    let mut child = wasic()
+        .args(["run", "--timeout", "200ms", "--invoke", "spin"])
+        .arg(&w)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("--timeout was not applied to --invoke");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let r = child.wait_with_output().unwrap();
+    assert_eq!(r.status.code(), Some(134));
+    assert!(
+        String::from_utf8_lossy(&r.stderr).starts_with("Error: wasm trap: interrupted"),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let grow = |flags: &[&str]| {
+        ok(wasic()
+            .args(["run", "--invoke", "grow"])
+            .args(flags)
+            .arg(&w))
+    };
+    assert_eq!(grow(&[]), "1\n");
+    assert_eq!(grow(&["--max-memory", "128K"]), "-1\n");
 }

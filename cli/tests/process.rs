@@ -1,7 +1,8 @@
 //! The process around a WASI program built by wasic: exit statuses (return, proc_exit, traps
 //! with their stderr report and complete stdout), grants given at run time through the
-//! reserved `WASIC_DIR*` / `WASIC_ENV*` variables (never visible to the guest), argv[0], and
-//! `wasic run` (cache hit on the second run, status and args passed through).
+//! reserved `WASIC_DIR*` / `WASIC_ENV*` variables (never visible to the guest, taken in suffix
+//! order), argv[0], and `wasic run` (cache hit on the second run, status and args passed
+//! through).
 
 mod common;
 
@@ -216,16 +217,17 @@ fn wasic_run_builds_once_then_reuses_the_cached_executable() {
         files,
         "the cached executable was reused, not rebuilt"
     );
-    // Arguments, including flag-like ones, pass through; argv[0] is the module path.
+    // Arguments, including flag-like ones, pass through; argv[0] is the module's file name
+    // without its directories, as wasmtime gives it.
     let out = wasic_run(&["args", "--dir", "x", "-v"]);
+    let name = wasm.file_name().unwrap().to_str().unwrap();
     assert_run(
         &out,
         0,
         &format!(
-            "args_sizes_get: OK\nargs_get: OK\nargc=5 size={}\nargv[0]=[{}]\nargv[1]=[args]\nargv[2]=[--dir]\n\
+            "args_sizes_get: OK\nargs_get: OK\nargc=5 size={}\nargv[0]=[{name}]\nargv[1]=[args]\nargv[2]=[--dir]\n\
              argv[3]=[x]\nargv[4]=[-v]\n",
-            wasm.display().to_string().len() + 1 + 5 + 6 + 2 + 3,
-            wasm.display()
+            name.len() + 1 + 5 + 6 + 2 + 3,
         ),
     );
     assert_eq!(cache_files(cache.path()), files);
@@ -285,4 +287,24 @@ fn wasic_run_passes_grants_and_a_trap_status_through() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn wasic_run_preopens_its_directories_in_flag_order_even_beyond_ten() {
+    // `wasic run` passes them as WASIC_DIR_0..WASIC_DIR_11: `_10` must come after `_9`, not
+    // after `_1`, or the guest's descriptor numbers would not follow the command line.
+    let wasm = compile_c("grants");
+    let cache = tempfile::tempdir().unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(wasic());
+    cmd.env("WASIC_CACHE_DIR", cache.path()).arg("run");
+    for i in 0..12 {
+        cmd.arg("--dir")
+            .arg(format!("{}::/d{i}", d.path().display()));
+    }
+    let out = run(cmd.arg(&wasm).arg("fds"), None);
+    let expected: String = (0..12)
+        .map(|i| format!("fd {}: dir /d{i}\n", i + 3))
+        .collect();
+    assert_run(&out, 0, &expected);
 }

@@ -13,7 +13,7 @@ unsafe extern "C" {
 }
 
 /// The body of an executable's `main`. `config` points at the build-time configuration
-/// (`wasic_runtime::exec::ExecConfig`, encoded), `config_len` is its length.
+/// (`wasic_abi::ExecConfig`, encoded), `config_len` is its length.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wasic_main(
     argc: c_int,

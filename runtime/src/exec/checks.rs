@@ -7,19 +7,36 @@ use wasic_abi::meta::{ExternKind, ImportKind, ModuleMeta};
 /// Checks that `meta` is a command wasic can run: it exports `_start` and imports only WASI
 /// functions with their right types. The message names the offending export or import.
 pub fn check_command(meta: &ModuleMeta) -> Result<(), String> {
-    if !meta
-        .exports
-        .iter()
-        .any(|e| e.name == "_start" && e.kind == ExternKind::Func)
-    {
-        let kind = if meta.exports.iter().any(|e| e.name == "_initialize") {
-            "it is a reactor (exports `_initialize`)"
-        } else {
-            "it exports no `_start` function"
-        };
-        return Err(format!("module is not a WASI command: {kind}"));
-    }
+    check_command_exports(
+        meta.exports
+            .iter()
+            .map(|e| (e.name.as_str(), e.kind == ExternKind::Func)),
+    )?;
     check_imports(meta)
+}
+
+/// The export half of [`check_command`], on (name, is a function) pairs: the CLI runs it on
+/// the export section alone, so a reactor is refused before anything is compiled.
+pub fn check_command_exports<'a>(
+    exports: impl IntoIterator<Item = (&'a str, bool)>,
+) -> Result<(), String> {
+    let (mut start, mut initialize) = (false, false);
+    for (name, is_func) in exports {
+        start |= name == "_start" && is_func;
+        initialize |= name == "_initialize";
+    }
+    if start {
+        return Ok(());
+    }
+    let kind = if initialize {
+        "it is a reactor (exports `_initialize`, no `_start`)"
+    } else {
+        "it exports no `_start` function"
+    };
+    Err(format!(
+        "module is not a WASI command: {kind}; build it as a library with `wasic build --lib`, \
+         or call one of its exports with `wasic run --invoke NAME`"
+    ))
 }
 
 /// Checks that every import of `meta` is a WASI function wasic provides, with its type.

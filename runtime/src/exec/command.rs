@@ -1,21 +1,32 @@
 //! Running a command from a built executable: the whole `main`, the thread it runs on, and
 //! the report of what ended it.
 
-use super::{check_cpu, wasi_ctx_for_process, ExecConfig, WasiInstance, TRAP_EXIT_STATUS};
+use super::grants::{env_grant_policy, secure_execution, wasi_ctx_for_process};
+use super::{check_cpu, ExecConfig, WasiInstance, TRAP_EXIT_STATUS};
 use crate::error::Error;
 use crate::module::Module;
 use crate::store::StoreConfig;
 use crate::wasi::WasiCtx;
 use std::sync::Arc;
 
-/// Store settings of a command run from an executable.
-fn command_store_config(cfg: &ExecConfig) -> StoreConfig {
+/// The store settings of a program run on a process's main thread (an executable's command,
+/// `wasic run --invoke`): the limits of `cfg`.
+pub fn store_config(cfg: &ExecConfig) -> StoreConfig {
     StoreConfig {
         // The main thread has the full process stack (usually 8 MiB); let wasm use most of it.
         max_wasm_stack: cfg.max_wasm_stack.unwrap_or(MAIN_THREAD_WASM_STACK),
         max_memory: cfg.max_memory,
-        ..StoreConfig::default()
+        max_table_elements: cfg.max_table_elements,
     }
+}
+
+/// Runs `f` on this thread under `cfg`'s timeout: past it, the wasm `f` runs traps with
+/// "interrupted".
+pub fn with_timeout<R>(cfg: &ExecConfig, f: impl FnOnce() -> R) -> R {
+    let _watchdog = cfg
+        .timeout_ms
+        .map(|ms| crate::traps::interrupt::Watchdog::start(std::time::Duration::from_millis(ms)));
+    f()
 }
 
 /// Prints what ended a program and returns the process exit status for it.
@@ -62,13 +73,12 @@ const MAIN_THREAD_WASM_STACK: usize = 6 << 20;
 const HOST_STACK_HEADROOM: usize = 2 << 20;
 
 fn run_command_on_this_thread(module: &Arc<Module>, cfg: &ExecConfig, ctx: WasiCtx) -> i32 {
-    let _watchdog = cfg
-        .timeout_ms
-        .map(|ms| crate::traps::interrupt::Watchdog::start(std::time::Duration::from_millis(ms)));
-    match WasiInstance::new(module, ctx, command_store_config(cfg)).and_then(|mut i| i.start()) {
-        Ok(code) => code,
-        Err(e) => report_error(&e),
-    }
+    with_timeout(cfg, || {
+        match WasiInstance::new(module, ctx, store_config(cfg)).and_then(|mut i| i.start()) {
+            Ok(code) => code,
+            Err(e) => report_error(&e),
+        }
+    })
 }
 
 /// The whole `main` of a built executable.
@@ -103,7 +113,8 @@ pub unsafe fn main(
     let env: Vec<(String, String)> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
-    let ctx = match wasi_ctx_for_process(&cfg, args, env) {
+    let policy = env_grant_policy(secure_execution());
+    let ctx = match wasi_ctx_for_process(&cfg, args, env, policy) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("Error: {e}");
@@ -111,4 +122,29 @@ pub unsafe fn main(
         }
     };
     run_command(&module, &cfg, ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limits_of_the_exec_config_become_the_store_config() {
+        let cfg = ExecConfig {
+            max_memory: Some(1 << 20),
+            max_wasm_stack: Some(1 << 16),
+            max_table_elements: Some(99),
+            ..Default::default()
+        };
+        let s = store_config(&cfg);
+        assert_eq!(
+            (s.max_memory, s.max_wasm_stack, s.max_table_elements),
+            (Some(1 << 20), 1 << 16, Some(99))
+        );
+        let s = store_config(&ExecConfig::default());
+        assert_eq!(
+            (s.max_memory, s.max_wasm_stack, s.max_table_elements),
+            (None, MAIN_THREAD_WASM_STACK, None)
+        );
+    }
 }

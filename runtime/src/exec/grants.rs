@@ -1,44 +1,161 @@
-//! The WASI context of a built executable: its baked-in grants plus the run-time grants of the
-//! reserved `WASIC_*` environment variables, and the argv.
+//! The WASI context of a built executable: its baked-in grants plus, unless the executable runs
+//! in secure-execution mode, the run-time grants of the reserved `WASIC_*` environment
+//! variables; the listening sockets bound from both; and the argv.
+//!
+//! The grant syntax itself is parsed in `abi/src/exec_config.rs`, shared with the CLI.
 
-use super::{ExecConfig, RESERVED_ENV_PREFIX};
-use crate::wasi::{WasiCtx, WasiCtxBuilder};
+use super::RESERVED_ENV_PREFIX;
+use crate::wasi::{DirAccess, WasiCtx, WasiCtxBuilder, WasiError};
+use std::os::fd::OwnedFd;
+use wasic_abi::exec_config::{check_listen_addr, parse_env_grant, GrantError};
+use wasic_abi::{DirGrant, ExecConfig};
 
-/// Parses `HOST[::GUEST]` (GUEST defaults to HOST).
-pub fn parse_dir_grant(s: &str) -> (String, String) {
-    match s.split_once("::") {
-        Some((h, g)) => (h.to_string(), g.to_string()),
-        None => (s.to_string(), s.to_string()),
+/// Why the WASI context of an executable could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum GrantSetupError {
+    #[error("{var}: {source}")]
+    Variable { var: String, source: GrantError },
+    #[error("cannot open directory `{host}`: {source}")]
+    Dir { host: String, source: WasiError },
+    #[error("cannot listen on `{addr}`: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Ctx(#[from] WasiError),
+}
+
+/// Whether run-time grants from the environment are honoured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnvGrants {
+    /// `WASIC_DIR*`, `WASIC_ENV*` and `WASIC_TCPLISTEN*` add to the baked-in grants.
+    Honour,
+    /// Only the baked-in grants count (secure-execution mode, `wasic run --invoke`).
+    Ignore,
+}
+
+/// The policy of an executable: one running in secure-execution mode (started setuid, setgid
+/// or with file capabilities, `AT_SECURE` set) must not let whoever starts it widen its grants
+/// through the environment, just as the dynamic loader then ignores `LD_PRELOAD`.
+pub fn env_grant_policy(secure_execution: bool) -> EnvGrants {
+    if secure_execution {
+        EnvGrants::Ignore
+    } else {
+        EnvGrants::Honour
     }
 }
 
-/// Parses `NAME=VALUE`.
-pub fn parse_env_grant(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((n, v)) if !n.is_empty() => Ok((n.to_string(), v.to_string())),
-        _ => Err(format!(
-            "environment grant `{s}` is not of the form NAME=VALUE"
-        )),
+/// Whether this process runs in secure-execution mode (`getauxval(AT_SECURE)`).
+pub fn secure_execution() -> bool {
+    // SAFETY: getauxval only reads the auxiliary vector; an absent entry reads as 0.
+    unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
+}
+
+/// The kinds of run-time grant, by variable name (`WASIC_DIR`, `WASIC_DIR_<suffix>`, ...).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum GrantVar {
+    Dir,
+    Env,
+    Listen,
+}
+
+fn grant_var(name: &str) -> Option<(GrantVar, &str)> {
+    [
+        ("WASIC_DIR", GrantVar::Dir),
+        ("WASIC_ENV", GrantVar::Env),
+        ("WASIC_TCPLISTEN", GrantVar::Listen),
+    ]
+    .into_iter()
+    .find_map(|(key, kind)| match name.strip_prefix(key)? {
+        "" => Some((kind, "")),
+        rest => Some((kind, rest.strip_prefix('_')?)),
+    })
+}
+
+/// Whether the runtime reads `name` as a grant: what `wasic run` clears from the environment
+/// it starts an executable with, so that only its own flags grant anything.
+pub fn is_grant_variable(name: &str) -> bool {
+    grant_var(name).is_some()
+}
+
+/// Orders run-time grants of one kind: the bare variable first, then numeric suffixes by value
+/// (`_2` before `_10`, as `wasic run` numbers them), then other suffixes by name. The order is
+/// the order of the descriptors the guest gets.
+fn grant_order(suffix: &str) -> (u8, u128, &str) {
+    match suffix.parse::<u128>() {
+        _ if suffix.is_empty() => (0, 0, suffix),
+        Ok(n) => (1, n, suffix),
+        Err(_) => (2, 0, suffix),
     }
+}
+
+/// The grants a configuration and the environment add up to.
+#[derive(Debug, Default, PartialEq)]
+struct Grants {
+    dirs: Vec<DirGrant>,
+    env: Vec<(String, String)>,
+    tcplisten: Vec<String>,
+}
+
+fn collect_grants(
+    cfg: &ExecConfig,
+    env: &[(String, String)],
+    policy: EnvGrants,
+) -> Result<Grants, GrantSetupError> {
+    let mut g = Grants {
+        dirs: cfg.dirs.clone(),
+        env: cfg.env.clone(),
+        tcplisten: cfg.tcplisten.clone(),
+    };
+    if policy == EnvGrants::Ignore {
+        return Ok(g);
+    }
+    let mut vars: Vec<(GrantVar, &str, &str, &str)> = env
+        .iter()
+        .filter_map(|(n, v)| {
+            grant_var(n).map(|(kind, suffix)| (kind, suffix, n.as_str(), v.as_str()))
+        })
+        .collect();
+    vars.sort_by(|a, b| grant_order(a.1).cmp(&grant_order(b.1)));
+    for (kind, _, name, value) in vars {
+        let var = |source| GrantSetupError::Variable {
+            var: name.to_string(),
+            source,
+        };
+        match kind {
+            GrantVar::Dir => g.dirs.push(DirGrant::parse(value).map_err(var)?),
+            GrantVar::Env => g.env.push(parse_env_grant(value).map_err(var)?),
+            GrantVar::Listen => {
+                check_listen_addr(value).map_err(var)?;
+                g.tcplisten.push(value.to_string());
+            }
+        }
+    }
+    Ok(g)
+}
+
+/// Binds a `--tcplisten` address (resolving a host name as wasmtime does) into a blocking
+/// listening socket.
+pub fn bind_listener(addr: &str) -> Result<OwnedFd, GrantSetupError> {
+    let err = |source| GrantSetupError::Listen {
+        addr: addr.to_string(),
+        source,
+    };
+    let l = std::net::TcpListener::bind(addr).map_err(err)?;
+    Ok(OwnedFd::from(l))
 }
 
 /// Builds the WASI context of an executable from its baked-in config, the process environment
-/// and its argv.
+/// (for `--inherit-env` and, under [`EnvGrants::Honour`], the run-time grants) and its argv.
+/// Directories are preopened in order from descriptor 3, then the listeners are bound.
 pub fn wasi_ctx_for_process(
     cfg: &ExecConfig,
     args: Vec<Vec<u8>>,
     env: Vec<(String, String)>,
-) -> Result<WasiCtx, String> {
-    let mut dirs = cfg.dirs.clone();
-    let mut vars = cfg.env.clone();
-    let reserved = |name: &str, key: &str| name == key || name.starts_with(&format!("{key}_"));
-    for (name, value) in &env {
-        if reserved(name, "WASIC_DIR") {
-            dirs.push(parse_dir_grant(value));
-        } else if reserved(name, "WASIC_ENV") {
-            vars.push(parse_env_grant(value).map_err(|e| format!("{name}: {e}"))?);
-        }
-    }
+    policy: EnvGrants,
+) -> Result<WasiCtx, GrantSetupError> {
+    let grants = collect_grants(cfg, &env, policy)?;
     let mut b = WasiCtxBuilder::new().args(args);
     if cfg.inherit_env {
         for (n, v) in &env {
@@ -47,13 +164,128 @@ pub fn wasi_ctx_for_process(
             }
         }
     }
-    for (n, v) in &vars {
+    for (n, v) in &grants.env {
         b = b.env(n.as_str(), v.as_str());
     }
-    for (host, guest) in &dirs {
+    for d in &grants.dirs {
+        let access = if d.read_only {
+            DirAccess::ReadOnly
+        } else {
+            DirAccess::ReadWrite
+        };
         b = b
-            .preopen_dir(host, guest.as_str())
-            .map_err(|e| format!("cannot open directory `{host}`: {e}"))?;
+            .preopen_dir_with(&d.host, d.guest.as_str(), access)
+            .map_err(|source| GrantSetupError::Dir {
+                host: d.host.clone(),
+                source,
+            })?;
     }
-    b.build().map_err(|e| e.to_string())
+    for addr in &grants.tcplisten {
+        b = b.preopen_listener(bind_listener(addr)?);
+    }
+    Ok(b.build()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> Vec<(String, String)> {
+        vars.iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn secure_execution_ignores_run_time_grants_and_keeps_baked_ones() {
+        assert_eq!(env_grant_policy(true), EnvGrants::Ignore);
+        assert_eq!(env_grant_policy(false), EnvGrants::Honour);
+        let cfg = ExecConfig {
+            dirs: vec![DirGrant::parse("/baked").unwrap()],
+            env: vec![("B".into(), "1".into())],
+            tcplisten: vec!["127.0.0.1:0".into()],
+            ..Default::default()
+        };
+        let hostile = env(&[
+            ("WASIC_DIR", "/"),
+            ("WASIC_ENV", "X=1"),
+            ("WASIC_TCPLISTEN", "0.0.0.0:0"),
+        ]);
+        let g = collect_grants(&cfg, &hostile, env_grant_policy(true)).unwrap();
+        assert_eq!(
+            g,
+            Grants {
+                dirs: cfg.dirs.clone(),
+                env: cfg.env.clone(),
+                tcplisten: cfg.tcplisten.clone(),
+            }
+        );
+        let g = collect_grants(&cfg, &hostile, env_grant_policy(false)).unwrap();
+        assert_eq!(g.dirs.len(), 2);
+        assert_eq!(g.env.len(), 2);
+        assert_eq!(g.tcplisten.len(), 2);
+        // The process itself is not setuid: the real check says so.
+        assert!(!secure_execution());
+    }
+
+    #[test]
+    fn run_time_grants_come_in_suffix_order_with_numbers_by_value() {
+        let vars = env(&[
+            ("WASIC_DIR_10", "/ten"),
+            ("WASIC_DIR_b", "/b"),
+            ("WASIC_DIR_2", "/two"),
+            ("WASIC_DIR", "/bare"),
+            ("WASIC_DIR_a", "/a::/x:ro"),
+            ("WASIC_DIRECTORY", "/not-a-grant"),
+            ("WASIC_ENVX", "NOT=granted"),
+            ("WASIC_TCPLISTEN_1", "[::1]:0"),
+        ]);
+        let g = collect_grants(&ExecConfig::default(), &vars, EnvGrants::Honour).unwrap();
+        let hosts: Vec<_> = g.dirs.iter().map(|d| d.host.as_str()).collect();
+        assert_eq!(hosts, ["/bare", "/two", "/ten", "/a", "/b"]);
+        assert!(g.dirs[3].read_only);
+        assert!(g.env.is_empty());
+        assert_eq!(g.tcplisten, ["[::1]:0"]);
+        assert!(is_grant_variable("WASIC_TCPLISTEN") && is_grant_variable("WASIC_ENV_x"));
+        assert!(!is_grant_variable("WASIC_DIRECTORY") && !is_grant_variable("WASIC_CACHE_DIR"));
+    }
+
+    #[test]
+    fn bad_run_time_grants_name_the_variable() {
+        for (var, value, says) in [
+            ("WASIC_ENV_3", "NOEQ", "NAME=VALUE"),
+            ("WASIC_DIR", "::/g", "empty host"),
+            ("WASIC_TCPLISTEN_x", "localhost", "no port"),
+        ] {
+            let e = collect_grants(
+                &ExecConfig::default(),
+                &env(&[(var, value)]),
+                EnvGrants::Honour,
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                e.starts_with(&format!("{var}: ")) && e.contains(says),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_listener_that_cannot_be_bound_names_its_address() {
+        let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = held.local_addr().unwrap().to_string();
+        let cfg = ExecConfig {
+            tcplisten: vec![addr.clone()],
+            ..Default::default()
+        };
+        let e = wasi_ctx_for_process(&cfg, vec![], vec![], EnvGrants::Ignore)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!("cannot listen on `{addr}`: ")),
+            "{e}"
+        );
+        assert_eq!(e.lines().count(), 1);
+    }
 }
