@@ -142,7 +142,7 @@ impl FdEntry {
         FdEntry::with(HostFd::Borrowed(fd), ft, base, 0)
     }
 
-    /// A preopened directory; `root` is its `(st_dev, st_ino)`.
+    /// A preopened directory.
     fn preopened(p: Preopen) -> FdEntry {
         let (base, inheriting) = grant_rights(filetype::DIRECTORY, p.access, true, false);
         let mut e = FdEntry::with(HostFd::Owned(p.fd), filetype::DIRECTORY, base, inheriting);

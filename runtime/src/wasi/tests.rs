@@ -986,6 +986,52 @@ fn readdir_cookies_and_layout() {
     assert_eq!(read_dir_names(&mut h, sub, 4096).len(), 2);
 }
 
+/// A listing is one pass over the directory: removing what was listed (as `rm -r` does while
+/// it reads) neither skips nor repeats the rest (re-reading by position did skip), and a new
+/// listing from cookie 0 shows what is there now.
+#[test]
+fn readdir_continues_while_the_guest_removes_what_it_listed() {
+    let t = Tmp::new("readdir-rm");
+    let n = 600;
+    for i in 0..n {
+        fs::write(t.join(&format!("file-{i:04}")), b"").unwrap();
+    }
+    let mut h = H::with_dir(&t.0);
+    let (mut seen, mut cookie) = (Vec::new(), 0);
+    loop {
+        assert_eq!(h.call("fd_readdir", &[PRE, BUF, 256, cookie, OUT]), 0);
+        let used = h.u32(OUT) as u64;
+        let mut at = 0;
+        while at + 24 <= used {
+            let namlen = h.u32(BUF + at + 16) as u64;
+            if at + 24 + namlen > used {
+                break;
+            }
+            let name = String::from_utf8(h.bytes(BUF + at + 24, namlen as usize)).unwrap();
+            cookie = h.u64(BUF + at);
+            at += 24 + namlen;
+            if name != "." && name != ".." {
+                assert_eq!(h.path1("path_unlink_file", PRE, &name), 0);
+                seen.push(name);
+            }
+        }
+        if used < 256 {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), n, "every file listed once");
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), n, "no file listed twice");
+    assert_eq!(fs::read_dir(&t.0).unwrap().count(), 0);
+    fs::write(t.join("new"), b"").unwrap();
+    let names: Vec<String> = read_dir_names(&mut h, PRE, 4096)
+        .into_iter()
+        .map(|(name, _, _)| name)
+        .collect();
+    assert_eq!(names, [".", "..", "new"]);
+}
+
 #[test]
 fn path_operations() {
     let t = Tmp::new("paths");
