@@ -20,7 +20,8 @@
 //! the guest give rights up, after which they are `ENOTCAPABLE` (wasmtime says `ENOTSUP`); a
 //! guest-made symlink may not climb above its grant (wasmtime refuses only absolute targets);
 //! `fd_allocate` works (`posix_fallocate`), and so do `fd_sync`/`fd_datasync` on directories
-//! and the `SYNC`/`DSYNC`/`RSYNC` flags of `path_open`; the CPU-time clocks can be read;
+//! and the `SYNC`/`DSYNC`/`RSYNC` flags of `path_open`; `fd_filestat_get` on stdio describes
+//! the host object (wasmtime: zeros); the CPU-time clocks can be read;
 //! `sock_*` work on descriptors that really are sockets (e.g. a socket passed as stdio);
 //! `poll_oneoff` reports byte counts (`FIONREAD`, bytes left in a file) rather than 1.
 
