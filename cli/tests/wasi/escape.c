@@ -128,7 +128,7 @@ int main(void) {
                                                                __WASI_FSTFLAGS_MTIM_NOW));
     result("set times following absolute symlink",
            __wasi_path_filestat_set_times(root, FOLLOW, "abs_secret", 0, 0, __WASI_FSTFLAGS_MTIM_NOW));
-    // 17: a symlink made by the guest may point anywhere, but cannot be followed out.
+    // 17: the guest may not make a symlink pointing out (nor could it follow one out).
     e = __wasi_path_symlink("../outside/secret.txt", root, "guest_link");
     printf("guest creates symlink pointing outside: %s\n", errname(e));
     try_open("open through guest-made symlink", root, "guest_link", 0);

@@ -3,10 +3,14 @@
 //!
 //! Guest descriptors are numbers in our own table, never host numbers: 0–2 are the configured
 //! stdio host descriptors (borrowed, never closed by us), 3.. the preopened directories in the
-//! order they were added, then whatever the guest opens. Each entry carries WASI rights; the
-//! lookup helpers here are the single place where rights are checked.
+//! order they were added, then whatever the guest opens. Each entry carries WASI rights, which
+//! we derive from what the descriptor is, the grant it was reached through and the host open
+//! mode, never from the rights the guest asked for (as wasmtime); the lookup helpers here are
+//! the single place where they are checked.
 
 use super::errno::{cvt, Errno};
+use super::host::fstat;
+use super::readdir::DirStream;
 use super::types::{filetype, rights};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::CString;
@@ -41,10 +45,21 @@ pub(crate) enum HostFd {
 pub(crate) struct FdEntry {
     pub host: HostFd,
     pub filetype: u8,
+    /// What the descriptor may do. Derived by us from what it is, the grant it was reached
+    /// through and the host open mode ([`grant_rights`]), never from the rights the guest asked
+    /// for (wasmtime ignores those too); the guest can only narrow it (`fd_fdstat_set_rights`).
     pub base: u64,
+    /// The most a descriptor opened through this one (a directory) can get.
     pub inheriting: u64,
     /// Guest-visible name of a preopened directory.
     pub preopen: Option<Vec<u8>>,
+    /// The access of the grant this descriptor was reached through.
+    pub access: DirAccess,
+    /// `(st_dev, st_ino)` of the preopened directory this descriptor was reached through: how
+    /// far up a symlink the guest creates may point.
+    pub grant_root: Option<(u64, u64)>,
+    /// `fd_readdir`'s stream on this directory, kept between calls.
+    pub dir_stream: Option<DirStream>,
 }
 
 impl FdEntry {
@@ -61,6 +76,25 @@ impl FdEntry {
         unsafe { BorrowedFd::borrow_raw(self.raw()) }
     }
 
+    /// Stdio: a stream of the host process, whatever the host descriptor is (only stdio is
+    /// borrowed).
+    pub fn is_stdio(&self) -> bool {
+        matches!(self.host, HostFd::Borrowed(_))
+    }
+
+    fn with(host: HostFd, filetype: u8, base: u64, inheriting: u64) -> FdEntry {
+        FdEntry {
+            host,
+            filetype,
+            base,
+            inheriting,
+            preopen: None,
+            access: DirAccess::ReadWrite,
+            grant_root: None,
+            dir_stream: None,
+        }
+    }
+
     /// Builds an entry for a host descriptor, with every right its type allows (intersected
     /// with `base`/`inheriting`).
     pub fn new(host: HostFd, base: u64, inheriting: u64) -> FdEntry {
@@ -69,13 +103,68 @@ impl FdEntry {
             HostFd::Borrowed(fd) => *fd,
         });
         let (max_base, max_inh) = max_rights(ft);
-        FdEntry {
-            host,
-            filetype: ft,
-            base: base & max_base,
-            inheriting: inheriting & max_inh,
-            preopen: None,
-        }
+        FdEntry::with(host, ft, base & max_base, inheriting & max_inh)
+    }
+
+    /// Guest descriptor `index` (0, 1 or 2) for the host's stdio descriptor `fd`. Like wasmtime,
+    /// stdio is a stream to read (0) or write (1, 2), whatever the host descriptor is: a file
+    /// redirected with `>>` cannot be truncated, re-timed or written at an offset, and a
+    /// directory on stdin is no preopen. Its filetype is `CHARACTER_DEVICE` on a terminal and
+    /// `UNKNOWN` otherwise, as on wasmtime. A socket stays a socket (the `sock_*` calls work on
+    /// it), with the one direction.
+    pub(crate) fn stdio(fd: RawFd, index: usize) -> FdEntry {
+        let host = host_filetype(fd);
+        let socket = host == filetype::SOCKET_STREAM || host == filetype::SOCKET_DGRAM;
+        let (ft, base) = if socket {
+            let other = if index == 0 {
+                rights::FD_WRITE
+            } else {
+                rights::FD_READ
+            };
+            (host, rights::SOCKET & !other)
+        } else {
+            // SAFETY: isatty only inspects the descriptor.
+            let tty = unsafe { libc::isatty(fd) } == 1;
+            let ft = if tty {
+                filetype::CHARACTER_DEVICE
+            } else {
+                filetype::UNKNOWN
+            };
+            (
+                ft,
+                if index == 0 {
+                    rights::STDIN
+                } else {
+                    rights::STDOUT
+                },
+            )
+        };
+        FdEntry::with(HostFd::Borrowed(fd), ft, base, 0)
+    }
+
+    /// A preopened directory.
+    fn preopened(p: Preopen) -> FdEntry {
+        let (base, inheriting) = grant_rights(filetype::DIRECTORY, p.access, true, false);
+        let mut e = FdEntry::with(HostFd::Owned(p.fd), filetype::DIRECTORY, base, inheriting);
+        e.preopen = Some(p.name);
+        e.access = p.access;
+        e.grant_root = Some(p.root);
+        e
+    }
+
+    /// A descriptor `path_open` opened through directory `parent`, for reading and/or writing.
+    pub(crate) fn opened(fd: OwnedFd, parent: &FdEntry, read: bool, write: bool) -> FdEntry {
+        let ft = host_filetype(fd.as_raw_fd());
+        let (base, inheriting) = grant_rights(ft, parent.access, read, write);
+        let mut e = FdEntry::with(
+            HostFd::Owned(fd),
+            ft,
+            base & parent.inheriting,
+            inheriting & parent.inheriting,
+        );
+        e.access = parent.access;
+        e.grant_root = parent.grant_root;
+        e
     }
 }
 
@@ -88,6 +177,28 @@ pub(crate) fn max_rights(ft: u8) -> (u64, u64) {
         filetype::BLOCK_DEVICE => (rights::FILE, 0),
         _ => (rights::STREAM, 0),
     }
+}
+
+/// What a descriptor of type `ft` reached through a grant with `access` may do, opened on the
+/// host for `read` and/or `write`: (base, inheriting). The host open mode decides reading and
+/// writing (an open file description cannot do more); the grant decides whether anything may
+/// change. A read-only directory still reports the full inheriting set, as wasmtime does: libc
+/// then asks `path_open` for what the program wants (`O_RDWR`) and gets wasmtime's `EPERM`
+/// instead of a descriptor silently opened read-only.
+pub(crate) fn grant_rights(ft: u8, access: DirAccess, read: bool, write: bool) -> (u64, u64) {
+    let (mut base, inheriting) = max_rights(ft);
+    if ft != filetype::DIRECTORY {
+        if !read {
+            base &= !rights::FD_READ;
+        }
+        if !write {
+            base &= !rights::FD_WRITE;
+        }
+    }
+    if access == DirAccess::ReadOnly {
+        base &= !rights::MUTATING;
+    }
+    (base, inheriting)
 }
 
 /// The WASI filetype of an open host descriptor (FIFOs are `unknown`, as on wasmtime: preview 1
@@ -221,6 +332,10 @@ impl WasiCtx {
     /// (`ENOTDIR` otherwise, as `openat` on a file says).
     pub(crate) fn dir(&self, fd: u32, need: u64) -> Result<&FdEntry, Errno> {
         let e = self.fds.get(fd).ok_or(Errno::BADF)?;
+        // Stdio is a stream, even when the host gave us a directory (wasmtime: EBADF).
+        if e.is_stdio() {
+            return Err(Errno::BADF);
+        }
         if e.filetype != filetype::DIRECTORY {
             return Err(Errno::NOTDIR);
         }
@@ -229,12 +344,24 @@ impl WasiCtx {
     }
 }
 
+/// The errno for a call `e` lacks rights for, as wasmtime answers it: not open for reading
+/// or writing is `EBADF` (the host's answer); on stdio, positioning is `ESPIPE` and anything
+/// else `EBADF`; a change beneath a read-only grant is `EPERM`. Only a right the guest gave up
+/// itself (`fd_fdstat_set_rights`) is `ENOTCAPABLE`.
 fn check_rights(e: &FdEntry, need: u64) -> Result<(), Errno> {
     let missing = need & !e.base;
     if missing == 0 {
         Ok(())
     } else if missing & (rights::FD_READ | rights::FD_WRITE) != 0 {
         Err(Errno::BADF)
+    } else if e.is_stdio() {
+        if missing & (rights::FD_SEEK | rights::FD_TELL) != 0 {
+            Err(Errno::SPIPE)
+        } else {
+            Err(Errno::BADF)
+        }
+    } else if e.access == DirAccess::ReadOnly && missing & rights::MUTATING != 0 {
+        Err(Errno::PERM)
     } else {
         Err(Errno::NOTCAPABLE)
     }
@@ -247,8 +374,19 @@ pub enum DirAccess {
     #[default]
     ReadWrite,
     /// Look up, read and list only: every call that would change something beneath the
-    /// directory fails (`--dir HOST::GUEST:ro`).
+    /// directory fails with `EPERM`, as beneath wasmtime's read-only preopens (writing through a
+    /// descriptor opened for reading is the host's `EBADF`) (`--dir HOST::GUEST:ro`).
     ReadOnly,
+}
+
+/// A directory opened by [`WasiCtxBuilder::preopen_dir_with`].
+#[derive(Debug)]
+struct Preopen {
+    fd: OwnedFd,
+    name: Vec<u8>,
+    access: DirAccess,
+    /// Its `(st_dev, st_ino)`.
+    root: (u64, u64),
 }
 
 /// Configures a [`WasiCtx`]: arguments, environment, preopened directories and sockets, stdio.
@@ -256,7 +394,7 @@ pub enum DirAccess {
 pub struct WasiCtxBuilder {
     args: Vec<Vec<u8>>,
     env: Vec<(Vec<u8>, Vec<u8>)>,
-    preopens: Vec<(OwnedFd, Vec<u8>, DirAccess)>,
+    preopens: Vec<Preopen>,
     listeners: Vec<OwnedFd>,
     stdio: [RawFd; 3],
 }
@@ -344,8 +482,13 @@ impl WasiCtxBuilder {
         .map_err(|_| err(std::io::Error::last_os_error()))?;
         // SAFETY: fresh descriptor.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        self.preopens
-            .push((fd, guest_name.into().into_bytes(), access));
+        let st = fstat(fd.as_raw_fd()).map_err(|_| err(std::io::Error::last_os_error()))?;
+        self.preopens.push(Preopen {
+            fd,
+            name: guest_name.into().into_bytes(),
+            access,
+            root: (st.st_dev, st.st_ino),
+        });
         Ok(self)
     }
 
@@ -399,27 +542,10 @@ impl WasiCtxBuilder {
         }
         let mut fds = FdTable::default();
         for (i, &host) in self.stdio.iter().enumerate() {
-            // stdin is read-only, stdout/stderr write-only, whatever the host descriptor allows.
-            let deny = if i == 0 {
-                rights::FD_WRITE
-            } else {
-                rights::FD_READ
-            };
-            let mut e = FdEntry::new(HostFd::Borrowed(host), !0, 0);
-            e.base &= !deny;
-            fds.push(e).expect("fresh table");
+            fds.push(FdEntry::stdio(host, i)).expect("fresh table");
         }
-        for (fd, name, access) in self.preopens {
-            let mut e = match access {
-                DirAccess::ReadWrite => FdEntry::new(HostFd::Owned(fd), !0, !0),
-                DirAccess::ReadOnly => FdEntry::new(
-                    HostFd::Owned(fd),
-                    rights::DIR_READ_ONLY,
-                    rights::DIR_READ_ONLY | rights::FILE_READ_ONLY,
-                ),
-            };
-            e.preopen = Some(name);
-            fds.push(e).expect("fresh table");
+        for p in self.preopens {
+            fds.push(FdEntry::preopened(p)).expect("fresh table");
         }
         for fd in self.listeners {
             fds.push(FdEntry::new(HostFd::Owned(fd), rights::SOCKET, 0))

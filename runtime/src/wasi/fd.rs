@@ -4,14 +4,13 @@
 //! rights it needs (`WasiCtx::entry`/`file`/`dir`), validate guest pointers, act with one host
 //! call, map the host errno and write the results back.
 
-use super::ctx::{mode_filetype, HostFd, WasiCtx};
+use super::ctx::{HostFd, WasiCtx};
 use super::errno::{cvt, Errno};
-use super::host::{fstat, fstatat, retry, stat_to_filestat, timespecs};
+use super::host::{fstat, retry, stat_to_filestat, timespecs};
 use super::memory::GuestMemory;
+use super::readdir::DirStream;
 use super::types::{self, fdflags, rights, Flavor};
 use super::{done, WasiExit};
-use std::ffi::CStr;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use wasic_abi::ValRaw;
 
 type Ret = Result<(), WasiExit>;
@@ -278,88 +277,6 @@ pub fn fd_prestat_dir_name(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) 
     })
 }
 
-/// One directory entry as `fd_readdir` reports it.
-struct DirEntry {
-    name: Vec<u8>,
-    ino: u64,
-    ty: u8,
-}
-
-/// All entries of directory `fd`, `.` and `..` first (as wasmtime reports them, both with the
-/// directory's own inode so that nothing about the parent of a preopen leaks).
-fn read_dir(fd: RawFd) -> Result<Vec<DirEntry>, Errno> {
-    let self_ino = fstat(fd)?.st_ino;
-    let mut out = vec![
-        DirEntry {
-            name: b".".to_vec(),
-            ino: self_ino,
-            ty: types::filetype::DIRECTORY,
-        },
-        DirEntry {
-            name: b"..".to_vec(),
-            ino: self_ino,
-            ty: types::filetype::DIRECTORY,
-        },
-    ];
-    // A fresh descriptor so the stream starts at the beginning whatever happened before.
-    let dfd = retry(|| unsafe {
-        libc::openat(
-            fd,
-            c".".as_ptr(),
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        )
-    })?;
-    // SAFETY: fresh descriptor; on fdopendir failure we still own it.
-    let dfd = unsafe { OwnedFd::from_raw_fd(dfd) };
-    let dirp = unsafe { libc::fdopendir(std::os::fd::AsRawFd::as_raw_fd(&dfd)) };
-    if dirp.is_null() {
-        return Err(Errno::last());
-    }
-    // closedir closes the descriptor now.
-    std::mem::forget(dfd);
-    let result = (|| loop {
-        // readdir signals errors only through errno, so clear it first.
-        unsafe { *libc::__errno_location() = 0 };
-        let ent = unsafe { libc::readdir64(dirp) };
-        if ent.is_null() {
-            let err = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-            return if err == 0 {
-                Ok(())
-            } else {
-                Err(Errno::from_raw(err))
-            };
-        }
-        // SAFETY: readdir returned a valid entry with a NUL-terminated name.
-        let ent = unsafe { &*ent };
-        let name = unsafe { CStr::from_ptr(ent.d_name.as_ptr()) };
-        let name_bytes = name.to_bytes();
-        if name_bytes == b"." || name_bytes == b".." {
-            continue;
-        }
-        let ty = match ent.d_type {
-            libc::DT_REG => types::filetype::REGULAR_FILE,
-            libc::DT_DIR => types::filetype::DIRECTORY,
-            libc::DT_LNK => types::filetype::SYMBOLIC_LINK,
-            libc::DT_CHR => types::filetype::CHARACTER_DEVICE,
-            libc::DT_BLK => types::filetype::BLOCK_DEVICE,
-            libc::DT_SOCK => types::filetype::SOCKET_STREAM,
-            libc::DT_FIFO => types::filetype::UNKNOWN,
-            // Some filesystems do not fill d_type: ask (without following).
-            _ => match fstatat(fd, name, libc::AT_SYMLINK_NOFOLLOW) {
-                Ok(st) => mode_filetype(st.st_mode & libc::S_IFMT),
-                Err(_) => types::filetype::UNKNOWN,
-            },
-        };
-        out.push(DirEntry {
-            name: name_bytes.to_vec(),
-            ino: ent.d_ino,
-            ty,
-        });
-    })();
-    unsafe { libc::closedir(dirp) };
-    result.map(|()| out)
-}
-
 pub fn fd_readdir(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
     let (fd, buf, buf_len) = (a[0].as_u32(), a[1].as_u32(), a[2].as_u32());
     let (cookie, out) = (a[3].as_u64(), a[4].as_u32());
@@ -368,29 +285,17 @@ pub fn fd_readdir(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
         if e.filetype != types::filetype::DIRECTORY {
             return Err(Errno::BADF);
         }
-        let e = ctx.entry(fd, rights::FD_READDIR)?;
+        ctx.entry(fd, rights::FD_READDIR)?;
         let mut mem = GuestMemory::new(mem);
         let dst = mem.range(buf, buf_len)?;
         mem.check(out, 4)?;
-        let entries = read_dir(e.raw())?;
-        // Serialize header + name of each entry from `cookie` on; the last one is cut off when
-        // the buffer is full, which tells the guest to call again with a bigger buffer.
-        let mut bytes = Vec::new();
-        let skip = usize::try_from(cookie).unwrap_or(usize::MAX);
-        for (i, ent) in entries.iter().enumerate().skip(skip) {
-            if bytes.len() >= dst.len() {
-                break;
-            }
-            let next = i as u64 + 1;
-            bytes.extend_from_slice(&types::encode_dirent(
-                next,
-                ent.ino,
-                ent.name.len() as u32,
-                ent.ty,
-            ));
-            bytes.extend_from_slice(&ent.name);
-        }
-        bytes.truncate(dst.len());
+        let e = ctx.fds.get_mut(fd).ok_or(Errno::BADF)?;
+        // The stream stays open between calls, so that a listing is one pass.
+        let stream = match e.dir_stream.take() {
+            Some(s) => s,
+            None => DirStream::open(e.raw())?,
+        };
+        let bytes = e.dir_stream.insert(stream).read(cookie, dst.len())?;
         mem.write_bytes(buf as u64, &bytes)?;
         mem.write_u32(out as u64, bytes.len() as u32)
     })

@@ -8,17 +8,22 @@
 //!
 //! Files: `memory.rs` (bounds-checked guest memory), `errno.rs` (errno table), `types.rs` (witx
 //! constants and layouts of both flavors), `sandbox.rs` (path resolution, sandbox-critical),
-//! `ctx.rs` (context, descriptor table, rights), `host.rs` (host-call helpers), and the
-//! functions by family in `args.rs`, `clock.rs`, `fd.rs`, `path.rs`, `poll.rs`, `proc.rs`,
-//! `sock.rs`.
+//! `ctx.rs` (context, descriptor table, rights), `host.rs` (host-call helpers), `readdir.rs`
+//! (`fd_readdir`'s directory streams), and the functions by family in `args.rs`, `clock.rs`,
+//! `fd.rs`, `path.rs`, `poll.rs`, `proc.rs`, `sock.rs`.
 //!
-//! Behavior follows wasmtime's preview 1 where the specification leaves room, with these
-//! deliberate differences: a guest pointer or length out of bounds is `EFAULT` (wasmtime traps);
-//! rights are tracked and enforced (a missing read/write right is `EBADF` as on wasmtime, any
-//! other `ENOTCAPABLE`; `fd_fdstat_set_rights` narrows them, where wasmtime says `ENOTSUP`);
-//! `fd_allocate` works (`posix_fallocate`); the CPU-time clocks can be read; `sock_*` work on
-//! descriptors that really are sockets (e.g. a socket passed as stdio); `poll_oneoff` reports
-//! byte counts (`FIONREAD`, bytes left in a file) rather than 1.
+//! Behavior follows wasmtime's preview 1 where the specification leaves room. As there, the
+//! rights a guest asks for only choose the host open mode: what a descriptor may do follows
+//! from what it is, its grant (read-write, or read-only: `EPERM`) and that mode; stdio is a
+//! stream to read or write whatever the host descriptor is. Deliberate differences: a guest
+//! pointer or length out of bounds is `EFAULT` (wasmtime traps); `fd_fdstat_set_rights` lets
+//! the guest give rights up, after which they are `ENOTCAPABLE` (wasmtime says `ENOTSUP`); a
+//! guest-made symlink may not climb above its grant (wasmtime refuses only absolute targets);
+//! `fd_allocate` works (`posix_fallocate`), and so do `fd_sync`/`fd_datasync` on directories
+//! and the `SYNC`/`DSYNC`/`RSYNC` flags of `path_open`; `fd_filestat_get` on stdio describes
+//! the host object (wasmtime: zeros); the CPU-time clocks can be read;
+//! `sock_*` work on descriptors that really are sockets (e.g. a socket passed as stdio);
+//! `poll_oneoff` reports byte counts (`FIONREAD`, bytes left in a file) rather than 1.
 
 mod args;
 mod clock;
@@ -30,6 +35,7 @@ mod memory;
 mod path;
 mod poll;
 mod proc;
+mod readdir;
 mod sandbox;
 mod sock;
 mod types;

@@ -5,7 +5,7 @@
 //! not follow the final component, map the errno. A trailing `/` means "must be a directory"
 //! and, for calls that look at an existing object, "follow a final symlink", as in POSIX.
 
-use super::ctx::{FdEntry, HostFd, WasiCtx};
+use super::ctx::{DirAccess, FdEntry, WasiCtx};
 use super::errno::{cvt, Errno};
 use super::host::{fstatat, retry, stat_to_filestat, timespecs};
 use super::memory::GuestMemory;
@@ -49,8 +49,8 @@ pub fn path_open(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
         a[3].as_u32(),
         a[4].as_u32(),
     );
-    let (base, inheriting, fdflags, out) =
-        (a[5].as_u64(), a[6].as_u64(), a[7].as_u32(), a[8].as_u32());
+    // The requested inheriting rights are ignored, as on wasmtime.
+    let (base, fdflags, out) = (a[5].as_u64(), a[7].as_u32(), a[8].as_u32());
     done(a, || {
         let mut mem = GuestMemory::new(mem);
         let path = guest_path(&mem, ptr, len)?;
@@ -71,11 +71,22 @@ pub fn path_open(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
             need |= rights::PATH_FILESTAT_SET_SIZE;
         }
         let dir = ctx.dir(dirfd, need)?;
-        // A new descriptor gets at most what its directory may hand down.
-        let base = base & dir.inheriting;
-        let inheriting = inheriting & dir.inheriting;
-        let read = base & (rights::FD_READ | rights::FD_READDIR) != 0;
-        let write = base & rights::FD_WRITE != 0;
+        // The requested rights only say how to open on the host, as on wasmtime: for writing
+        // if they hold FD_WRITE or the call creates or truncates, for reading if they hold
+        // FD_READ or it is not opened for writing. What the descriptor may then do follows
+        // from that and the grant (`FdEntry::opened`), so a program asking for no rights at
+        // all (wasmtime's own tests do) gets a working descriptor.
+        let write = base & rights::FD_WRITE != 0 || has(oflags::CREAT) || has(oflags::TRUNC);
+        let read = base & rights::FD_READ != 0 || !write;
+        if write && dir.access == DirAccess::ReadOnly {
+            return Err(Errno::PERM);
+        }
+        // A directory whose inheriting rights the guest narrowed hands down no more.
+        let mode =
+            (if read { rights::FD_READ } else { 0 }) | (if write { rights::FD_WRITE } else { 0 });
+        if mode & !dir.inheriting != 0 {
+            return Err(Errno::NOTCAPABLE);
+        }
         let mut flags = libc::O_NOCTTY
             | match (read, write) {
                 (_, false) => libc::O_RDONLY,
@@ -106,19 +117,10 @@ pub fn path_open(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
         if dirflags & lookupflags::SYMLINK_FOLLOW == 0 {
             flags |= libc::O_NOFOLLOW;
         }
-        let fd = match sandbox::open_beneath(dir.fd(), &path, flags, 0o666) {
-            // Asking for write access to a directory still opens it (without it), as on
-            // wasmtime: wasi-libc derives the rights it asks for from the parent's, not from
-            // what the path turns out to be.
-            Err(Errno::ISDIR) if write && flags & (libc::O_CREAT | libc::O_TRUNC) == 0 => {
-                let flags = flags & !libc::O_ACCMODE | libc::O_RDONLY;
-                sandbox::open_beneath(dir.fd(), &path, flags, 0o666)?
-            }
-            r => r?,
-        };
-        let new = ctx
-            .fds
-            .push(FdEntry::new(HostFd::Owned(fd), base, inheriting))?;
+        // Opening a directory for writing is the host's EISDIR, as in POSIX and on wasmtime.
+        let fd = sandbox::open_beneath(dir.fd(), &path, flags, 0o666)?;
+        let entry = FdEntry::opened(fd, dir, read, write);
+        let new = ctx.fds.push(entry)?;
         mem.write_u32(out as u64, new)
     })
 }
@@ -284,15 +286,16 @@ pub fn path_symlink(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret 
     );
     done(a, || {
         let mem = GuestMemory::new(mem);
-        // The target is stored, not resolved: it may point anywhere (like wasmtime), and any
-        // later resolution through it is checked by the sandbox.
-        let target = CString::new(guest_path(&mem, old_ptr, old_len)?).map_err(|_| Errno::INVAL)?;
+        let target = guest_path(&mem, old_ptr, old_len)?;
         let new = guest_path(&mem, new_ptr, new_len)?;
         let dir = ctx.dir(fd, rights::PATH_SYMLINK)?;
         let dst = sandbox::open_parent(dir.fd(), &new, false)?;
         if dst.trailing_slash {
             return Err(trailing_slash_on_create(&dst));
         }
+        // The sandbox never follows a link out, but host tools would: no links pointing out.
+        sandbox::check_symlink_target(&target, dst.dir.raw(), dir.grant_root)?;
+        let target = CString::new(target).map_err(|_| Errno::INVAL)?;
         cvt(unsafe { libc::symlinkat(target.as_ptr(), dst.dir.raw(), dst.name.as_ptr()) }).map(drop)
     })
 }

@@ -6,16 +6,19 @@
 //! symlinks, or a symlink swapped in while we resolve. Escapes fail with [`Errno::ESCAPE`].
 //!
 //! * [`open_beneath`] opens a path with Linux `openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)`,
-//!   where the kernel itself enforces the rule. On kernels without `openat2` (`ENOSYS`) it walks
-//!   the path one component at a time with `O_PATH | O_NOFOLLOW`, keeping its own stack of
-//!   directory descriptors so that `..` never climbs above the root, and expanding each symlink
-//!   itself (absolute targets are escapes).
+//!   where the kernel itself enforces the rule. On kernels without `openat2` (`ENOSYS`), under
+//!   seccomp sandboxes that deny it (`EPERM`), and when renames keep it retrying (`EAGAIN`), it
+//!   walks the path one component at a time with `O_PATH | O_NOFOLLOW`, keeping its own stack
+//!   of directory descriptors so that `..` never climbs above the root, and expanding each
+//!   symlink itself (absolute targets are escapes), as cap-std does.
 //! * [`open_parent`] resolves all but the last component with [`open_beneath`] and returns the
 //!   parent directory plus the final name, for the `*at` syscalls (`mkdirat`, `unlinkat`, ...).
 //!   The name is a single component, never `..` (that case becomes the parent's parent and `.`).
 //!   When asked to follow, it expands a final symlink by re-resolving `parent/target` from the
 //!   root, so the result is again beneath it. Callers must then act with `AT_SYMLINK_NOFOLLOW`
 //!   (or a call that never follows), so a symlink swapped in afterwards is not followed either.
+//! * [`check_symlink_target`] keeps the guest from creating symlinks that point out (absolute,
+//!   or climbing above the grant), which host tools working in the directory would follow.
 
 use super::errno::{cvt, Errno};
 use std::collections::VecDeque;
@@ -107,18 +110,62 @@ pub(crate) fn open_beneath(
     let flags = flags | libc::O_CLOEXEC;
     if use_openat2() {
         match openat2_beneath(root.as_raw_fd(), &cstring(path)?, flags, mode) {
-            Err(e) if e == libc::ENOSYS => NO_OPENAT2.store(true, Ordering::Relaxed),
-            // RESOLVE_BENEATH reports an escape as EXDEV (we never ask for RESOLVE_NO_XDEV).
-            Err(e) if e == libc::EXDEV => return Err(Errno::ESCAPE),
-            Err(e) => return Err(Errno::from_raw(e)),
             Ok(fd) => return Ok(fd),
+            Err(e) => match after_openat2(e) {
+                Openat2Failed::Answer(errno) => return Err(errno),
+                Openat2Failed::Walk => {}
+                Openat2Failed::WalkFromNowOn => NO_OPENAT2.store(true, Ordering::Relaxed),
+            },
         }
     }
     open_walk(root, path, flags, mode)
 }
 
+/// What [`open_beneath`] does after `openat2` failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Openat2Failed {
+    /// That is the outcome.
+    Answer(Errno),
+    /// Resolve this path with the component walk instead.
+    Walk,
+    /// The kernel has no `openat2`: walk, now and from now on.
+    WalkFromNowOn,
+}
+
+/// The decision for `openat2`'s host errno `e`, as cap-std makes it.
+pub(crate) fn after_openat2(e: i32) -> Openat2Failed {
+    match e {
+        libc::ENOSYS => Openat2Failed::WalkFromNowOn,
+        // Seccomp sandboxes (systemd, container runtimes) deny syscalls they do not know with
+        // EPERM. A real EPERM (O_NOATIME, a file seal) comes back from the walk as well.
+        libc::EPERM => Openat2Failed::Walk,
+        // Still racing renames after our retries: the walk needs no help from the kernel to
+        // stay beneath the root, so it can answer.
+        libc::EAGAIN => Openat2Failed::Walk,
+        // RESOLVE_BENEATH reports an escape as EXDEV (we never ask for RESOLVE_NO_XDEV).
+        libc::EXDEV => Openat2Failed::Answer(Errno::ESCAPE),
+        e => Openat2Failed::Answer(Errno::from_raw(e)),
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Lets tests make `openat2` fail with a given errno, as a seccomp sandbox would.
+    static OPENAT2_FAILS_WITH: std::cell::Cell<Option<i32>> = const { std::cell::Cell::new(None) };
+}
+
+/// Test-only: on this thread, `openat2` fails with `errno` (`None`: the real call again).
+#[cfg(test)]
+pub(crate) fn simulate_openat2_failure(errno: Option<i32>) {
+    OPENAT2_FAILS_WITH.with(|c| c.set(errno));
+}
+
 /// `openat2` with `RESOLVE_BENEATH`; the error is the raw host errno.
 fn openat2_beneath(dir: RawFd, path: &CStr, flags: i32, mode: u32) -> Result<OwnedFd, i32> {
+    #[cfg(test)]
+    if let Some(e) = OPENAT2_FAILS_WITH.with(|c| c.get()) {
+        return Err(e);
+    }
     // SAFETY: open_how is a plain C struct; all-zero is a valid value.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = flags as u32 as u64;
@@ -337,4 +384,69 @@ pub(crate) fn open_parent<'a>(
         });
     }
     Err(Errno::LOOP)
+}
+
+/// Most `..` steps [`check_symlink_target`] takes looking for the grant's root.
+const MAX_DEPTH: usize = 4096;
+
+/// Refuses (with [`Errno::ESCAPE`]) a symlink target the guest may not store in a link whose
+/// directory is `link_dir`: an absolute one (as cap-std and wasmtime do), or a relative one
+/// that climbs above the grant's root (`grant_root`, a `(st_dev, st_ino)`), judged lexically
+/// from the link's directory. The sandbox never follows such links out anyway; this keeps a
+/// guest from planting them for host tools that would.
+pub(crate) fn check_symlink_target(
+    target: &[u8],
+    link_dir: RawFd,
+    grant_root: Option<(u64, u64)>,
+) -> Result<(), Errno> {
+    if target.first() == Some(&b'/') {
+        return Err(Errno::ESCAPE);
+    }
+    let parts = || target.split(|&b| b == b'/');
+    if !parts().any(|c| c == b"..") {
+        return Ok(());
+    }
+    // Where the link is, in `..` steps below the root; unknown (no longer beneath it, as far
+    // as we can tell) counts as the root itself.
+    let mut depth = match grant_root {
+        Some(root) => depth_below(link_dir, root)?.unwrap_or(0),
+        None => 0,
+    };
+    for c in parts() {
+        match c {
+            b"" | b"." => {}
+            b".." => depth = depth.checked_sub(1).ok_or(Errno::ESCAPE)?,
+            _ => depth += 1,
+        }
+    }
+    Ok(())
+}
+
+/// How many `..` steps lead from directory `dir` up to the directory identified by `root`, or
+/// `None` if it is not an ancestor (within [`MAX_DEPTH`] steps). Only looks (`O_PATH`): the
+/// directories above are never acted on.
+fn depth_below(dir: RawFd, root: (u64, u64)) -> Result<Option<usize>, Errno> {
+    let id = |fd: RawFd| -> Result<(u64, u64), Errno> {
+        // SAFETY: zeroed stat is valid; fstat fills it.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        cvt(unsafe { libc::fstat(fd, &mut st) })?;
+        Ok((st.st_dev, st.st_ino))
+    };
+    let mut up: Option<OwnedFd> = None;
+    let mut here = id(dir)?;
+    for depth in 0..MAX_DEPTH {
+        if here == root {
+            return Ok(Some(depth));
+        }
+        let cur = up.as_ref().map_or(dir, |fd| fd.as_raw_fd());
+        let parent = openat(cur, c"..", libc::O_PATH | libc::O_DIRECTORY, 0)?;
+        let above = id(parent.as_raw_fd())?;
+        if above == here {
+            // The host's `/`: its `..` is itself.
+            return Ok(None);
+        }
+        here = above;
+        up = Some(parent);
+    }
+    Ok(None)
 }

@@ -38,6 +38,8 @@ pub(super) const PATH2: u64 = 0x1800;
 pub(super) const DATA: u64 = 0x3000;
 pub(super) const BUF: u64 = 0x8000;
 pub(super) const ALL: u64 = (1 << 30) - 1;
+/// Every right but writing: what opening a directory may ask for (writing it is `EISDIR`).
+pub(super) const DIR_RIGHTS: u64 = ALL & !rights::FD_WRITE;
 pub(super) const PRE: u64 = 3;
 
 pub(super) fn e(x: Errno) -> u16 {
@@ -103,7 +105,7 @@ impl H {
         u64::from_le_bytes(self.bytes(at, 8).try_into().unwrap())
     }
 
-    fn path_at(&mut self, at: u64, p: &str) -> (u64, u64) {
+    pub fn path_at(&mut self, at: u64, p: &str) -> (u64, u64) {
         self.put(at, p.as_bytes());
         (at, p.len() as u64)
     }
@@ -519,23 +521,70 @@ fn efault_on_bad_pointers_and_lengths() {
     );
 }
 
+/// As on wasmtime, the rights a guest asks `path_open` for only choose the host open mode
+/// (read, write): a descriptor can do what that mode and its grant allow, whatever else was
+/// asked for. wasmtime's own test programs open directories with no rights and create files.
 #[test]
-fn rights_are_enforced() {
+fn requested_rights_choose_the_open_mode_and_nothing_else() {
     let t = Tmp::new("rights");
-    fs::write(t.join("ro"), b"data").unwrap();
+    fs::write(t.join("data"), b"data").unwrap();
     let mut h = H::with_dir(&t.0);
-    let ro = h.open("ro", 0, rights::FD_READ | rights::FD_SEEK).unwrap();
+    let fdstat = |h: &mut H, fd: u64| {
+        assert_eq!(h.call("fd_fdstat_get", &[fd, OUT]), 0);
+        (h.mem[OUT as usize], h.u64(OUT + 8), h.u64(OUT + 16))
+    };
+    // A directory opened with no rights at all, and no inheriting rights.
+    let dir = h.open_in(PRE, ".", 2 /* directory */, 0, 0, false).unwrap();
+    let (ty, base, _) = fdstat(&mut h, dir);
     assert_eq!(
-        h.write(ro, b"x"),
+        (ty, base),
+        (3, rights::DIR),
+        "a directory with every directory right"
+    );
+    // Through it: create a file with no rights (opened for writing, as on wasmtime), write,
+    // read back with just FD_READ, list, make and remove a directory, unlink.
+    let f = h.open_in(dir, "new", 1 /* creat */, 0, 0, false).unwrap();
+    assert_eq!(h.write(f, b"hello").unwrap(), 5);
+    assert_eq!(h.read(f, 5), Err(e(Errno::BADF)), "opened for writing only");
+    let (_, base, _) = fdstat(&mut h, f);
+    assert_eq!(base, rights::FILE & !rights::FD_READ);
+    let r = h.open_in(dir, "new", 0, rights::FD_READ, 0, false).unwrap();
+    assert_eq!(h.read(r, 100).unwrap(), b"hello");
+    assert_eq!(
+        h.write(r, b"x"),
         Err(e(Errno::BADF)),
-        "writing a read-only fd"
+        "opened for reading only"
     );
+    assert_eq!(h.seek(r, 1, 0), Ok(1), "seek without asking for FD_SEEK");
+    assert_eq!(h.call("fd_filestat_get", &[r, BUF]), 0);
+    assert_eq!(h.u64(BUF + 32), 5);
+    let (_, base, _) = fdstat(&mut h, r);
+    assert_eq!(base, rights::FILE & !rights::FD_WRITE);
+    // ftruncate on a descriptor not open for writing: the host's answer.
+    assert_eq!(h.call("fd_filestat_set_size", &[r, 0]), e(Errno::INVAL));
+    assert_eq!(fs::read(t.join("new")).unwrap(), b"hello");
+    let none = h.open_in(dir, "data", 0, 0, 0, false).unwrap();
     assert_eq!(
-        h.call("fd_filestat_set_size", &[ro, 0]),
-        e(Errno::NOTCAPABLE)
+        h.read(none, 100).unwrap(),
+        b"data",
+        "no rights: opened for reading"
     );
-    assert_eq!(h.read(ro, 4).unwrap(), b"data");
-    // Rights only shrink.
+    assert_eq!(h.call("fd_readdir", &[dir, BUF, 4096, 0, OUT]), 0);
+    assert!(h.u32(OUT) > 0);
+    assert_eq!(h.path1("path_create_directory", dir, "sub"), 0);
+    let sub = h.open_in(dir, "sub", 2, 0, 0, false).unwrap();
+    let g = h
+        .open_in(sub, "g", 1 | 8 /* creat|trunc */, 0, 0, false)
+        .unwrap();
+    assert_eq!(h.write(g, b"deep").unwrap(), 4);
+    assert_eq!(fs::read(t.join("sub/g")).unwrap(), b"deep");
+    assert_eq!(h.path1("path_unlink_file", sub, "g"), 0);
+    assert_eq!(h.path1("path_remove_directory", dir, "sub"), 0);
+    assert_eq!(h.path1("path_unlink_file", dir, "new"), 0);
+    assert!(!t.join("new").exists() && !t.join("sub").exists());
+
+    // The guest may still give rights up itself, and then they are gone.
+    let ro = h.open("data", 0, rights::FD_READ).unwrap();
     assert_eq!(h.call("fd_fdstat_set_rights", &[ro, rights::FD_SEEK, 0]), 0);
     assert_eq!(h.read(ro, 4), Err(e(Errno::BADF)));
     assert_eq!(
@@ -545,9 +594,9 @@ fn rights_are_enforced() {
         ),
         e(Errno::NOTCAPABLE)
     );
-    assert_eq!(h.call("fd_fdstat_get", &[ro, OUT]), 0);
-    assert_eq!(h.u64(OUT + 8), rights::FD_SEEK);
-    // A directory whose rights were narrowed cannot create files.
+    assert_eq!(fdstat(&mut h, ro).1, rights::FD_SEEK);
+    // A directory whose rights were narrowed cannot create files, and what it opens gets at
+    // most its inheriting rights.
     assert_eq!(
         h.call(
             "fd_fdstat_set_rights",
@@ -557,10 +606,13 @@ fn rights_are_enforced() {
     );
     assert_eq!(h.open("new", 1, ALL), Err(e(Errno::NOTCAPABLE)));
     assert!(!t.join("new").exists());
-    // ... and what it opens inherits at most its inheriting rights.
-    let f = h.open("ro", 0, ALL).unwrap();
-    assert_eq!(h.call("fd_fdstat_get", &[f, OUT]), 0);
-    assert_eq!(h.u64(OUT + 8), rights::FD_READ);
+    assert_eq!(
+        h.open("data", 0, ALL),
+        Err(e(Errno::NOTCAPABLE)),
+        "asks to write"
+    );
+    let f = h.open("data", 0, rights::FD_READ).unwrap();
+    assert_eq!(fdstat(&mut h, f).1, rights::FD_READ);
     assert_eq!(
         h.path1("path_create_directory", PRE, "d"),
         e(Errno::NOTCAPABLE)
@@ -568,6 +620,253 @@ fn rights_are_enforced() {
     // Path operations on a file descriptor.
     assert_eq!(h.path1("path_create_directory", f, "d"), e(Errno::NOTDIR));
     assert_eq!(h.call("fd_readdir", &[f, BUF, 100, 0, OUT]), e(Errno::BADF));
+}
+
+/// Opening a directory for writing is `EISDIR`, with or without `O_DIRECTORY`, as in POSIX and
+/// on wasmtime (it used to be opened read-only instead).
+#[test]
+fn opening_a_directory_for_writing_is_eisdir() {
+    let t = Tmp::new("isdir");
+    fs::create_dir(t.join("sub")).unwrap();
+    let mut h = H::with_dir(&t.0);
+    for (p, oflags) in [(".", 2), (".", 0), ("sub", 2), ("sub", 0), ("sub/", 0)] {
+        for want in [rights::FD_WRITE, rights::FD_READ | rights::FD_WRITE, ALL] {
+            assert_eq!(
+                h.open(p, oflags, want),
+                Err(e(Errno::ISDIR)),
+                "{p} oflags {oflags} rights {want:#x}"
+            );
+        }
+        let d = h
+            .open(p, oflags, rights::FD_READ | rights::FD_READDIR)
+            .unwrap();
+        assert_eq!(h.call("fd_fdstat_get", &[d, OUT]), 0);
+        assert_eq!(h.mem[OUT as usize], 3);
+    }
+    assert_eq!(h.open("sub", 1 /* creat */, 0), Err(e(Errno::ISDIR)));
+}
+
+/// Stdio is a stream to read (0) or write (1, 2), as on wasmtime, whatever the host gave us:
+/// an appended-to log file cannot be truncated, extended, written at an offset, re-timed or
+/// repositioned, and a directory on stdin grants nothing.
+#[test]
+fn stdio_is_a_stream_whatever_the_host_descriptor_is() {
+    use std::io::Write;
+    let t = Tmp::new("stdio");
+    fs::write(t.join("log"), b"earlier\n").unwrap();
+    fs::write(t.join("input"), b"input data").unwrap();
+    fs::create_dir(t.join("dir")).unwrap();
+    fs::write(t.join("dir/keep"), b"keep").unwrap();
+    let log = fs::OpenOptions::new()
+        .append(true)
+        .open(t.join("log"))
+        .unwrap();
+    let input = fs::File::open(t.join("input")).unwrap();
+    let dir = fs::File::open(t.join("dir")).unwrap();
+    let ctx = WasiCtxBuilder::new()
+        .stdin(dir.as_raw_fd())
+        .stdout(log.as_raw_fd())
+        .stderr(input.as_raw_fd())
+        .build()
+        .unwrap();
+    let mut h = H::new(ctx);
+    let old = fs::metadata(t.join("log")).unwrap().modified().unwrap();
+    for fd in [0, 1, 2] {
+        assert_eq!(h.call("fd_fdstat_get", &[fd, OUT]), 0);
+        let base = h.u64(OUT + 8);
+        assert_eq!(
+            h.mem[OUT as usize], 0,
+            "fd {fd}: filetype unknown (no terminal)"
+        );
+        let want = if fd == 0 {
+            rights::STDIN
+        } else {
+            rights::STDOUT
+        };
+        assert_eq!(base, want, "fd {fd}: stream rights only");
+        assert_eq!(h.u64(OUT + 16), 0);
+    }
+    // fd 1 is the appended log: everything but appending fails as on wasmtime.
+    assert_eq!(h.call("fd_filestat_set_size", &[1, 0]), e(Errno::BADF));
+    assert_eq!(h.call("fd_allocate", &[1, 0, 4096]), e(Errno::BADF));
+    assert_eq!(
+        h.call("fd_filestat_set_times", &[1, 0, 0, 2 | 8]),
+        e(Errno::BADF)
+    );
+    assert_eq!(h.seek(1, 0, 0), Err(e(Errno::SPIPE)));
+    assert_eq!(h.call("fd_tell", &[1, OUT]), e(Errno::SPIPE));
+    assert_eq!(h.call("fd_advise", &[1, 0, 0, 4]), e(Errno::BADF));
+    assert_eq!(h.call("fd_datasync", &[1]), e(Errno::BADF));
+    assert_eq!(h.call("fd_sync", &[1]), e(Errno::BADF));
+    assert_eq!(h.call("fd_fdstat_set_flags", &[1, 0]), e(Errno::BADF));
+    h.put(DATA, b"X");
+    h.put(IOV, &(DATA as u32).to_le_bytes());
+    h.put(IOV + 4, &1u32.to_le_bytes());
+    assert_eq!(h.call("fd_pwrite", &[1, IOV, 1, 0, OUT]), e(Errno::SPIPE));
+    assert_eq!(h.call("fd_pread", &[1, IOV, 1, 0, OUT]), e(Errno::BADF));
+    assert_eq!(h.read(1, 4), Err(e(Errno::BADF)));
+    assert_eq!(fs::read(t.join("log")).unwrap(), b"earlier\n");
+    assert_eq!(
+        fs::metadata(t.join("log")).unwrap().modified().unwrap(),
+        old
+    );
+    assert_eq!(h.write(1, b"appended\n").unwrap(), 9);
+    assert_eq!(fs::read(t.join("log")).unwrap(), b"earlier\nappended\n");
+    // fd 2 here is a regular file opened for reading: no writing, no positioning.
+    assert_eq!(h.write(2, b"x"), Err(e(Errno::BADF)));
+    assert_eq!(h.call("fd_pread", &[2, IOV, 1, 0, OUT]), e(Errno::BADF));
+    // fd 0 is a directory: no path call, no listing, no stat of names, no preopen.
+    assert_eq!(h.open_in(0, "new", 1, ALL, 0, false), Err(e(Errno::BADF)));
+    assert_eq!(
+        h.open_in(0, "keep", 0, rights::FD_READ, 0, false),
+        Err(e(Errno::BADF))
+    );
+    assert_eq!(
+        h.path1("path_create_directory", 0, "newdir"),
+        e(Errno::BADF)
+    );
+    assert_eq!(h.path1("path_unlink_file", 0, "keep"), e(Errno::BADF));
+    assert_eq!(h.path1("path_remove_directory", 0, "keep"), e(Errno::BADF));
+    assert_eq!(
+        h.call("fd_readdir", &[0, BUF, 4096, 0, OUT]),
+        e(Errno::BADF)
+    );
+    assert_eq!(h.call("fd_prestat_get", &[0, OUT]), e(Errno::BADF));
+    assert_eq!(h.call("fd_pread", &[0, IOV, 1, 0, OUT]), e(Errno::SPIPE));
+    assert_eq!(
+        h.call("fd_filestat_set_times", &[0, 0, 0, 2 | 8]),
+        e(Errno::BADF)
+    );
+    assert_eq!(
+        fs::read_dir(t.join("dir")).unwrap().count(),
+        1,
+        "nothing created or removed in the directory on stdin"
+    );
+    assert!(t.join("dir/keep").exists());
+    (&log).flush().unwrap();
+}
+
+/// A read-only grant (`DirAccess::ReadOnly`, wasmtime's `DirPerms::READ`/`FilePerms::READ`):
+/// reading and listing work; every call that would change something through it, or through a
+/// directory or file opened beneath it, fails with wasmtime's `EPERM` (writing a descriptor
+/// that is only open for reading is the host's `EBADF`), and nothing changes on the host.
+#[test]
+fn read_only_grant_refuses_every_change_beneath_it() {
+    let t = Tmp::new("ro");
+    let rw = Tmp::new("ro-rw");
+    fs::create_dir(t.join("sub")).unwrap();
+    fs::write(t.join("sub/f"), b"content").unwrap();
+    fs::write(t.join("g"), b"gee").unwrap();
+    std::os::unix::fs::symlink("g", t.join("link")).unwrap();
+    let ctx = WasiCtxBuilder::new()
+        .preopen_dir_with(&t.0, "/ro", DirAccess::ReadOnly)
+        .unwrap()
+        .preopen_dir(&rw.0, "/rw")
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut h = H::new(ctx);
+    const RW: u64 = 4;
+    let tree = |p: &Path| {
+        let mut v = Vec::new();
+        let mut todo = vec![p.to_path_buf()];
+        while let Some(d) = todo.pop() {
+            for ent in fs::read_dir(&d).unwrap() {
+                let p = ent.unwrap().path();
+                let md = fs::symlink_metadata(&p).unwrap();
+                use std::os::unix::fs::MetadataExt;
+                v.push((p.clone(), md.len(), md.mtime(), md.mtime_nsec(), md.nlink()));
+                if md.is_dir() {
+                    todo.push(p);
+                }
+            }
+        }
+        v.sort();
+        v
+    };
+    let before = tree(&t.0);
+    let perm = e(Errno::PERM);
+
+    // Reading works.
+    let sub = h.open("sub", 2, rights::FD_READ).unwrap();
+    let f = h.open_in(sub, "f", 0, rights::FD_READ, 0, false).unwrap();
+    assert_eq!(h.read(f, 100).unwrap(), b"content");
+    assert_eq!(h.seek(f, 0, 0), Ok(0));
+    assert_eq!(h.stat("sub/f", false), Ok((4, 7, 1)));
+    assert_eq!(h.readlink("link", 10).unwrap(), b"g");
+    assert_eq!(read_dir_names(&mut h, PRE, 4096).len(), 5);
+    assert_eq!(read_dir_names(&mut h, sub, 4096).len(), 3);
+    let via_link = h.open("link", 0, 0).unwrap();
+    assert_eq!(h.read(via_link, 10).unwrap(), b"gee");
+    // What fd_fdstat_get says: no right that changes anything, on the preopen and beneath.
+    for fd in [PRE, sub, f] {
+        assert_eq!(h.call("fd_fdstat_get", &[fd, OUT]), 0);
+        assert_eq!(h.u64(OUT + 8) & rights::MUTATING, 0, "fd {fd}");
+    }
+
+    // Every change fails, through the preopen and through `sub`.
+    for dir in [PRE, sub] {
+        let p = |s: &str| {
+            if dir == PRE {
+                format!("sub/{s}")
+            } else {
+                s.to_string()
+            }
+        };
+        assert_eq!(
+            h.open_in(dir, &p("new"), 1, 0, 0, false),
+            Err(perm),
+            "create"
+        );
+        assert_eq!(
+            h.open_in(dir, &p("f"), 1 | 4, 0, 0, false),
+            Err(perm),
+            "create excl"
+        );
+        assert_eq!(
+            h.open_in(dir, &p("f"), 8, 0, 0, false),
+            Err(perm),
+            "truncate"
+        );
+        for want in [rights::FD_WRITE, rights::FD_READ | rights::FD_WRITE, ALL] {
+            assert_eq!(
+                h.open_in(dir, &p("f"), 0, want, 0, false),
+                Err(perm),
+                "write"
+            );
+        }
+        assert_eq!(h.path1("path_create_directory", dir, &p("d")), perm);
+        assert_eq!(h.path1("path_unlink_file", dir, &p("f")), perm);
+        let (a, al) = h.path_at(PATH, &p("f"));
+        let (b, bl) = h.path_at(PATH2, &p("f2"));
+        assert_eq!(h.call("path_rename", &[dir, a, al, dir, b, bl]), perm);
+        assert_eq!(h.call("path_link", &[dir, 0, a, al, dir, b, bl]), perm);
+        assert_eq!(h.call("path_symlink", &[a, al, dir, b, bl]), perm);
+        assert_eq!(
+            h.call("path_filestat_set_times", &[dir, 0, a, al, 0, 0, 2 | 8]),
+            perm
+        );
+        assert_eq!(h.call("fd_filestat_set_times", &[dir, 0, 0, 2 | 8]), perm);
+    }
+    assert_eq!(h.path1("path_remove_directory", PRE, "sub"), perm);
+    // Across grants: out of the read-only one, into the read-write one.
+    let (a, al) = h.path_at(PATH, "g");
+    let (b, bl) = h.path_at(PATH2, "stolen");
+    assert_eq!(h.call("path_rename", &[PRE, a, al, RW, b, bl]), perm);
+    assert_eq!(h.call("path_link", &[PRE, 0, a, al, RW, b, bl]), perm);
+    assert!(fs::read_dir(&rw.0).unwrap().next().is_none());
+    // The file opened beneath it, for reading.
+    assert_eq!(h.write(f, b"x"), Err(e(Errno::BADF)));
+    h.put(IOV, &(DATA as u32).to_le_bytes());
+    h.put(IOV + 4, &1u32.to_le_bytes());
+    assert_eq!(h.call("fd_pwrite", &[f, IOV, 1, 0, OUT]), e(Errno::BADF));
+    assert_eq!(h.call("fd_filestat_set_size", &[f, 0]), perm);
+    assert_eq!(h.call("fd_allocate", &[f, 0, 4096]), perm);
+    assert_eq!(h.call("fd_filestat_set_times", &[f, 0, 0, 2 | 8]), perm);
+    assert_eq!(tree(&t.0), before, "the read-only grant changed");
+    assert_eq!(fs::read(t.join("sub/f")).unwrap(), b"content");
+    // The read-write grant next to it is unaffected.
+    assert!(h.open_in(RW, "mine", 1, ALL, 0, false).is_ok());
 }
 
 #[test]
@@ -683,8 +982,54 @@ fn readdir_cookies_and_layout() {
     assert_eq!(h.call("fd_readdir", &[PRE, BUF, 4096, 1000, OUT]), 0);
     assert_eq!(h.u32(OUT), 0);
     // A directory opened through the preopen.
-    let sub = h.open("sub", 2, ALL).unwrap();
+    let sub = h.open("sub", 2, DIR_RIGHTS).unwrap();
     assert_eq!(read_dir_names(&mut h, sub, 4096).len(), 2);
+}
+
+/// A listing is one pass over the directory: removing what was listed (as `rm -r` does while
+/// it reads) neither skips nor repeats the rest (re-reading by position did skip), and a new
+/// listing from cookie 0 shows what is there now.
+#[test]
+fn readdir_continues_while_the_guest_removes_what_it_listed() {
+    let t = Tmp::new("readdir-rm");
+    let n = 600;
+    for i in 0..n {
+        fs::write(t.join(&format!("file-{i:04}")), b"").unwrap();
+    }
+    let mut h = H::with_dir(&t.0);
+    let (mut seen, mut cookie) = (Vec::new(), 0);
+    loop {
+        assert_eq!(h.call("fd_readdir", &[PRE, BUF, 256, cookie, OUT]), 0);
+        let used = h.u32(OUT) as u64;
+        let mut at = 0;
+        while at + 24 <= used {
+            let namlen = h.u32(BUF + at + 16) as u64;
+            if at + 24 + namlen > used {
+                break;
+            }
+            let name = String::from_utf8(h.bytes(BUF + at + 24, namlen as usize)).unwrap();
+            cookie = h.u64(BUF + at);
+            at += 24 + namlen;
+            if name != "." && name != ".." {
+                assert_eq!(h.path1("path_unlink_file", PRE, &name), 0);
+                seen.push(name);
+            }
+        }
+        if used < 256 {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), n, "every file listed once");
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), n, "no file listed twice");
+    assert_eq!(fs::read_dir(&t.0).unwrap().count(), 0);
+    fs::write(t.join("new"), b"").unwrap();
+    let names: Vec<String> = read_dir_names(&mut h, PRE, 4096)
+        .into_iter()
+        .map(|(name, _, _)| name)
+        .collect();
+    assert_eq!(names, [".", "..", "new"]);
 }
 
 #[test]
@@ -791,14 +1136,14 @@ fn path_operations() {
     assert_eq!(h.u64(BUF + 32), 0);
     assert_eq!(h.open("hard", 0x10, ALL), Err(e(Errno::INVAL)));
     assert_eq!(h.open("nonexistent", 0, ALL), Err(e(Errno::NOENT)));
-    let dfd = h.open("d2", 2, ALL).unwrap();
+    let dfd = h.open("d2", 2, DIR_RIGHTS).unwrap();
     assert_eq!(h.call("fd_fdstat_get", &[dfd, OUT]), 0);
     assert_eq!(h.mem[OUT as usize], 3);
     assert_eq!(h.write(dfd, b"x"), Err(e(Errno::BADF)));
     assert_eq!(h.seek(dfd, 0, 0), Err(e(Errno::BADF)));
     assert_eq!(h.path1("path_create_directory", dfd, "inner"), 0);
     assert!(t.join("d2/inner").is_dir());
-    let cur = h.open(".", 0, ALL).unwrap();
+    let cur = h.open(".", 0, rights::FD_READ).unwrap();
     assert_eq!(h.call("fd_fdstat_get", &[cur, OUT]), 0);
     assert_eq!(h.mem[OUT as usize], 3);
 }

@@ -91,16 +91,26 @@ pub mod rights {
     /// What a directory may pass on to descriptors opened through it.
     pub const DIR_INHERITING: u64 = DIR | FILE;
 
-    /// A directory of a read-only grant: look up, list, stat, read links.
-    pub const DIR_READ_ONLY: u64 =
-        PATH_OPEN | FD_READDIR | PATH_READLINK | PATH_FILESTAT_GET | FD_FILESTAT_GET;
+    /// Rights that change something: file contents, sizes or times, or what a directory
+    /// holds. A read-only grant withholds exactly these from everything reached through it.
+    pub const MUTATING: u64 = FD_WRITE
+        | FD_ALLOCATE
+        | FD_FILESTAT_SET_SIZE
+        | FD_FILESTAT_SET_TIMES
+        | PATH_CREATE_DIRECTORY
+        | PATH_CREATE_FILE
+        | PATH_LINK_SOURCE
+        | PATH_LINK_TARGET
+        | PATH_RENAME_SOURCE
+        | PATH_RENAME_TARGET
+        | PATH_FILESTAT_SET_SIZE
+        | PATH_FILESTAT_SET_TIMES
+        | PATH_SYMLINK
+        | PATH_REMOVE_DIRECTORY
+        | PATH_UNLINK_FILE;
 
-    /// A file opened beneath a read-only grant.
-    pub const FILE_READ_ONLY: u64 =
-        FD_READ | FD_SEEK | FD_TELL | FD_ADVISE | FD_FILESTAT_GET | POLL_FD_READWRITE;
-
-    /// Character devices, pipes and other streams. Seek/tell are granted so that `lseek` on a
-    /// pipe or terminal fails with the host's `ESPIPE`, as on wasmtime, not with `ENOTCAPABLE`.
+    /// Character devices and FIFOs opened beneath a grant. Seek/tell are granted so that
+    /// `lseek` on them fails with the host's `ESPIPE`, as on wasmtime, not `ENOTCAPABLE`.
     pub const STREAM: u64 = FD_READ
         | FD_WRITE
         | FD_SEEK
@@ -110,6 +120,15 @@ pub mod rights {
         | FD_SYNC
         | FD_DATASYNC
         | POLL_FD_READWRITE;
+
+    /// Stdin, whatever the host descriptor is (file, terminal, pipe, directory): a stream to
+    /// read, as on wasmtime. No seek/tell (wasi-libc's `isatty` needs their absence on a
+    /// terminal, and a stdio file's offset is shared with the host), nothing that changes the
+    /// host object.
+    pub const STDIN: u64 = FD_READ | FD_FILESTAT_GET | POLL_FD_READWRITE;
+
+    /// Stdout and stderr: a stream to write (appending, if the host opened it so).
+    pub const STDOUT: u64 = FD_WRITE | FD_FILESTAT_GET | POLL_FD_READWRITE;
 
     pub const SOCKET: u64 = FD_READ
         | FD_WRITE
