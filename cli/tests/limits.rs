@@ -57,6 +57,44 @@ const INFINITE_LOOP: &str = r#"(module
   (memory (export "memory") 1)
   (func (export "_start") (loop $forever (br $forever))))"#;
 
+/// Throws 20,000 exceptions with 256-byte payloads and keeps every one alive in a table.
+const EXCEPTION_HOARD: &str = r#"(module
+  (memory (export "memory") 1)
+  (tag $big (param PAYLOAD))
+  (table $kept 20000 exnref)
+  (func (export "_start")
+    (local $i i32)
+    (loop $l
+      (table.set $kept (local.get $i)
+        (block $h (result exnref)
+          (try_table (catch_all_ref $h) (throw $big CONSTS))
+          (unreachable)))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                          (i32.const 20000))))))"#;
+
+#[test]
+fn max_memory_bounds_live_exception_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = EXCEPTION_HOARD
+        .replace("PAYLOAD", &["v128"; 16].join(" "))
+        .replace("CONSTS", &["(v128.const i64x2 1 2)"; 16].join(" "));
+    let exe = build(dir.path(), &wat, &["--max-memory", "1M"]);
+    let out = Command::new(&exe).output().unwrap();
+    // Like wasmtime's "GC heap out of memory": an error, not a trap.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .starts_with("Error: exception heap out of memory: no capacity for an allocation of"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    // Without the limit the same program runs to its end.
+    let exe = build(dir.path(), &wat, &[]);
+    let out = Command::new(&exe).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
 #[test]
 fn max_memory_makes_memory_grow_fail_at_the_cap() {
     let dir = tempfile::tempdir().unwrap();
