@@ -3,7 +3,7 @@
 //! "exception heap out of memory"), all tables of a store together against
 //! `max_table_elements` (`table.grow` returns -1 beyond it, making a table fails with a clear
 //! error), and `--timeout`'s watchdog interrupts the thread it guards only, also inside host
-//! calls.
+//! calls, while a signal that is no timeout leaves a blocked read waiting for its data.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -243,4 +243,60 @@ fn a_watchdog_interrupts_host_calls_of_its_own_thread_only() {
         start.elapsed()
     );
     assert!(other.join().unwrap() > 0);
+}
+
+/// Reads up to 16 bytes from stdin into memory at 16 and returns the count (-1 on an error).
+const READER: &str = r#"(module
+    (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "read") (result i32)
+        (i32.store (i32.const 0) (i32.const 16))
+        (i32.store (i32.const 4) (i32.const 16))
+        (if (call $read (i32.const 0) (i32.const 0) (i32.const 1) (i32.const 8))
+            (then (return (i32.const -1))))
+        (i32.load (i32.const 8)))
+)"#;
+
+#[test]
+fn signals_without_an_expired_watchdog_leave_a_blocked_fd_read_waiting_for_its_data() {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    let (reader, mut writer) = std::io::pipe().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let guest = std::thread::spawn(move || {
+        // Installs the signal handler; never expires.
+        let _watchdog = Watchdog::start(Duration::from_secs(3600));
+        let m = module(READER);
+        let mut store = Store::default();
+        let mut linker = Linker::new();
+        let ctx = WasiCtx::builder()
+            .stdin(reader.as_raw_fd())
+            .build()
+            .unwrap();
+        wasic_runtime::exec::add_wasi_to_linker(
+            &mut linker,
+            &mut store,
+            Rc::new(RefCell::new(ctx)),
+        );
+        let inst = linker.instantiate(&mut store, &m).unwrap();
+        // Right before blocking in fd_read.
+        // SAFETY: no preconditions.
+        tx.send(unsafe { libc::pthread_self() } as usize).unwrap();
+        let r = call(&mut store, &inst, "read", &[]).map_err(|e| e.to_string());
+        let r = r.map(|v| format!("{v:?}"));
+        let data = inst.get_memory("memory").unwrap().data(&store)[16..21].to_vec();
+        drop(reader);
+        (r, data)
+    });
+    let thread = rx.recv().unwrap() as libc::pthread_t;
+    // The guest blocks in fd_read within microseconds: each signal makes the read return EINTR.
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(10));
+        // SAFETY: the guest thread is alive: it cannot end before the data is written.
+        unsafe { libc::pthread_kill(thread, wasic_runtime::traps::interrupt::INTERRUPT_SIGNAL) };
+    }
+    writer.write_all(b"hello").unwrap();
+    let (r, data) = guest.join().unwrap();
+    assert_eq!(r.unwrap(), "[I32(5)]");
+    assert_eq!(data, b"hello");
 }
