@@ -1,10 +1,13 @@
 //! Resource limits stop hostile programs with a clear message while the host stays healthy:
-//! `--max-memory` (allocation bomb: memory.grow fails with -1), `--max-stack` (deep recursion:
-//! "call stack exhausted") and `--timeout` (infinite loop: "interrupted"), on executables built
-//! by `wasic build` and through `wasic run`.
+//! `--max-memory` (allocation bomb: memory.grow fails with -1; exception objects kept alive
+//! fail cleanly), `--max-stack` (deep recursion: "call stack exhausted") and `--timeout`
+//! (infinite loop in wasm, or a guest blocked in or looping on host calls: "interrupted"), on
+//! executables built by `wasic build` and through `wasic run`.
+
+mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn wasic() -> Command {
@@ -53,6 +56,44 @@ const DEEP_RECURSION: &str = r#"(module
 const INFINITE_LOOP: &str = r#"(module
   (memory (export "memory") 1)
   (func (export "_start") (loop $forever (br $forever))))"#;
+
+/// Throws 20,000 exceptions with 256-byte payloads and keeps every one alive in a table.
+const EXCEPTION_HOARD: &str = r#"(module
+  (memory (export "memory") 1)
+  (tag $big (param PAYLOAD))
+  (table $kept 20000 exnref)
+  (func (export "_start")
+    (local $i i32)
+    (loop $l
+      (table.set $kept (local.get $i)
+        (block $h (result exnref)
+          (try_table (catch_all_ref $h) (throw $big CONSTS))
+          (unreachable)))
+      (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1)))
+                          (i32.const 20000))))))"#;
+
+#[test]
+fn max_memory_bounds_live_exception_objects() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = EXCEPTION_HOARD
+        .replace("PAYLOAD", &["v128"; 16].join(" "))
+        .replace("CONSTS", &["(v128.const i64x2 1 2)"; 16].join(" "));
+    let exe = build(dir.path(), &wat, &["--max-memory", "1M"]);
+    let out = Command::new(&exe).output().unwrap();
+    // Like wasmtime's "GC heap out of memory": an error, not a trap.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .starts_with("Error: exception heap out of memory: no capacity for an allocation of"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    // Without the limit the same program runs to its end.
+    let exe = build(dir.path(), &wat, &[]);
+    let out = Command::new(&exe).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
 
 #[test]
 fn max_memory_makes_memory_grow_fail_at_the_cap() {
@@ -168,4 +209,151 @@ fn bad_limit_values_are_refused_with_one_line_errors() {
         assert!(err.contains(value), "{flag} {value}: {err}");
         assert!(!dir.path().join("x").exists());
     }
+}
+
+/// What a guest stuck in host code did once its `--timeout 1s` ran out.
+struct Stopped {
+    status: i32,
+    stdout: String,
+    stderr: String,
+    elapsed: Duration,
+}
+
+/// Runs `tests/wasi/hostloop.c` scenario `scenario`, built with `--timeout 1s` and `flags`.
+/// Its stdin is a pipe the test keeps open and never writes to; its stdout is `/dev/null`
+/// when `stdout_null`, else captured. A run still going after 30 s is killed and fails.
+fn run_hostloop(scenario: &str, flags: &[&str], stdout_null: bool) -> Stopped {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = vec!["--timeout", "1s"];
+    all.extend_from_slice(flags);
+    let exe = common::build_c("hostloop", dir.path(), &all);
+    let mut cmd = common::command(&exe, &[scenario]);
+    cmd.stdin(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdout(if stdout_null {
+        Stdio::null()
+    } else {
+        Stdio::piped()
+    });
+    let start = Instant::now();
+    let mut child = cmd.spawn().unwrap();
+    // Held open (and never written) until the program has ended.
+    let stdin = child.stdin.take().unwrap();
+    let reader = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut v);
+            }
+            String::from_utf8_lossy(&v).into_owned()
+        })
+    };
+    let out = reader(child.stdout.take().map(|o| Box::new(o) as _));
+    let err = reader(child.stderr.take().map(|e| Box::new(e) as _));
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{scenario}: still running after 30 s with --timeout 1s");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let elapsed = start.elapsed();
+    drop(stdin);
+    Stopped {
+        status: status
+            .code()
+            .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+        elapsed,
+    }
+}
+
+/// The timeout stopped the guest in time, as it stops a loop in wasm code: the "interrupted"
+/// trap report, the wasm backtrace to the host call, status 134.
+#[track_caller]
+fn assert_interrupted(scenario: &str, r: &Stopped) {
+    eprintln!("{scenario}: stopped after {:?}", r.elapsed);
+    assert_eq!(
+        r.status, 134,
+        "{scenario}: stdout {:?}, stderr {:?}",
+        r.stdout, r.stderr
+    );
+    assert!(
+        r.stderr
+            .starts_with("Error: wasm trap: interrupted\nwasm backtrace:"),
+        "{scenario}: {}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("main"), "{scenario}: {}", r.stderr);
+    // The guest never saw the EINTR its host call gave up with.
+    assert!(!r.stdout.contains("returned"), "{scenario}: {}", r.stdout);
+    // Within 2 s of the limit.
+    assert!(
+        r.elapsed < Duration::from_secs(3),
+        "{scenario}: took {:?}",
+        r.elapsed
+    );
+}
+
+#[test]
+fn timeout_stops_a_guest_blocked_in_fd_read_on_a_pipe_without_data() {
+    assert_interrupted("read-pipe", &run_hostloop("read-pipe", &[], false));
+}
+
+#[test]
+fn timeout_stops_a_guest_sleeping_in_poll_oneoff_on_a_long_clock() {
+    assert_interrupted("sleep", &run_hostloop("sleep", &[], false));
+}
+
+#[test]
+fn timeout_stops_a_guest_waiting_in_poll_oneoff_for_a_pipe_that_never_becomes_ready() {
+    assert_interrupted("poll-pipe", &run_hostloop("poll-pipe", &[], false));
+}
+
+#[test]
+fn timeout_stops_a_guest_looping_on_random_get_with_large_buffers() {
+    assert_interrupted("random", &run_hostloop("random", &[], false));
+}
+
+#[test]
+fn timeout_stops_a_guest_looping_on_sched_yield() {
+    assert_interrupted("yield", &run_hostloop("yield", &[], false));
+}
+
+#[test]
+fn timeout_stops_a_guest_looping_on_big_fd_writes_to_dev_null() {
+    assert_interrupted("write", &run_hostloop("write", &[], true));
+}
+
+#[test]
+fn timeout_stops_a_guest_rereading_a_directory_with_fd_readdir() {
+    let d = tempfile::tempdir().unwrap();
+    for i in 0..200 {
+        std::fs::write(d.path().join(format!("file-{i:03}")), b"x").unwrap();
+    }
+    let grant = format!("{}::/dir", d.path().display());
+    assert_interrupted(
+        "readdir",
+        &run_hostloop("readdir", &["--dir", &grant], false),
+    );
+}
+
+#[test]
+fn timeout_stops_a_guest_blocked_in_path_open_on_a_fifo_without_writer() {
+    let d = tempfile::tempdir().unwrap();
+    let fifo = std::ffi::CString::new(d.path().join("fifo").into_os_string().into_encoded_bytes())
+        .unwrap();
+    // SAFETY: a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let grant = format!("{}::/dir", d.path().display());
+    assert_interrupted(
+        "open-fifo",
+        &run_hostloop("open-fifo", &["--dir", &grant], false),
+    );
 }

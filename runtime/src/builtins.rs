@@ -104,10 +104,12 @@ unsafe extern "C" fn data_drop(vmctx: vmctx, data: u32) {
 }
 
 unsafe extern "C" fn table_grow(vmctx: vmctx, table: u32, init: u64, delta: u64) -> u64 {
-    instance(vmctx)
-        .table(table)
-        .grow(delta, init as usize)
-        .unwrap_or(u64::MAX)
+    let inst = instance(vmctx);
+    let t = inst.tables[table as usize];
+    // SAFETY: the store outlives its instances and is not otherwise borrowed while wasm runs.
+    let store = unsafe { &mut *inst.store };
+    // SAFETY: `t` is a table of this store (the instance's own or one it imports).
+    unsafe { store.grow_table(t, delta, init as usize) }.unwrap_or(u64::MAX)
 }
 
 unsafe extern "C" fn table_fill(vmctx: vmctx, table: u32, dst: u64, val: u64, len: u64) {
@@ -180,7 +182,11 @@ unsafe extern "C" fn exception_new(vmctx: vmctx, tag: u32) -> u64 {
     // SAFETY: the store outlives its instances and is not otherwise borrowed while wasm runs.
     let store = unsafe { &mut *inst.store };
     // SAFETY: called by compiled code of this store, on its thread.
-    unsafe { store.new_exception_from_wasm(t, n as usize) as u64 }
+    match unsafe { store.new_exception_from_wasm(t, n as usize) } {
+        Ok(p) => p as u64,
+        // SAFETY: as in `finish`; the message moves into the unwind record.
+        Err(full) => unsafe { raise(Unwind::Resource(full.to_string())) },
+    }
 }
 
 unsafe extern "C" fn throw_ref(_vmctx: vmctx, exn: u64) {

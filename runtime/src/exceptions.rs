@@ -15,6 +15,11 @@
 //! Exceptions the host has seen (as a [`Val`] or made with [`ExnRef::new`]) are pinned and never
 //! reclaimed, since host memory is not scanned.
 //!
+//! Limit: the objects' bytes together may not exceed the store's `max_memory` (as wasmtime counts
+//! its GC heap, where its exceptions live, against `max-memory-size`). An allocation that would
+//! exceed it first collects; if it still does not fit, the call fails with `Error::Resource`
+//! ("exception heap out of memory", after wasmtime's "GC heap out of memory").
+//!
 //! Throwing ([`throw`]) walks the frame-pointer chain from the `throw_ref` builtin up to the
 //! entry of the innermost wasm activation. The first return address that is a `try_call` site
 //! with a handler (the metadata's `HandlerSite`s) wins: the stack and frame pointers are set
@@ -72,12 +77,14 @@ impl StoreInner {
         &mut self,
         tag: *const VMTag,
         n: usize,
-    ) -> *mut ValRaw {
-        if self.exceptions.objects.len() >= self.exceptions.next_collect.max(MIN_COLLECT) {
+    ) -> Result<*mut ValRaw, HeapFull> {
+        let limit = self.config.max_memory;
+        let heap = &self.exceptions;
+        if heap.objects.len() >= heap.next_collect.max(MIN_COLLECT) || !heap.fits(n, limit) {
             // SAFETY: forwarded.
             unsafe { self.collect_exceptions() };
         }
-        self.exceptions.alloc(tag, n)
+        self.exceptions.alloc(tag, n, limit)
     }
 
     /// Conservative mark-and-sweep of the exception objects (see the module documentation).
@@ -126,10 +133,15 @@ impl StoreInner {
         }
         let live = marker.finish();
         let mut i = 0;
-        heap.objects.retain(|_| {
+        let mut freed = 0;
+        heap.objects.retain(|o| {
             i += 1;
+            if !live[i - 1] {
+                freed += object_bytes(o.len());
+            }
             live[i - 1]
         });
+        heap.bytes -= freed;
         heap.next_collect = heap.objects.len() * 2;
     }
 }
@@ -143,15 +155,61 @@ pub struct ExceptionHeap {
     objects: Vec<Box<[ValRaw]>>,
     /// Collect when there are this many objects.
     next_collect: usize,
+    /// What the objects take together ([`object_bytes`] each), counted against the limit.
+    bytes: u64,
+}
+
+/// Host memory an exception object of `cells` cells takes: the cells and its entry in the list.
+fn object_bytes(cells: usize) -> u64 {
+    (cells * size_of::<ValRaw>() + size_of::<Box<[ValRaw]>>()) as u64
+}
+
+/// An exception object did not fit under the store's limit.
+#[derive(Clone, Debug)]
+pub(crate) struct HeapFull {
+    needed: u64,
+    used: u64,
+    limit: u64,
+}
+
+impl std::fmt::Display for HeapFull {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exception heap out of memory: no capacity for an allocation of {} bytes (live \
+             exception objects take {} of the {} bytes max_memory allows)",
+            self.needed, self.used, self.limit
+        )
+    }
 }
 
 impl ExceptionHeap {
-    fn alloc(&mut self, tag: *const VMTag, n: usize) -> *mut ValRaw {
-        let mut cells = vec![ValRaw::default(); VMOffsets::exn_cells(n)].into_boxed_slice();
+    /// Whether an object with `n` payload values fits under `limit` now.
+    fn fits(&self, n: usize, limit: Option<u64>) -> bool {
+        let needed = object_bytes(VMOffsets::exn_cells(n));
+        limit.is_none_or(|l| self.bytes.saturating_add(needed) <= l)
+    }
+
+    fn alloc(
+        &mut self,
+        tag: *const VMTag,
+        n: usize,
+        limit: Option<u64>,
+    ) -> Result<*mut ValRaw, HeapFull> {
+        let cells = VMOffsets::exn_cells(n);
+        if let Some(limit) = limit.filter(|_| !self.fits(n, limit)) {
+            return Err(HeapFull {
+                needed: object_bytes(cells),
+                used: self.bytes,
+                limit,
+            });
+        }
+        let mut cells = vec![ValRaw::default(); cells].into_boxed_slice();
         cells[0] = ValRaw::from_usize(tag as usize);
         let p = cells.as_mut_ptr();
+        self.bytes += object_bytes(cells.len());
         self.objects.push(cells);
-        p
+        Ok(p)
     }
 
     /// Number of exception objects currently allocated.
@@ -245,7 +303,12 @@ impl ExnRef {
                 "wrong payload for a tag of type {ty}"
             )));
         }
-        let p = store.inner.exceptions.alloc(tag.0, args.len());
+        let limit = store.inner.config.max_memory;
+        let p = store
+            .inner
+            .exceptions
+            .alloc(tag.0, args.len(), limit)
+            .map_err(|e| Error::Resource(e.to_string()))?;
         for (i, a) in args.iter().enumerate() {
             // SAFETY: `p` has `args.len() + 1` cells.
             unsafe { *p.add(i + 1) = a.to_raw() };

@@ -305,5 +305,6 @@ pub(crate) fn unwind_to_error(store: &StoreInner, u: Unwind) -> Error {
         }
         Unwind::Exit(c) => Error::Exit(c),
         Unwind::Host(m) => Error::Host(m),
+        Unwind::Resource(m) => Error::Resource(m),
     }
 }

@@ -81,12 +81,7 @@ impl Table {
         let word = init
             .ref_word()
             .ok_or_else(|| Error::Usage("table initializer must be a reference".into()))?;
-        let mut t = Box::new(
-            TableData::new(ty, word).ok_or_else(|| Error::Resource("table too large".into()))?,
-        );
-        let h = Table(&mut *t);
-        store.inner.tables.push(t);
-        Ok(h)
+        Ok(Table(store.inner.new_table(ty, word)?))
     }
     pub fn ty(&self, _store: &Store) -> TableType {
         unsafe { (*self.0).ty() }
@@ -406,12 +401,7 @@ impl Instance {
                 Some(e) => data.eval(e)?.as_usize(),
                 None => 0,
             };
-            let mut td = Box::new(
-                TableData::new(t.ty, init)
-                    .ok_or_else(|| Error::Resource("table too large".into()))?,
-            );
-            data.tables.push(&mut *td);
-            inner.tables.push(td);
+            data.tables.push(inner.new_table(t.ty, init)?);
         }
 
         // Fill the VMContext.

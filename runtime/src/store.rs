@@ -23,7 +23,8 @@ pub struct StoreConfig {
     /// objects may take together.
     pub max_memory: Option<u64>,
     /// Most elements all tables of the store may hold together (wasmtime's
-    /// `max-table-elements`); `None`: only each table's own maximum and the built-in cap.
+    /// `max-table-elements` bounds each table alone; a total also bounds a guest making many
+    /// tables); `None`: only each table's own maximum and the built-in cap.
     pub max_table_elements: Option<u64>,
 }
 
@@ -53,6 +54,8 @@ pub(crate) struct StoreInner {
     pub instances: Vec<Box<InstanceData>>,
     pub memories: Vec<Box<LinearMemory>>,
     pub tables: Vec<Box<Table>>,
+    /// Elements of all `tables` together, against `config.max_table_elements` (`table.rs`).
+    pub table_elements: u64,
     pub globals: Vec<Box<GlobalData>>,
     pub host_funcs: Vec<Box<HostFunc>>,
     pub tags: Vec<Box<VMTag>>,

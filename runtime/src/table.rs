@@ -1,6 +1,13 @@
 //! Tables: a growable run of pointer-sized elements behind a [`VMTable`] at a stable address
 //! (compiled code reloads `base` on every access because `grow` may move it).
+//!
+//! Limits: each table holds at most its type's maximum and [`MAX_TABLE_ELEMENTS`]; all tables
+//! of a store together hold at most the store's `max_table_elements` (counted when a table is
+//! made and when it grows, like wasmtime's resource limiter): `table.grow` beyond it returns
+//! -1, and making a table beyond it fails with `Error::Resource`.
 
+use crate::error::Error;
+use crate::store::StoreInner;
 use wasic_abi::vmctx::VMTable;
 use wasic_abi::TableType;
 
@@ -81,9 +88,61 @@ impl Table {
         if new > max {
             return None;
         }
+        // Host memory running out is table.grow's -1 too, not an abort.
+        self.elems.try_reserve(delta as usize).ok()?;
         self.elems.resize(new as usize, init);
         self.vm.base = self.elems.as_mut_ptr();
         self.vm.length = new;
+        Some(old)
+    }
+}
+
+impl StoreInner {
+    /// A new table of this store of type `ty` with its elements set to `init`, counted against
+    /// the store's `max_table_elements`.
+    pub(crate) fn new_table(&mut self, ty: TableType, init: usize) -> Result<*mut Table, Error> {
+        let too_large = |why: String| {
+            Error::Resource(format!(
+                "table minimum size of {} elements exceeds table limits ({why})",
+                ty.min
+            ))
+        };
+        let per_table = || too_large(format!("at most {MAX_TABLE_ELEMENTS} elements per table"));
+        if ty.min > MAX_TABLE_ELEMENTS {
+            return Err(per_table());
+        }
+        let total = self.table_elements + ty.min;
+        if let Some(max) = self.config.max_table_elements.filter(|m| total > *m) {
+            return Err(too_large(format!(
+                "the store's tables may hold {max} elements together, {} are in use",
+                self.table_elements
+            )));
+        }
+        let mut t = Box::new(Table::new(ty, init).ok_or_else(per_table)?);
+        let p: *mut Table = &mut *t;
+        self.tables.push(t);
+        self.table_elements = total;
+        Ok(p)
+    }
+
+    /// `table.grow` of table `t`: the old size, or `None` (-1) beyond the table's or the
+    /// store's limits.
+    ///
+    /// # Safety
+    /// `t` must be a live table of this store.
+    pub(crate) unsafe fn grow_table(
+        &mut self,
+        t: *mut Table,
+        delta: u64,
+        init: usize,
+    ) -> Option<u64> {
+        let total = self.table_elements.checked_add(delta)?;
+        if self.config.max_table_elements.is_some_and(|m| total > m) {
+            return None;
+        }
+        // SAFETY: forwarded from the caller; the table is a separate allocation of the store.
+        let old = unsafe { (*t).grow(delta, init) }?;
+        self.table_elements = total;
         Some(old)
     }
 }

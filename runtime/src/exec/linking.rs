@@ -1,12 +1,18 @@
 //! The WASI functions as host functions of a [`Linker`], each bound to a shared [`WasiCtx`].
+//!
+//! Every call checks for an expired timeout (`traps::interrupt`) before it starts and on its
+//! way back to wasm: a guest that blocks in, or loops on, host calls is stopped there with the
+//! same "interrupted" trap as one looping in wasm code.
 
 use crate::func::{Func, HostError};
 use crate::linker::Linker;
 use crate::store::Store;
+use crate::traps;
 use crate::wasi::{self, WasiCtx, WasiExit};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasic_abi::meta::ModuleMeta;
+use wasic_abi::Trap;
 
 /// Defines every WASI function, under both module names, in `linker`, backed by `ctx`.
 pub fn add_wasi_to_linker(linker: &mut Linker, store: &mut Store, ctx: Rc<RefCell<WasiCtx>>) {
@@ -28,6 +34,15 @@ pub fn add_wasi_imports_to_linker(
     })
 }
 
+/// The "interrupted" trap once the watchdog guarding this thread has expired.
+fn interrupted() -> Result<(), HostError> {
+    if traps::interrupt::pending() {
+        Err(HostError::Trap(Trap::Interrupted))
+    } else {
+        Ok(())
+    }
+}
+
 fn add_wasi_functions(
     linker: &mut Linker,
     store: &mut Store,
@@ -38,11 +53,13 @@ fn add_wasi_functions(
         let ctx = ctx.clone();
         let func = f.func;
         let host = Func::new_host(store, f.ty.clone(), move |caller, values| {
-            let mut ctx = ctx.borrow_mut();
-            func(&mut ctx, caller.memory(), values).map_err(|e| match e {
+            interrupted()?;
+            func(&mut ctx.borrow_mut(), caller.memory(), values).map_err(|e| match e {
                 WasiExit::Exit(code) => HostError::Exit(code),
                 WasiExit::Trap(msg) => HostError::Message(msg),
-            })
+            })?;
+            // The call may have given up because of it (its EINTR never reaches the guest).
+            interrupted()
         });
         linker.define(f.module, f.name, crate::Extern::Func(host));
     }

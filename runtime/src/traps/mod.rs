@@ -51,6 +51,8 @@ pub enum Unwind {
     Exit(i32),
     /// A host function failed with an error of its own.
     Host(String),
+    /// An allocation the guest asked for exceeds the store's limits (`Error::Resource`).
+    Resource(String),
 }
 
 pub(crate) struct CallThreadState {

@@ -1,5 +1,6 @@
-//! Host-call helpers shared by the syscall files: the `EINTR` retry loop, `stat` and its
-//! conversion to a WASI filestat, and WASI timestamps to `timespec`s.
+//! Host-call helpers shared by the syscall files: the `EINTR` retry loop and the check of a
+//! pending interrupt, `stat` and its conversion to a WASI filestat, and WASI timestamps to
+//! `timespec`s.
 
 use super::ctx::mode_filetype;
 use super::errno::{cvt, Errno};
@@ -8,13 +9,25 @@ use std::ffi::CStr;
 use std::os::fd::RawFd;
 
 /// Runs a host call, retrying on `EINTR` (a signal aimed at the host must not surface as a
-/// spurious guest error).
+/// spurious guest error) unless the guest's time is up (see [`interrupted`]).
 pub(crate) fn retry<T: Default + PartialOrd + Copy>(mut f: impl FnMut() -> T) -> Result<T, Errno> {
     loop {
         match cvt(f()) {
-            Err(Errno::INTR) => continue,
+            Err(Errno::INTR) => interrupted()?,
             r => return r,
         }
+    }
+}
+
+/// `Err(EINTR)` when the watchdog guarding this thread has expired: the call gives up, and
+/// the WASI layer turns that into the "interrupted" trap before the guest could see the errno
+/// (`exec/linking.rs`). Blocking or long-running host code calls it after every `EINTR` and
+/// every round of work.
+pub(crate) fn interrupted() -> Result<(), Errno> {
+    if crate::traps::interrupt::pending() {
+        Err(Errno::INTR)
+    } else {
+        Ok(())
     }
 }
 

@@ -3,17 +3,18 @@
 //! Clock subscriptions become deadlines on the monotonic clock (absolute ones are converted
 //! through their own clock). Regular files are always ready, as POSIX and wasmtime say; other
 //! descriptors (stdin, pipes, sockets, terminals) are waited for with `ppoll`, whose timeout is
-//! the earliest deadline. Events are reported in subscription order.
+//! the earliest deadline; with clocks alone the thread sleeps in `clock_nanosleep`. Both return
+//! `EINTR` to a signal: the wait then resumes for what is left, unless the guest's time is up
+//! (`host::interrupted`). Events are reported in subscription order.
 
 use super::clock::clock_ns;
 use super::ctx::WasiCtx;
-use super::errno::Errno;
-use super::host::retry;
+use super::errno::{cvt, Errno};
+use super::host::interrupted;
 use super::memory::GuestMemory;
 use super::types::{self, clockid, eventtype, filetype, rights, Flavor};
 use super::{done, WasiExit};
 use std::os::fd::RawFd;
-use std::time::Duration;
 use wasic_abi::ValRaw;
 
 type Ret = Result<(), WasiExit>;
@@ -31,6 +32,14 @@ struct Sub {
     userdata: u64,
     ty: u8,
     what: What,
+}
+
+/// `ns` nanoseconds as a `timespec` (an absolute `CLOCK_MONOTONIC` time or a duration).
+fn timespec(ns: u64) -> libc::timespec {
+    libc::timespec {
+        tv_sec: (ns / 1_000_000_000).min(i64::MAX as u64) as libc::time_t,
+        tv_nsec: (ns % 1_000_000_000) as libc::c_long,
+    }
 }
 
 /// Bytes between a regular file's position and its end.
@@ -171,30 +180,48 @@ fn poll(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw], flavor: Flavor) -> 
                     _ => None,
                 })
                 .min();
-            if pollfds.is_empty() {
-                // Only clocks, none expired: sleep until the first one (retrying on signals).
-                std::thread::sleep(Duration::from_nanos(wait.unwrap_or(0)));
-                continue;
+            let r = if pollfds.is_empty() {
+                // Only clocks, none expired: sleep until the first one. clock_nanosleep (not
+                // std's sleep, which resumes after signals) returns EINTR to a timeout.
+                let deadline = now.saturating_add(wait.unwrap_or(0));
+                let ts = timespec(deadline);
+                // SAFETY: `ts` is a valid timespec; no remainder is asked for.
+                match unsafe {
+                    libc::clock_nanosleep(
+                        libc::CLOCK_MONOTONIC,
+                        libc::TIMER_ABSTIME,
+                        &ts,
+                        std::ptr::null_mut(),
+                    )
+                } {
+                    0 => Ok(()),
+                    e => Err(Errno::from_raw(e)),
+                }
+            } else {
+                let ts = wait.map(timespec);
+                let ts_ptr = ts
+                    .as_ref()
+                    .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+                for p in &mut pollfds {
+                    p.revents = 0;
+                }
+                // SAFETY: pollfds is a valid array of its length; ts_ptr is null or valid.
+                cvt(unsafe {
+                    libc::ppoll(
+                        pollfds.as_mut_ptr(),
+                        pollfds.len() as libc::nfds_t,
+                        ts_ptr,
+                        std::ptr::null(),
+                    )
+                })
+                .map(drop)
+            };
+            match r {
+                // A signal: give up if the guest's time is up, else wait again for what is
+                // left (the loop recomputes the timeout from the clock).
+                Err(Errno::INTR) => interrupted()?,
+                r => r?,
             }
-            let ts = wait.map(|ns| libc::timespec {
-                tv_sec: (ns / 1_000_000_000).min(i64::MAX as u64) as libc::time_t,
-                tv_nsec: (ns % 1_000_000_000) as libc::c_long,
-            });
-            let ts_ptr = ts
-                .as_ref()
-                .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-            for p in &mut pollfds {
-                p.revents = 0;
-            }
-            // SAFETY: pollfds is a valid array of its length; ts_ptr is null or valid.
-            retry(|| unsafe {
-                libc::ppoll(
-                    pollfds.as_mut_ptr(),
-                    pollfds.len() as libc::nfds_t,
-                    ts_ptr,
-                    std::ptr::null(),
-                )
-            })?;
         };
         for (i, ev) in events.iter().enumerate() {
             mem.write_bytes(GuestMemory::elem(out_ptr, i as u32, types::EVENT_SIZE), ev)?;

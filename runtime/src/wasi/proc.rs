@@ -2,7 +2,7 @@
 
 use super::ctx::WasiCtx;
 use super::errno::{cvt, Errno};
-use super::host::retry;
+use super::host::{interrupted, retry};
 use super::memory::GuestMemory;
 use super::{done, WasiExit};
 use wasic_abi::ValRaw;
@@ -14,8 +14,10 @@ pub fn random_get(_ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
     done(a, || {
         let mut mem = GuestMemory::new(mem);
         let mut dst = mem.slice_mut(buf, len)?;
-        // getrandom may return fewer bytes than asked (large requests, signals).
+        // getrandom may return fewer bytes than asked (large requests, signals); a request
+        // of gigabytes takes seconds, so a timeout is checked between rounds.
         while !dst.is_empty() {
+            interrupted()?;
             let n = retry(|| unsafe { libc::getrandom(dst.as_mut_ptr().cast(), dst.len(), 0) })?;
             dst = &mut dst[n as usize..];
         }

@@ -195,7 +195,8 @@ fn openat2_beneath(dir: RawFd, path: &CStr, flags: i32, mode: u32) -> Result<Own
             .raw_os_error()
             .unwrap_or(libc::EIO);
         match e {
-            libc::EINTR => continue,
+            // Opening a FIFO blocks until its other end opens: a timeout must end that.
+            libc::EINTR if !crate::traps::interrupt::pending() => continue,
             libc::EAGAIN if retries < OPENAT2_RETRIES => retries += 1,
             _ => return Err(e),
         }
@@ -211,7 +212,7 @@ fn openat(dir: RawFd, name: &CStr, flags: i32, mode: u32) -> Result<OwnedFd, Err
             return Ok(unsafe { OwnedFd::from_raw_fd(r) });
         }
         let e = Errno::last();
-        if e != Errno::INTR {
+        if e != Errno::INTR || crate::traps::interrupt::pending() {
             return Err(e);
         }
     }
