@@ -5,7 +5,8 @@
 //! ```no_run
 //! # fn demo(object: &[u8]) -> Result<(), wasic_runtime::Error> {
 //! use wasic_runtime::{Instance, Module, Store, Val};
-//! let module = Module::from_object(object)?; // bytes from `wasic_compiler::compile`
+//! // SAFETY: `object` comes from `wasic_compiler::compile` of this wasic version.
+//! let module = unsafe { Module::from_object(object)? };
 //! let mut store = Store::default();
 //! let instance = Instance::new(&mut store, &module, &[])?;
 //! let add = instance.get_func("add").unwrap();
