@@ -444,18 +444,21 @@ impl Module {
     pub fn func_ptr(&self, defined_index: u32) -> *const u8 {
         let d = self.descriptor();
         assert!((defined_index as u64) < d.num_funcs);
+        // SAFETY: in range (asserted above) of an array `new` checked.
         unsafe { *d.funcs.add(defined_index as usize) }
     }
 
     pub fn array_trampoline(&self, type_index: u32) -> *const u8 {
         let d = self.descriptor();
         assert!((type_index as u64) < d.num_types);
+        // SAFETY: in range (asserted above) of an array `new` checked.
         unsafe { *d.array_trampolines.add(type_index as usize) }
     }
 
     pub fn host_adapter(&self, type_index: u32) -> *const u8 {
         let d = self.descriptor();
         assert!((type_index as u64) < d.num_types);
+        // SAFETY: in range (asserted above) of an array `new` checked.
         unsafe { *d.host_adapters.add(type_index as usize) }
     }
 
@@ -467,6 +470,12 @@ impl Module {
             .offset
             .checked_add(seg.len)
             .is_some_and(|e| e <= d.data_len));
+        if seg.len == 0 {
+            // The blob of a module without data may be any pointer, even null.
+            return &[];
+        }
+        // SAFETY: inside the blob (asserted above, and checked against the loaded object by
+        // `new`), which lives as long as the module.
         unsafe { std::slice::from_raw_parts(d.data.add(seg.offset as usize), seg.len as usize) }
     }
 
