@@ -13,6 +13,12 @@
 //! assert_eq!(add.call(&mut store, &[Val::I32(1), Val::I32(2)])?, vec![Val::I32(3)]);
 //! # Ok(()) }
 //! ```
+//!
+//! Handles ([`Func`], [`Memory`], [`Table`], [`Global`], [`Tag`], [`ExnRef`], and the
+//! [`Extern`]s and [`Val`]s holding them) belong to the store that made them. Using one with
+//! another store, or after its store was dropped, is refused: a [`Error::Usage`] (or
+//! [`Error::Link`] for imports) where the method returns a `Result`, a panic otherwise. An
+//! [`Instance`] keeps its module and its exports' handles, so its export lookups need no store.
 
 mod builtins;
 pub mod error;

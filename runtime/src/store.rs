@@ -4,7 +4,7 @@
 //! and tables without reference counting on the hot path.
 //!
 //! Handles ([`crate::Func`], [`crate::Memory`], [`crate::Table`], [`crate::Global`],
-//! [`crate::Tag`], [`crate::ExnRef`]) are [`Stored`] items: the process-unique [`StoreId`] of
+//! [`crate::Tag`], [`crate::ExnRef`]) are `Stored` items: the process-unique `StoreId` of
 //! their store and the address of the item in it. The address is dereferenced only after the
 //! id has been compared with the store the caller passes in, so a handle used with another
 //! store, or kept after its store was dropped (ids are never reused), is refused instead of
