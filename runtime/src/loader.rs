@@ -146,7 +146,7 @@ pub fn load(bytes: &[u8]) -> Result<LoadedObject, LoadError> {
     let base = mmap.as_ptr();
 
     for section in file.sections() {
-        let Some(Placed { at, size }) = placement[section.index().0] else {
+        let Some(Placed { at, size }) = placement.get(section.index().0).copied().flatten() else {
             continue;
         };
         if section.kind() == SectionKind::UninitializedData {
@@ -193,7 +193,7 @@ pub fn load(bytes: &[u8]) -> Result<LoadedObject, LoadError> {
     };
 
     for section in file.sections() {
-        let Some(Placed { at, size }) = placement[section.index().0] else {
+        let Some(Placed { at, size }) = placement.get(section.index().0).copied().flatten() else {
             continue;
         };
         for (offset, reloc) in section.relocations() {
