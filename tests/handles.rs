@@ -45,15 +45,8 @@ const IMPORTS: &str = r#"(module
     (import "p" "g" (global (mut i32)))
     (import "p" "e" (tag (param i32))))"#;
 
-/// A store with an instance of [`ITEMS`].
-fn items() -> (Store, Instance) {
-    let mut store = Store::default();
-    let inst = Instance::new(&mut store, &module(ITEMS), &[]).unwrap();
-    (store, inst)
-}
-
-/// The store with an instance of [`ITEMS`] (`module` cached by the caller), and the
-/// instance's handles: the store is returned so that the caller decides when it is dropped.
+/// A store with an instance of [`ITEMS`], and accessors for the instance's handles. The
+/// store is owned here so that each test decides when it is dropped.
 struct Items {
     store: Store,
     inst: Instance,
@@ -61,7 +54,8 @@ struct Items {
 
 impl Items {
     fn new() -> Items {
-        let (store, inst) = items();
+        let mut store = Store::default();
+        let inst = Instance::new(&mut store, &module(ITEMS), &[]).unwrap();
         Items { store, inst }
     }
     fn func(&self, name: &str) -> Func {
@@ -443,34 +437,43 @@ fn instance_of_another_store_cannot_provide_imports() {
     assert!(linker.instantiate(&mut a.store, &module(IMPORTS)).is_ok());
 }
 
-#[test]
-fn externs_of_another_or_a_dropped_store_are_refused_as_imports() {
-    let a = Items::new();
-    let mut b = Items::new();
-    let exts: Vec<(String, Extern)> = a.inst.exports();
-    for (name, ext) in exts
-        .iter()
-        .filter(|(n, _)| ["inc", "mem", "tab", "g", "e"].contains(&n.as_str()))
-    {
-        assert_import_refused(&mut b.store, &b.inst, name, *ext);
-    }
-    drop(a);
-    for (name, ext) in exts
-        .iter()
-        .filter(|(n, _)| ["inc", "mem", "tab", "g", "e"].contains(&n.as_str()))
-    {
-        assert_import_refused(&mut b.store, &b.inst, name, *ext);
-    }
-    // Instance::new checks them in the same way.
-    let m = module(IMPORTS);
-    let imports: Vec<Extern> = ["inc", "mem", "tab", "g", "e"]
+/// The names of [`IMPORTS`]' imports, in order.
+const IMPORTED: [&str; 5] = ["inc", "mem", "tab", "g", "e"];
+
+/// Asserts that each of `exts` (the exports of [`ITEMS`]) is refused as an import in `store`,
+/// through a [`Linker`] and through [`Instance::new`].
+fn assert_externs_refused(store: &mut Store, good: &Instance, exts: &[(String, Extern)]) {
+    let imports: Vec<Extern> = IMPORTED
         .iter()
         .map(|n| exts.iter().find(|(e, _)| e == n).unwrap().1)
         .collect();
+    for (name, ext) in IMPORTED.iter().zip(&imports) {
+        assert_import_refused(store, good, name, *ext);
+    }
     assert!(matches!(
-        Instance::new(&mut b.store, &m, &imports),
+        Instance::new(store, &module(IMPORTS), &imports),
         Err(Error::Link(m)) if m.contains("another store")
     ));
+}
+
+#[test]
+fn externs_of_a_dropped_store_are_refused_as_imports() {
+    let (exts, _) = orphaned(|i| i.inst.exports());
+    let mut b = Items::new();
+    assert_externs_refused(&mut b.store, &b.inst, &exts);
+}
+
+#[test]
+fn externs_of_another_store_are_refused_as_imports() {
+    let a = Items::new();
+    let mut b = Items::new();
+    assert_externs_refused(&mut b.store, &b.inst, &a.inst.exports());
+    // The store's own externs link.
+    let own: Vec<Extern> = IMPORTED
+        .iter()
+        .map(|n| b.inst.get_export(n).unwrap())
+        .collect();
+    assert!(Instance::new(&mut b.store, &module(IMPORTS), &own).is_ok());
 }
 
 #[test]
