@@ -322,6 +322,7 @@ impl ExnRef {
     }
 
     /// The tag it was thrown with. Panics if the exception is not of `store`.
+    #[track_caller]
     pub fn tag(&self, store: &Store) -> Tag {
         let header = self.0.get(&store.inner);
         // SAFETY: cell 0 of an exception of this (live) store holds one of the store's tags.
@@ -330,6 +331,7 @@ impl ExnRef {
 
     /// The payload values, typed by the tag's signature. Panics if the exception is not of
     /// `store`.
+    #[track_caller]
     pub fn payload(&self, store: &Store) -> Vec<Val> {
         let tag = self.tag(store);
         let p = self.0.as_ptr();

@@ -103,18 +103,23 @@ impl Memory {
         // SAFETY: boxed in this store's `memories`, for the store's life.
         Ok(Memory(unsafe { Stored::new(store.inner.id, p) }))
     }
+    #[track_caller]
     pub fn data<'a>(&self, store: &'a Store) -> &'a [u8] {
         self.0.get(&store.inner).data()
     }
+    #[track_caller]
     pub fn data_mut<'a>(&self, store: &'a mut Store) -> &'a mut [u8] {
         self.0.get_mut(&mut store.inner).data_mut()
     }
+    #[track_caller]
     pub fn pages(&self, store: &Store) -> u64 {
         self.0.get(&store.inner).pages()
     }
+    #[track_caller]
     pub fn grow(&self, store: &mut Store, delta: u64) -> Option<u64> {
         self.0.get_mut(&mut store.inner).grow(delta)
     }
+    #[track_caller]
     pub fn ty(&self, store: &Store) -> MemoryType {
         self.0.get(&store.inner).ty()
     }
@@ -130,12 +135,15 @@ impl Table {
         // SAFETY: boxed in this store's `tables`, for the store's life.
         Ok(Table(unsafe { Stored::new(store.inner.id, p) }))
     }
+    #[track_caller]
     pub fn ty(&self, store: &Store) -> TableType {
         self.0.get(&store.inner).ty()
     }
+    #[track_caller]
     pub fn size(&self, store: &Store) -> u64 {
         self.0.get(&store.inner).size()
     }
+    #[track_caller]
     pub fn get(&self, store: &Store, i: u64) -> Option<Val> {
         let t = self.0.get(&store.inner);
         let w = t.get(i)?;
@@ -173,9 +181,11 @@ impl Global {
         // SAFETY: boxed in this store's `globals`, for the store's life.
         Ok(Global(unsafe { Stored::new(store.inner.id, p) }))
     }
+    #[track_caller]
     pub fn ty(&self, store: &Store) -> GlobalType {
         self.0.get(&store.inner).ty
     }
+    #[track_caller]
     pub fn get(&self, store: &Store) -> Val {
         let g = self.0.get(&store.inner);
         // SAFETY: a global of this store holds a value of its type of this store.
