@@ -304,8 +304,8 @@ fn exnrefs_kept_in_globals_and_tables_can_be_thrown_again_and_seen_by_the_host()
     let Some(Extern::Tag(e)) = inst.get_export("e") else {
         panic!("tag export missing");
     };
-    assert_eq!(exn.tag(), e);
-    assert_eq!(exn.payload(), vec![Val::I32(31)]);
+    assert_eq!(exn.tag(&store), e);
+    assert_eq!(exn.payload(&store), vec![Val::I32(31)]);
     assert!(is_uncaught(call(
         &mut store,
         &inst,

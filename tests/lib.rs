@@ -37,7 +37,8 @@ pub fn load_wasm_with(
 ) -> Result<Arc<Module>, LoadError> {
     let object =
         wasic_compiler::compile(wasm, opts).map_err(|e| LoadError::Compile(e.to_string()))?;
-    Module::from_object(&object).map_err(|e| LoadError::Load(e.to_string()))
+    // SAFETY: `object` was just produced by `wasic_compiler::compile`.
+    unsafe { Module::from_object(&object) }.map_err(|e| LoadError::Load(e.to_string()))
 }
 
 /// Parses wat text, compiles it and loads it.

@@ -26,7 +26,8 @@ fn wasm(file: &str) -> Vec<u8> {
 fn compiles(file: &str) {
     let wasm = wasm(file);
     if let Ok(object) = wasic_compiler::compile(&wasm, &Default::default()) {
-        Module::from_object(&object)
+        // SAFETY: `object` was just produced by `wasic_compiler::compile`.
+        unsafe { Module::from_object(&object) }
             .unwrap_or_else(|e| panic!("compiled {file} does not load: {e}"));
     }
 }
@@ -36,7 +37,8 @@ fn compiles(file: &str) {
 fn calls(file: &str, calls: &[(&str, Vec<Val>, Expect)]) {
     let object = wasic_compiler::compile(&wasm(file), &Default::default())
         .unwrap_or_else(|e| panic!("{file} does not compile: {e}"));
-    let module = Module::from_object(&object).unwrap_or_else(|e| panic!("{file}: {e}"));
+    // SAFETY: `object` was just produced by `wasic_compiler::compile`.
+    let module = unsafe { Module::from_object(&object) }.unwrap_or_else(|e| panic!("{file}: {e}"));
     let mut store = Store::default();
     let instance = Instance::new(&mut store, &module, &[]).unwrap_or_else(|e| panic!("{e}"));
     for (name, args, expect) in calls {

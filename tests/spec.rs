@@ -568,7 +568,7 @@ impl Context {
                 let instance = self
                     .instantiate(&module)
                     .map_err(|e| format!("instantiation failed: {}", describe_error(&e)))?;
-                self.current = Some(instance);
+                self.current = Some(instance.clone());
                 if let Some(n) = name {
                     self.instances.insert(n, instance);
                 }
@@ -597,7 +597,7 @@ impl Context {
                 let inst = self
                     .instantiate(&m)
                     .map_err(|e| format!("instantiation failed: {}", describe_error(&e)))?;
-                self.current = Some(inst);
+                self.current = Some(inst.clone());
                 if let Some(id) = instance {
                     self.instances.insert(id.name().to_string(), inst);
                 }
@@ -763,10 +763,11 @@ impl Context {
             Some(id) => self
                 .instances
                 .get(id.name())
-                .copied()
+                .cloned()
                 .ok_or_else(|| format!("no module named ${}", id.name())),
             None => self
                 .current
+                .clone()
                 .ok_or_else(|| "no current module (the last one failed)".to_string()),
         }
     }
@@ -1045,12 +1046,12 @@ fn define_spectest(store: &mut Store, linker: &mut Linker, verbose: bool) {
             results: vec![],
         };
         let types = params.to_vec();
-        let f = Func::new_host(store, ty, move |_, values| {
+        let f = Func::new_host(store, ty, move |caller, values| {
             if verbose {
                 let vals: Vec<Val> = types
                     .iter()
                     .zip(values.iter())
-                    .map(|(t, v)| Val::from_raw(*v, *t))
+                    .map(|(t, v)| caller.val_from_raw(*v, *t).expect("a numeric value"))
                     .collect();
                 println!("spectest.{name}: {}", fmt_vals(&vals));
             }

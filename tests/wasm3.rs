@@ -490,7 +490,8 @@ fn relaxed_simd_gives_the_documented_deterministic_results_on_every_target_cpu()
             ..Default::default()
         };
         let object = wasic_compiler::compile(&wasm, &opts).unwrap();
-        let m = Module::from_object(&object).unwrap();
+        // SAFETY: `object` was just produced by `wasic_compiler::compile`.
+        let m = unsafe { Module::from_object(&object) }.unwrap();
         let mut store = Store::default();
         let inst = Instance::new(&mut store, &m, &[]).unwrap();
         let mut results = Vec::new();

@@ -176,7 +176,8 @@ pub struct WasicRunner {
 impl WasicRunner {
     pub fn new(wasm: &[u8]) -> Result<WasicRunner> {
         let object = wasic_compiler::compile(wasm, &wasic_options())?;
-        let module = wasic_runtime::Module::from_object(&object)?;
+        // SAFETY: `object` was just produced by `wasic_compiler::compile`.
+        let module = unsafe { wasic_runtime::Module::from_object(&object) }?;
         Ok(WasicRunner { module })
     }
 }

@@ -111,7 +111,8 @@ pub fn check_entry_point(wasm: &[u8], input: &Path) -> Result<()> {
 pub fn compile(wasm: &[u8], input: &Path, common: &CommonArgs) -> Result<(Vec<u8>, Arc<Module>)> {
     let object = wasic_compiler::compile(wasm, &compile_options(common))
         .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
-    let module = Module::from_object(&object).context("loading the compiled module")?;
+    // SAFETY: `object` was just produced by the compiler this binary is built with.
+    let module = unsafe { Module::from_object(&object) }.context("loading the compiled module")?;
     Ok((object, module))
 }
 

@@ -104,8 +104,12 @@ impl V {
             wr::Val::ExnRef(_) => unreachable!("exnref is never generated"),
         }
     }
-    fn from_raw(raw: ValRaw, ty: Ty) -> V {
-        V::from_wasic(&wr::Val::from_raw(raw, ty))
+    /// A host function's raw parameter, read through its caller.
+    fn from_raw(caller: &mut wr::Caller<'_>, raw: ValRaw, ty: Ty) -> V {
+        let v = caller
+            .val_from_raw(raw, ty)
+            .expect("wasm passes references of its own store");
+        V::from_wasic(&v)
     }
     fn to_raw(self) -> ValRaw {
         match self {
@@ -653,7 +657,8 @@ pub fn check(
             ))
         }
     };
-    let cmodule = wr::Module::from_object(&object)
+    // SAFETY: `object` was just produced by `wasic_compiler::compile`.
+    let cmodule = unsafe { wr::Module::from_object(&object) }
         .map_err(|e| format!("wasic does not load its own object: {e}"))?;
 
     // Imports, in import-section order, for both engines.
@@ -692,11 +697,11 @@ pub fn check(
                 params: params.clone(),
                 results: results.clone(),
             };
-            let f = wr::Func::new_host(&mut cstore, cty, move |_caller, values: &mut [ValRaw]| {
+            let f = wr::Func::new_host(&mut cstore, cty, move |caller, values: &mut [ValRaw]| {
                 let args: Vec<V> = params
                     .iter()
                     .enumerate()
-                    .map(|(i, t)| V::from_raw(values[i], *t))
+                    .map(|(i, t)| V::from_raw(caller, values[i], *t))
                     .collect();
                 l.lock().unwrap().push((name, args.clone()));
                 match host_results(name, &args, &r) {

@@ -100,17 +100,17 @@ fn all_agree(a: &[Val], b: &[Val], nan_leaks: bool) -> bool {
 /// made of values that existed before the exception), but the depth read is bounded anyway.
 const MAX_DEPTH: usize = 8;
 
-fn from_wasic(v: &wr::Val, tags: &[wr::Tag], depth: usize) -> Val {
+fn from_wasic(v: &wr::Val, store: &wr::Store, tags: &[wr::Tag], depth: usize) -> Val {
     match v {
         wr::Val::ExnRef(None) => Val::Exn(None),
         wr::Val::ExnRef(Some(e)) => Val::Exn(Some(Exn {
-            tag: tags.iter().position(|t| *t == e.tag()),
+            tag: tags.iter().position(|t| *t == e.tag(store)),
             payload: if depth >= MAX_DEPTH {
                 vec![]
             } else {
-                e.payload()
+                e.payload(store)
                     .iter()
-                    .map(|p| from_wasic(p, tags, depth + 1))
+                    .map(|p| from_wasic(p, store, tags, depth + 1))
                     .collect()
             },
         })),
@@ -249,9 +249,13 @@ pub enum Outcome {
     Error(String),
 }
 
-fn wasic_outcome(r: Result<Vec<wr::Val>, wr::Error>, tags: &[wr::Tag]) -> Outcome {
+fn wasic_outcome(
+    r: Result<Vec<wr::Val>, wr::Error>,
+    store: &wr::Store,
+    tags: &[wr::Tag],
+) -> Outcome {
     match r {
-        Ok(vals) => Outcome::Values(vals.iter().map(|v| from_wasic(v, tags, 0)).collect()),
+        Ok(vals) => Outcome::Values(vals.iter().map(|v| from_wasic(v, store, tags, 0)).collect()),
         Err(wr::Error::Trap(t)) if t.trap == Trap::StackOverflow => Outcome::StackOverflow,
         Err(wr::Error::Trap(t)) => Outcome::Trap(t.trap),
         Err(e) => Outcome::Error(format!("wasic: {e}")),
@@ -602,7 +606,8 @@ pub fn check(
     };
     let object = wasic_compiler::compile(wasm, opts)
         .map_err(|e| format!("wasic does not compile a module wasmtime accepts: {e}"))?;
-    let cmodule = wr::Module::from_object(&object)
+    // SAFETY: `object` was just produced by `wasic_compiler::compile`.
+    let cmodule = unsafe { wr::Module::from_object(&object) }
         .map_err(|e| format!("wasic does not load its own object: {e}"))?;
 
     // Imports: only the host tags.
@@ -672,7 +677,7 @@ pub fn check(
     let mut note = String::new();
     let co = match &cinst {
         Ok(_) => Outcome::Values(vec![]),
-        Err(e) => wasic_outcome(Err(clone_error(e)), &[]),
+        Err(e) => wasic_outcome(Err(clone_error(e)), &cstore, &[]),
     };
     let wo = match &winst {
         Ok(_) => Outcome::Values(vec![]),
@@ -921,7 +926,7 @@ fn call_both(
         Err(_) => vec![],
     };
     let made_exceptions = after > before || !creturned.is_empty();
-    let co = wasic_outcome(cr, &s.ctags);
+    let co = wasic_outcome(cr, &s.cstore, &s.ctags);
 
     let wf = s
         .winst
@@ -1034,7 +1039,7 @@ fn compare_state(
                     .winst
                     .get_global(&mut s.wstore, name)
                     .ok_or("wasmtime lacks a global")?;
-                let a = from_wasic(&cg.get(&s.cstore), &s.ctags, 0);
+                let a = from_wasic(&cg.get(&s.cstore), &s.cstore, &s.ctags, 0);
                 let wv = wg.get(&mut s.wstore);
                 let b = from_wasmtime(&wv, &mut s.wstore, &s.wtags, 0)?;
                 if !val_agree(&a, &b, nan_leaks) {
@@ -1062,7 +1067,7 @@ fn compare_state(
                     let (a, b) = if *ty == Ty::ExnRef {
                         let wv = wt::Val::ExnRef(b.as_exn().flatten().copied());
                         (
-                            from_wasic(&a, &s.ctags, 0),
+                            from_wasic(&a, &s.cstore, &s.ctags, 0),
                             from_wasmtime(&wv, &mut s.wstore, &s.wtags, 0)?,
                         )
                     } else {

@@ -31,15 +31,25 @@
 use crate::error::Error;
 use crate::func::Val;
 use crate::module::lookup_pc;
-use crate::store::{Store, StoreInner};
+use crate::store::{Store, StoreId, StoreInner, StoreItem, Stored};
 use crate::traps::{self, TrapRecord, Unwind};
 use crate::types;
+use std::ptr::NonNull;
 use wasic_abi::vmctx::{VMOffsets, VMTag};
 use wasic_abi::{FuncType, Trap, ValRaw};
 
-/// An exception tag handle, valid while its store lives.
+/// An exception tag of a store: its `VMTag` (whose address is its identity) and its canonical
+/// type id, kept in the handle so that [`Tag::ty`] needs no store. Using it with another store
+/// than its own is an error (see `store.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Tag(pub(crate) *const VMTag);
+pub struct Tag {
+    r: Stored<VMTag>,
+    type_id: u32,
+}
+
+impl StoreItem for VMTag {
+    const WHAT: &'static str = "a Tag";
+}
 
 impl Tag {
     /// Defines a new tag with signature `ty` (`params -> []`) in `store`.
@@ -50,22 +60,44 @@ impl Tag {
         Ok(store.inner.new_tag(types::canonical_id(&ty)))
     }
 
+    /// The handle of the tag at `p`.
+    ///
+    /// # Safety
+    /// `p` must be a tag of the live store `store`.
+    pub(crate) unsafe fn from_ptr(store: StoreId, p: *const VMTag) -> Tag {
+        // SAFETY: a live tag (the caller's guarantee), so not null.
+        let (p, type_id) = unsafe { (NonNull::new_unchecked(p as *mut VMTag), (*p).type_id) };
+        Tag {
+            // SAFETY: as above.
+            r: unsafe { Stored::new(store, p) },
+            type_id,
+        }
+    }
+
     pub fn type_id(&self) -> u32 {
-        // SAFETY: a Tag points at a live VMTag of its store.
-        unsafe { (*self.0).type_id }
+        self.type_id
     }
 
     pub fn ty(&self) -> FuncType {
-        types::type_of(self.type_id()).unwrap_or_default()
+        types::type_of(self.type_id).unwrap_or_default()
+    }
+
+    /// The tag's address: its identity for compiled code.
+    pub(crate) fn as_ptr(&self) -> *const VMTag {
+        self.r.as_ptr()
+    }
+
+    pub(crate) fn belongs_to(&self, store: &StoreInner) -> bool {
+        self.r.belongs_to(store)
     }
 }
 
 impl StoreInner {
     pub(crate) fn new_tag(&mut self, type_id: u32) -> Tag {
-        let t = Box::new(VMTag { type_id });
-        let h = Tag(&*t);
-        self.tags.push(t);
-        h
+        self.tags.push(Box::new(VMTag { type_id }));
+        let t = NonNull::from(&**self.tags.last().expect("just pushed"));
+        // SAFETY: the tag is boxed in this store's `tags`, for the store's life.
+        unsafe { Tag::from_ptr(self.id, t.as_ptr()) }
     }
 
     /// A new exception object for `tag` with room for `n` payload values (zeroed), for
@@ -212,6 +244,11 @@ impl ExceptionHeap {
         Ok(p)
     }
 
+    /// Whether `word` is the address of one of the objects (the raw form of an exnref).
+    pub(crate) fn contains(&self, word: usize) -> bool {
+        self.objects.iter().any(|o| o.as_ptr() as usize == word)
+    }
+
     /// Number of exception objects currently allocated.
     pub fn len(&self) -> usize {
         self.objects.len()
@@ -290,54 +327,84 @@ impl<'a> Marker<'a> {
     }
 }
 
-/// A caught or thrown exception, valid while its store lives.
+/// A caught or thrown exception of a store: the address of its object there. Using it with
+/// another store than its own is an error (see `store.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ExnRef(pub(crate) *const ValRaw);
+pub struct ExnRef(Stored<ValRaw>);
+
+/// An exception object, as handles see it: its first cell.
+impl StoreItem for ValRaw {
+    const WHAT: &'static str = "an ExnRef";
+}
 
 impl ExnRef {
     /// Creates an exception with tag `tag` and payload `args` (for the host to throw or pass).
     pub fn new(store: &mut Store, tag: Tag, args: &[Val]) -> Result<ExnRef, Error> {
+        tag.r.check(&store.inner)?;
         let ty = tag.ty();
         if args.len() != ty.params.len() || args.iter().zip(&ty.params).any(|(a, t)| a.ty() != *t) {
             return Err(Error::Usage(format!(
                 "wrong payload for a tag of type {ty}"
             )));
         }
+        let raw = args
+            .iter()
+            .map(|a| a.to_raw_in(&store.inner))
+            .collect::<Result<Vec<_>, _>>()?;
         let limit = store.inner.config.max_memory;
         let p = store
             .inner
             .exceptions
-            .alloc(tag.0, args.len(), limit)
+            .alloc(tag.as_ptr(), args.len(), limit)
             .map_err(|e| Error::Resource(e.to_string()))?;
-        for (i, a) in args.iter().enumerate() {
+        for (i, a) in raw.into_iter().enumerate() {
             // SAFETY: `p` has `args.len() + 1` cells.
-            unsafe { *p.add(i + 1) = a.to_raw() };
+            unsafe { *p.add(i + 1) = a };
         }
-        Ok(ExnRef::pinned(p))
+        // SAFETY: `p` is an object of this store's exception heap, just allocated.
+        Ok(unsafe { ExnRef::pinned(Stored::new(store.inner.id, NonNull::new_unchecked(p))) })
     }
 
-    /// The exnref at `p`, marked as never to be reclaimed (the host holds it).
-    pub(crate) fn pinned(p: *mut ValRaw) -> ExnRef {
-        // SAFETY: `p` is a live exception object; byte 8 of cell 0 is the pinned flag.
-        unsafe { (*p).0[8] = 1 };
-        ExnRef(p)
+    /// The exnref `r`, marked as never to be reclaimed (the host holds it).
+    ///
+    /// # Safety
+    /// `r` must satisfy [`Stored`]'s invariant and its store must be alive.
+    pub(crate) unsafe fn pinned(r: Stored<ValRaw>) -> ExnRef {
+        // SAFETY: `r` is a live exception object; byte 8 of cell 0 is the pinned flag.
+        unsafe { (*r.as_ptr()).0[8] = 1 };
+        ExnRef(r)
     }
 
-    /// The tag it was thrown with.
-    pub fn tag(&self) -> Tag {
-        // SAFETY: an ExnRef points at a live exception object whose cell 0 is its tag.
-        Tag(unsafe { (*self.0).as_usize() } as *const VMTag)
+    pub(crate) fn stored(&self) -> &Stored<ValRaw> {
+        &self.0
     }
 
-    /// The payload values, typed by the tag's signature.
-    pub fn payload(&self) -> Vec<Val> {
-        self.tag()
-            .ty()
+    /// The object's address: the exception's raw value for compiled code.
+    pub(crate) fn as_ptr(&self) -> *const ValRaw {
+        self.0.as_ptr()
+    }
+
+    /// The tag it was thrown with. Panics if the exception is not of `store`.
+    #[track_caller]
+    pub fn tag(&self, store: &Store) -> Tag {
+        let header = self.0.get(&store.inner);
+        // SAFETY: cell 0 of an exception of this (live) store holds one of the store's tags.
+        unsafe { Tag::from_ptr(store.inner.id, header.as_usize() as *const VMTag) }
+    }
+
+    /// The payload values, typed by the tag's signature. Panics if the exception is not of
+    /// `store`.
+    #[track_caller]
+    pub fn payload(&self, store: &Store) -> Vec<Val> {
+        let tag = self.tag(store);
+        let p = self.0.as_ptr();
+        tag.ty()
             .params
             .iter()
             .enumerate()
-            // SAFETY: the object has one cell per parameter of its tag after the header.
-            .map(|(i, t)| Val::from_raw(unsafe { *self.0.add(i + 1) }, *t))
+            // SAFETY: the object (checked to be of this store by `tag`) has one cell per
+            // parameter of its tag after the header, each a value of this store.
+            .map(|(i, t)| unsafe { Val::from_raw_unchecked(*p.add(i + 1), *t, store.inner.id) })
             .collect()
     }
 }

@@ -1,17 +1,35 @@
 //! Functions as the host sees them: values ([`Val`]), calling compiled code ([`Func::call`])
 //! and defining host functions that compiled code can call ([`Func::new_host`], [`Caller`]).
+//!
+//! References cross between the host and wasm in two forms. As [`Val`]s, their handles carry
+//! their store's id and are checked against the store they enter (one comparison, see
+//! `store.rs`). As raw words (host function parameters and results, [`Func::call_raw`],
+//! [`crate::Store::val_from_raw`]) they are bare addresses, so a non-null raw `funcref` or
+//! `exnref` coming from the host is accepted only if it is one of the store's own: a search of
+//! its funcrefs or exceptions, paid only by reference-typed values.
 
 use crate::error::{Error, TrapError};
+use crate::exceptions::ExnRef;
 use crate::instance::InstanceData;
-use crate::store::{Store, StoreInner};
+use crate::store::{Store, StoreId, StoreInner, StoreItem, Stored};
 use crate::traps::{self, Unwind};
 use crate::types;
+use std::ptr::NonNull;
 use wasic_abi::vmctx::{VMContext, VMFuncRef, VMHostContext, HOST_MAGIC};
 use wasic_abi::{FuncType, Trap, ValRaw, ValType};
 
-/// A function reference: a pointer to its `VMFuncRef`, valid while its store lives.
+/// A function of a store: its `VMFuncRef` there and its canonical type id, which never changes
+/// and is kept in the handle so that [`Func::ty`] needs no store. Using it with another store
+/// than its own is an error (see `store.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Func(pub(crate) *const VMFuncRef);
+pub struct Func {
+    r: Stored<VMFuncRef>,
+    type_id: u32,
+}
+
+impl StoreItem for VMFuncRef {
+    const WHAT: &'static str = "a Func";
+}
 
 /// A WebAssembly value.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -27,7 +45,7 @@ pub enum Val {
     /// A host value carried through wasm as an opaque `externref`.
     ExternRef(Option<u64>),
     /// An exception (`exnref`).
-    ExnRef(Option<crate::exceptions::ExnRef>),
+    ExnRef(Option<ExnRef>),
 }
 
 impl Val {
@@ -44,6 +62,8 @@ impl Val {
         }
     }
 
+    /// The raw form compiled code works with. A reference's raw form is an address that means
+    /// something only in the reference's own store (where it enters a store, it is checked).
     pub fn to_raw(&self) -> ValRaw {
         match *self {
             Val::I32(v) => ValRaw::from_i32(v),
@@ -51,32 +71,49 @@ impl Val {
             Val::F32(v) => ValRaw::from_u32(v),
             Val::F64(v) => ValRaw::from_u64(v),
             Val::V128(v) => ValRaw::from_u128(v),
-            Val::FuncRef(f) => ValRaw::from_usize(f.map_or(0, |f| f.0 as usize)),
+            Val::FuncRef(f) => ValRaw::from_usize(f.map_or(0, |f| f.as_ptr() as usize)),
             Val::ExternRef(e) => ValRaw::from_u64(e.map_or(0, |e| e.wrapping_add(1))),
-            Val::ExnRef(e) => ValRaw::from_usize(e.map_or(0, |e| e.0 as usize)),
+            Val::ExnRef(e) => ValRaw::from_usize(e.map_or(0, |e| e.as_ptr() as usize)),
         }
     }
 
-    pub fn from_raw(raw: ValRaw, ty: ValType) -> Val {
+    /// The raw form, for `store`: a usage error if the value is a reference of another store.
+    pub(crate) fn to_raw_in(self, store: &StoreInner) -> Result<ValRaw, Error> {
+        match self {
+            Val::FuncRef(Some(f)) => f.r.check(store)?,
+            Val::ExnRef(Some(e)) => e.stored().check(store)?,
+            _ => {}
+        }
+        Ok(self.to_raw())
+    }
+
+    /// The value of type `ty` whose raw form is `raw`. Exceptions are pinned: the host may
+    /// keep them anywhere.
+    ///
+    /// # Safety
+    /// `raw` must be a value of type `ty` of the live store `store`: produced by its compiled
+    /// code or its tables and globals, or checked with [`StoreInner::owns_ref_word`].
+    pub(crate) unsafe fn from_raw_unchecked(raw: ValRaw, ty: ValType, store: StoreId) -> Val {
         match ty {
             ValType::I32 => Val::I32(raw.as_i32()),
             ValType::I64 => Val::I64(raw.as_i64()),
             ValType::F32 => Val::F32(raw.as_u32()),
             ValType::F64 => Val::F64(raw.as_u64()),
             ValType::V128 => Val::V128(raw.as_u128()),
-            ValType::FuncRef => Val::FuncRef(match raw.as_usize() {
-                0 => None,
-                p => Some(Func(p as *const VMFuncRef)),
-            }),
+            ValType::FuncRef => Val::FuncRef(
+                NonNull::new(raw.as_usize() as *mut VMFuncRef)
+                    // SAFETY: a funcref of `store` (the caller's guarantee).
+                    .map(|p| unsafe { Func::from_stored(Stored::new(store, p)) }),
+            ),
             ValType::ExternRef => Val::ExternRef(match raw.as_u64() {
                 0 => None,
                 v => Some(v - 1),
             }),
-            ValType::ExnRef => Val::ExnRef(match raw.as_usize() {
-                0 => None,
-                // The host may keep it anywhere: it is never reclaimed.
-                p => Some(crate::exceptions::ExnRef::pinned(p as *mut ValRaw)),
-            }),
+            ValType::ExnRef => Val::ExnRef(
+                NonNull::new(raw.as_usize() as *mut ValRaw)
+                    // SAFETY: an exception of `store` (the caller's guarantee).
+                    .map(|p| unsafe { ExnRef::pinned(Stored::new(store, p)) }),
+            ),
         }
     }
 
@@ -86,6 +123,37 @@ impl Val {
             Val::FuncRef(_) | Val::ExternRef(_) | Val::ExnRef(_) => Some(self.to_raw().as_usize()),
             _ => None,
         }
+    }
+}
+
+impl StoreInner {
+    /// Whether `word` is a valid raw value of type `ty` for this store: always for types whose
+    /// raw form is plain bits, and for funcrefs and exnrefs when null or one of the store's own.
+    pub(crate) fn owns_ref_word(&self, word: usize, ty: ValType) -> bool {
+        match ty {
+            ValType::FuncRef if word != 0 => {
+                self.host_funcs
+                    .iter()
+                    .any(|h| std::ptr::addr_of!(h.funcref) as usize == word)
+                    || self.funcref_arrays.iter().any(|r| {
+                        r.contains(&word) && (word - r.start).is_multiple_of(size_of::<VMFuncRef>())
+                    })
+            }
+            ValType::ExnRef if word != 0 => self.exceptions.contains(word),
+            _ => true,
+        }
+    }
+
+    /// [`crate::Store::val_from_raw`].
+    pub(crate) fn val_from_raw(&mut self, raw: ValRaw, ty: ValType) -> Result<Val, Error> {
+        if !self.owns_ref_word(raw.as_usize(), ty) {
+            return Err(Error::Usage(format!(
+                "raw {ty} {:#x} is not a reference of this store",
+                raw.as_usize()
+            )));
+        }
+        // SAFETY: checked just above; `self` is alive.
+        Ok(unsafe { Val::from_raw_unchecked(raw, ty, self.id) })
     }
 }
 
@@ -108,12 +176,35 @@ pub(crate) struct HostFunc {
     header: VMHostContext,
     pub funcref: VMFuncRef,
     pub ty: FuncType,
+    /// The store owning this function (boxed there, so it outlives the function).
+    store: *mut StoreInner,
+    /// Whether a result is a funcref or exnref: raw words from the callback, checked on return.
+    ref_results: bool,
     callback: HostCallback,
+}
+
+impl HostFunc {
+    /// Checks the reference results the callback wrote against `store`, the function's own.
+    fn check_results(&self, store: &StoreInner, values: &[ValRaw]) -> Result<(), String> {
+        if !self.ref_results {
+            return Ok(());
+        }
+        for (i, (t, v)) in self.ty.results.iter().zip(values).enumerate() {
+            if !store.owns_ref_word(v.as_usize(), *t) {
+                return Err(format!(
+                    "host function returned a {t} (result {i}) that is not a reference of its store"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What a host function sees of its caller.
 pub struct Caller<'a> {
     pub(crate) instance: Option<&'a mut InstanceData>,
+    /// The store the host function runs in.
+    store: *mut StoreInner,
 }
 
 impl Caller<'_> {
@@ -123,6 +214,15 @@ impl Caller<'_> {
             Some(inst) => inst.memory0_data(),
             None => &mut [],
         }
+    }
+
+    /// As [`crate::Store::val_from_raw`], in the store the host function runs in: how a host
+    /// function turns its raw parameters into [`Val`]s.
+    pub fn val_from_raw(&mut self, raw: ValRaw, ty: ValType) -> Result<Val, Error> {
+        // SAFETY: the store owns the running host function, so it is alive, and nothing else
+        // uses it meanwhile (the call that entered wasm is suspended below us; `self` is
+        // borrowed mutably, so not even `memory`'s slice is live).
+        unsafe { &mut *self.store }.val_from_raw(raw, ty)
     }
 }
 
@@ -152,12 +252,18 @@ unsafe fn invoke(
     debug_assert_eq!(host.header.magic, HOST_MAGIC);
     let values = unsafe { std::slice::from_raw_parts_mut(values, len) };
     let instance = unsafe { InstanceData::from_vmctx(caller) };
-    let mut c = Caller { instance };
+    let mut c = Caller {
+        instance,
+        store: host.store,
+    };
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         (host.callback)(&mut c, values)
     }));
     match r {
-        Ok(Ok(())) => Ok(()),
+        // SAFETY: the store owns this function, so it is alive; it is only read.
+        Ok(Ok(())) => host
+            .check_results(unsafe { &*host.store }, values)
+            .map_err(Unwind::Host),
         Ok(Err(HostError::Trap(t))) => Err(Unwind::Trap(traps::TrapRecord::new(t))),
         Ok(Err(HostError::Exit(code))) => Err(Unwind::Exit(code)),
         Ok(Err(HostError::Message(m))) => Err(Unwind::Host(m)),
@@ -166,7 +272,9 @@ unsafe fn invoke(
 }
 
 impl Func {
-    /// Defines a host function in `store`.
+    /// Defines a host function in `store`. The callback gets raw values (see
+    /// [`Caller::val_from_raw`]); a funcref or exnref it returns must be one of the store's
+    /// own, or the call fails.
     pub fn new_host(
         store: &mut Store,
         ty: FuncType,
@@ -179,6 +287,10 @@ impl Func {
             .get(&type_id)
             .copied()
             .unwrap_or(std::ptr::null());
+        let ref_results = ty
+            .results
+            .iter()
+            .any(|t| matches!(t, ValType::FuncRef | ValType::ExnRef));
         let mut h = Box::new(HostFunc {
             header: VMHostContext {
                 magic: HOST_MAGIC,
@@ -191,37 +303,47 @@ impl Func {
                 _pad: 0,
             },
             ty,
+            store: &mut *store.inner,
+            ref_results,
             callback: Box::new(callback),
         });
         h.funcref.vmctx = &mut *h as *mut HostFunc as *mut VMContext;
-        let f = Func(&h.funcref);
         store.inner.host_funcs.push(h);
-        f
+        let funcref = NonNull::from(&store.inner.host_funcs.last().expect("just pushed").funcref);
+        // SAFETY: the funcref is boxed in this store's `host_funcs`, for the store's life.
+        unsafe { Func::from_stored(Stored::new(store.inner.id, funcref)) }
+    }
+
+    /// The handle of a funcref.
+    ///
+    /// # Safety
+    /// `r` must satisfy [`Stored`]'s invariant and its store must be alive.
+    pub(crate) unsafe fn from_stored(r: Stored<VMFuncRef>) -> Func {
+        // SAFETY: the funcref is live (the caller's guarantee).
+        let type_id = unsafe { (*r.as_ptr()).type_id };
+        Func { r, type_id }
     }
 
     pub fn type_id(&self) -> u32 {
-        // SAFETY: a Func always points at a live VMFuncRef of its store.
-        unsafe { (*self.0).type_id }
+        self.type_id
     }
 
     pub fn ty(&self) -> FuncType {
-        types::type_of(self.type_id()).unwrap_or_default()
+        types::type_of(self.type_id).unwrap_or_default()
     }
 
-    pub(crate) fn host(&self) -> Option<&HostFunc> {
-        // SAFETY: as in `type_id`; the magic tells host contexts from instances.
-        unsafe {
-            let vmctx = (*self.0).vmctx;
-            if !vmctx.is_null() && *(vmctx as *const u64) == HOST_MAGIC {
-                Some(&*(vmctx as *const HostFunc))
-            } else {
-                None
-            }
-        }
+    /// The funcref's address: the function's raw value for compiled code.
+    pub(crate) fn as_ptr(&self) -> *const VMFuncRef {
+        self.r.as_ptr()
+    }
+
+    pub(crate) fn belongs_to(&self, store: &StoreInner) -> bool {
+        self.r.belongs_to(store)
     }
 
     /// Calls the function with `args`, returning its results or the trap / exit that ended it.
     pub fn call(&self, store: &mut Store, args: &[Val]) -> Result<Vec<Val>, Error> {
+        self.r.check(&store.inner)?;
         let ty = self.ty();
         if args.len() != ty.params.len() || args.iter().zip(&ty.params).any(|(a, t)| a.ty() != *t) {
             return Err(Error::Usage(format!(
@@ -235,41 +357,77 @@ impl Func {
         let mut values: Vec<ValRaw> =
             vec![ValRaw::default(); ty.params.len().max(ty.results.len())];
         for (v, a) in values.iter_mut().zip(args) {
-            *v = a.to_raw();
+            *v = a.to_raw_in(&store.inner)?;
         }
-        self.call_raw(store, &mut values)?;
+        self.call_unchecked(&mut store.inner, &mut values)?;
+        let id = store.inner.id;
         Ok(ty
             .results
             .iter()
             .zip(&values)
-            .map(|(t, v)| Val::from_raw(*v, *t))
+            // SAFETY: results of this store's function, of its types (a host function's
+            // references were checked by `call_unchecked`).
+            .map(|(t, v)| unsafe { Val::from_raw_unchecked(*v, *t, id) })
             .collect())
     }
 
     /// Calls with raw values: parameters in, results out, `values.len() >= max(params, results)`.
+    /// A non-null funcref or exnref parameter must be one of the store's own.
     pub fn call_raw(&self, store: &mut Store, values: &mut [ValRaw]) -> Result<(), Error> {
+        self.r.check(&store.inner)?;
         let ty = self.ty();
-        assert!(values.len() >= ty.params.len().max(ty.results.len()));
-        if let Some(h) = self.host() {
-            let mut c = Caller { instance: None };
-            return (h.callback)(&mut c, values).map_err(|e| match e {
-                HostError::Trap(t) => Error::Trap(Box::new(TrapError {
+        let cells = ty.params.len().max(ty.results.len());
+        if values.len() < cells {
+            return Err(Error::Usage(format!(
+                "{ty} needs {cells} value cells, got {}",
+                values.len()
+            )));
+        }
+        for (i, (t, v)) in ty.params.iter().zip(values.iter()).enumerate() {
+            if !store.inner.owns_ref_word(v.as_usize(), *t) {
+                return Err(Error::Usage(format!(
+                    "argument {i} ({t}) is not a reference of this store"
+                )));
+            }
+        }
+        self.call_unchecked(&mut store.inner, values)
+    }
+
+    /// Calls a function of `inner` with checked arguments in `values`, which has room for all
+    /// parameters and results.
+    fn call_unchecked(&self, inner: &mut StoreInner, values: &mut [ValRaw]) -> Result<(), Error> {
+        let funcref = self.r.get(inner);
+        let (func_ptr, vmctx) = (funcref.func_ptr, funcref.vmctx);
+        // SAFETY: a funcref's vmctx is null, a live host context or a live instance's; the
+        // magic tells host contexts from instances.
+        let host = (!vmctx.is_null() && unsafe { *(vmctx as *const u64) } == HOST_MAGIC)
+            .then_some(vmctx as *const HostFunc);
+        if let Some(h) = host {
+            // SAFETY: a host context is the HostFunc boxed in this store's `host_funcs`.
+            let h = unsafe { &*h };
+            let mut c = Caller {
+                instance: None,
+                store: inner,
+            };
+            return match (h.callback)(&mut c, values) {
+                Ok(()) => h.check_results(inner, values).map_err(Error::Host),
+                Err(HostError::Trap(t)) => Err(Error::Trap(Box::new(TrapError {
                     trap: t,
                     frames: vec![],
                     memory_fault: None,
-                })),
-                HostError::Exit(c) => Error::Exit(c),
-                HostError::Message(m) => Error::Host(m),
-            });
+                }))),
+                Err(HostError::Exit(c)) => Err(Error::Exit(c)),
+                Err(HostError::Message(m)) => Err(Error::Host(m)),
+            };
         }
-        let inner: &mut StoreInner = &mut store.inner;
-        let Some(tramp) = inner.trampolines.get(&self.type_id()).copied() else {
+        let Some(tramp) = inner.trampolines.get(&self.type_id).copied() else {
             return Err(Error::Usage(format!(
-                "no trampoline for {ty} in this store"
+                "no trampoline for {} in this store",
+                self.ty()
             )));
         };
-        // SAFETY: a wasm funcref: its func_ptr has this type, its vmctx is a live instance.
-        let (func_ptr, vmctx) = unsafe { ((*self.0).func_ptr, (*self.0).vmctx) };
+        // SAFETY: a wasm funcref of this store: its func_ptr has this type, its vmctx is a live
+        // instance, and the arguments were checked by the caller.
         let r = unsafe {
             traps::catch_traps(
                 &mut inner.limits,

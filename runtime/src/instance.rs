@@ -7,24 +7,37 @@ use crate::exceptions::Tag;
 use crate::func::{unwind_to_error, Func, Val};
 use crate::memory::LinearMemory;
 use crate::module::Module;
-use crate::store::{GlobalData, Store, StoreInner};
+use crate::store::{GlobalData, Store, StoreId, StoreInner, StoreItem, Stored};
 use crate::table::Table as TableData;
+use std::ptr::NonNull;
+use std::rc::Rc;
 use std::sync::Arc;
 use wasic_abi::meta::{ConstExpr, ConstOp, DataKind, ElemKind, ExternKind, ImportKind};
 use wasic_abi::vmctx::{
     VMContext, VMFuncRef, VMGlobal, VMMemory, VMOffsets, VMTable, VMTag, VMCTX_MAGIC,
 };
-use wasic_abi::{GlobalType, MemoryType, RefType, TableType, Trap, ValRaw};
+use wasic_abi::{GlobalType, MemoryType, RefType, TableType, Trap, ValRaw, ValType};
 
-/// A linear memory handle.
+/// A linear memory of a store. Its methods panic, or return a usage error where they return a
+/// `Result`, when given another store than its own (see `store.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Memory(pub(crate) *mut LinearMemory);
-/// A table handle.
+pub struct Memory(pub(crate) Stored<LinearMemory>);
+/// A table of a store (checked like [`Memory`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Table(pub(crate) *mut TableData);
-/// A global handle.
+pub struct Table(pub(crate) Stored<TableData>);
+/// A global of a store (checked like [`Memory`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Global(pub(crate) *mut GlobalData);
+pub struct Global(pub(crate) Stored<GlobalData>);
+
+impl StoreItem for LinearMemory {
+    const WHAT: &'static str = "a Memory";
+}
+impl StoreItem for TableData {
+    const WHAT: &'static str = "a Table";
+}
+impl StoreItem for GlobalData {
+    const WHAT: &'static str = "a Global";
+}
 
 /// Something an instance imports or exports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,59 +59,101 @@ impl Extern {
             Extern::Tag(_) => ExternKind::Tag,
         }
     }
+
+    pub(crate) fn belongs_to(&self, store: &StoreInner) -> bool {
+        match self {
+            Extern::Func(f) => f.belongs_to(store),
+            Extern::Table(t) => t.0.belongs_to(store),
+            Extern::Memory(m) => m.0.belongs_to(store),
+            Extern::Global(g) => g.0.belongs_to(store),
+            Extern::Tag(t) => t.belongs_to(store),
+        }
+    }
 }
 
-// Handles are only dereferenced while their store is alive and borrowed (see `store.rs`).
+/// Moves `item` into the store's `list` and returns its address there, stable for the store's
+/// life (items are boxed).
+fn keep<T>(list: &mut Vec<Box<T>>, item: Box<T>) -> NonNull<T> {
+    list.push(item);
+    NonNull::from(&mut **list.last_mut().expect("just pushed"))
+}
+
+/// The word a table of element type `elem` stores for `v`, which must be a reference of that
+/// type and of `store`.
+fn table_word(store: &StoreInner, elem: RefType, v: &Val, what: &str) -> Result<usize, Error> {
+    let elem = ValType::from(elem);
+    if v.ty() != elem {
+        return Err(Error::Usage(format!(
+            "{what} of type {} for a table of {elem}",
+            v.ty()
+        )));
+    }
+    v.to_raw_in(store)?;
+    v.ref_word()
+        .ok_or_else(|| Error::Usage(format!("{what} must be a reference")))
+}
+
 impl Memory {
     pub fn new(store: &mut Store, ty: MemoryType) -> Result<Memory, Error> {
-        let mut m = Box::new(
+        let m = Box::new(
             LinearMemory::new(ty, store.inner.config.max_memory)
                 .map_err(|e| Error::Resource(e.to_string()))?,
         );
-        let h = Memory(&mut *m);
-        store.inner.memories.push(m);
-        Ok(h)
+        let p = keep(&mut store.inner.memories, m);
+        // SAFETY: boxed in this store's `memories`, for the store's life.
+        Ok(Memory(unsafe { Stored::new(store.inner.id, p) }))
     }
-    pub fn data<'a>(&self, _store: &'a Store) -> &'a [u8] {
-        unsafe { (*self.0).data() }
+    #[track_caller]
+    pub fn data<'a>(&self, store: &'a Store) -> &'a [u8] {
+        self.0.get(&store.inner).data()
     }
-    pub fn data_mut<'a>(&self, _store: &'a mut Store) -> &'a mut [u8] {
-        unsafe { (*self.0).data_mut() }
+    #[track_caller]
+    pub fn data_mut<'a>(&self, store: &'a mut Store) -> &'a mut [u8] {
+        self.0.get_mut(&mut store.inner).data_mut()
     }
-    pub fn pages(&self, _store: &Store) -> u64 {
-        unsafe { (*self.0).pages() }
+    #[track_caller]
+    pub fn pages(&self, store: &Store) -> u64 {
+        self.0.get(&store.inner).pages()
     }
-    pub fn grow(&self, _store: &mut Store, delta: u64) -> Option<u64> {
-        unsafe { (*self.0).grow(delta) }
+    #[track_caller]
+    pub fn grow(&self, store: &mut Store, delta: u64) -> Option<u64> {
+        self.0.get_mut(&mut store.inner).grow(delta)
     }
-    pub fn ty(&self, _store: &Store) -> MemoryType {
-        unsafe { (*self.0).ty() }
+    #[track_caller]
+    pub fn ty(&self, store: &Store) -> MemoryType {
+        self.0.get(&store.inner).ty()
     }
 }
 
 impl Table {
     pub fn new(store: &mut Store, ty: TableType, init: Val) -> Result<Table, Error> {
-        let word = init
-            .ref_word()
-            .ok_or_else(|| Error::Usage("table initializer must be a reference".into()))?;
-        Ok(Table(store.inner.new_table(ty, word)?))
+        let word = table_word(&store.inner, ty.elem, &init, "table initializer")?;
+        let p = store.inner.new_table(ty, word)?;
+        // SAFETY: `new_table` boxed it in this store's `tables`, for the store's life.
+        Ok(Table(unsafe { Stored::new(store.inner.id, NonNull::new_unchecked(p)) }))
     }
-    pub fn ty(&self, _store: &Store) -> TableType {
-        unsafe { (*self.0).ty() }
+    #[track_caller]
+    pub fn ty(&self, store: &Store) -> TableType {
+        self.0.get(&store.inner).ty()
     }
-    pub fn size(&self, _store: &Store) -> u64 {
-        unsafe { (*self.0).size() }
+    #[track_caller]
+    pub fn size(&self, store: &Store) -> u64 {
+        self.0.get(&store.inner).size()
     }
-    pub fn get(&self, _store: &Store, i: u64) -> Option<Val> {
-        let t = unsafe { &*self.0 };
+    #[track_caller]
+    pub fn get(&self, store: &Store, i: u64) -> Option<Val> {
+        let t = self.0.get(&store.inner);
         let w = t.get(i)?;
-        Some(Val::from_raw(ValRaw::from_usize(w), t.ty().elem.into()))
+        // SAFETY: a table of this store holds references of its element type of this store.
+        Some(unsafe {
+            Val::from_raw_unchecked(ValRaw::from_usize(w), t.ty().elem.into(), store.inner.id)
+        })
     }
-    pub fn set(&self, _store: &mut Store, i: u64, v: Val) -> Result<(), Error> {
-        let w = v
-            .ref_word()
-            .ok_or_else(|| Error::Usage("table element must be a reference".into()))?;
-        if unsafe { (*self.0).set(i, w) } {
+    pub fn set(&self, store: &mut Store, i: u64, v: Val) -> Result<(), Error> {
+        self.0.check(&store.inner)?;
+        let elem = self.0.get(&store.inner).declared_type().elem;
+        let w = table_word(&store.inner, elem, &v, "table element")?;
+        if self.0.get_mut(&mut store.inner).set(i, w) {
             Ok(())
         } else {
             Err(Error::Usage("table index out of bounds".into()))
@@ -115,29 +170,34 @@ impl Global {
                 v.ty()
             )));
         }
-        let mut g = Box::new(GlobalData {
-            vm: VMGlobal(v.to_raw()),
+        let g = Box::new(GlobalData {
+            vm: VMGlobal(v.to_raw_in(&store.inner)?),
             ty,
         });
-        let h = Global(&mut *g);
-        store.inner.globals.push(g);
-        Ok(h)
+        let p = keep(&mut store.inner.globals, g);
+        // SAFETY: boxed in this store's `globals`, for the store's life.
+        Ok(Global(unsafe { Stored::new(store.inner.id, p) }))
     }
-    pub fn ty(&self, _store: &Store) -> GlobalType {
-        unsafe { (*self.0).ty }
+    #[track_caller]
+    pub fn ty(&self, store: &Store) -> GlobalType {
+        self.0.get(&store.inner).ty
     }
-    pub fn get(&self, _store: &Store) -> Val {
-        let g = unsafe { &*self.0 };
-        Val::from_raw(g.vm.0, g.ty.ty)
+    #[track_caller]
+    pub fn get(&self, store: &Store) -> Val {
+        let g = self.0.get(&store.inner);
+        // SAFETY: a global of this store holds a value of its type of this store.
+        unsafe { Val::from_raw_unchecked(g.vm.0, g.ty.ty, store.inner.id) }
     }
-    pub fn set(&self, _store: &mut Store, v: Val) -> Result<(), Error> {
-        let g = unsafe { &mut *self.0 };
+    pub fn set(&self, store: &mut Store, v: Val) -> Result<(), Error> {
+        self.0.check(&store.inner)?;
+        let raw = v.to_raw_in(&store.inner)?;
+        let g = self.0.get_mut(&mut store.inner);
         if !g.ty.mutable || v.ty() != g.ty.ty {
             return Err(Error::Usage(
                 "cannot set an immutable global or with a wrong type".into(),
             ));
         }
-        g.vm.0 = v.to_raw();
+        g.vm.0 = raw;
         Ok(())
     }
 }
@@ -210,6 +270,29 @@ impl InstanceData {
         }
     }
 
+    /// The handle of item `index` of kind `kind` (`None` if out of range).
+    fn export(&self, store: StoreId, kind: ExternKind, index: u32) -> Option<Extern> {
+        let i = index as usize;
+        // SAFETY (all arms): the items of an instance of a live store are that store's
+        // (imports were checked to be).
+        Some(match kind {
+            ExternKind::Func => Extern::Func(*self.funcs.get(i)?),
+            ExternKind::Table => {
+                let p = NonNull::new(*self.tables.get(i)?)?;
+                Extern::Table(Table(unsafe { Stored::new(store, p) }))
+            }
+            ExternKind::Memory => {
+                let p = NonNull::new(*self.memories.get(i)?)?;
+                Extern::Memory(Memory(unsafe { Stored::new(store, p) }))
+            }
+            ExternKind::Global => {
+                let p = NonNull::new(*self.globals.get(i)?)?;
+                Extern::Global(Global(unsafe { Stored::new(store, p) }))
+            }
+            ExternKind::Tag => Extern::Tag(unsafe { Tag::from_ptr(store, *self.tags.get(i)?) }),
+        })
+    }
+
     fn eval(&self, expr: &ConstExpr) -> Result<ValRaw, Error> {
         let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
         let bad = || Error::Resource("malformed constant expression".into());
@@ -222,7 +305,7 @@ impl InstanceData {
                 ConstOp::V128Const(v) => ValRaw::from_u128(v),
                 ConstOp::RefNull(_) => ValRaw::default(),
                 ConstOp::RefFunc(i) => {
-                    ValRaw::from_usize(self.funcs.get(i as usize).ok_or_else(bad)?.0 as usize)
+                    ValRaw::from_usize(self.funcs.get(i as usize).ok_or_else(bad)?.as_ptr() as usize)
                 }
                 ConstOp::GlobalGet(i) => unsafe {
                     (**self.globals.get(i as usize).ok_or_else(bad)?).vm.0
@@ -251,9 +334,28 @@ impl InstanceData {
     }
 }
 
-/// An instance of a module in a store.
-#[derive(Clone, Copy, Debug)]
-pub struct Instance(pub(crate) *mut InstanceData);
+/// An instance of a module in a store. The handle keeps its module and the handles of its
+/// exports, so looking exports up needs no store; the handles it gives out are checked against
+/// the store they are used with, like any other.
+#[derive(Clone)]
+pub struct Instance(Rc<InstanceExports>);
+
+struct InstanceExports {
+    module: Arc<Module>,
+    /// One per export of the module, in its order.
+    exports: Box<[Extern]>,
+    /// Only handed out, never dereferenced.
+    vmctx: *const VMContext,
+}
+
+impl std::fmt::Debug for Instance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Instance")
+            .field("module", &self.0.module.meta().name)
+            .field("vmctx", &self.0.vmctx)
+            .finish_non_exhaustive()
+    }
+}
 
 fn link_error(module: &str, name: &str, what: &str) -> Error {
     Error::Link(format!("{what}: `{module}`.`{name}`"))
@@ -286,6 +388,15 @@ impl Instance {
                 imports.len()
             )));
         }
+        for (imp, ext) in meta.imports.iter().zip(imports) {
+            if !ext.belongs_to(&store.inner) {
+                return Err(link_error(
+                    &imp.module,
+                    &imp.name,
+                    "import of another store (or of a dropped one)",
+                ));
+            }
+        }
         store.register_module(module);
         let offsets = meta.offsets();
         let mut funcs = Vec::with_capacity(meta.funcs.len());
@@ -303,34 +414,32 @@ impl Instance {
                     funcs.push(*f);
                 }
                 (ImportKind::Table(ty), Extern::Table(t)) => {
-                    let a = unsafe { &*t.0 };
-                    let aty = a.ty();
+                    let aty = t.0.get(&store.inner).ty();
                     if aty.elem != ty.elem || !limits_match(aty.min, aty.max, ty.min, ty.max) {
                         return Err(incompatible());
                     }
-                    tables.push(t.0);
+                    tables.push(t.0.as_ptr());
                 }
                 (ImportKind::Memory(ty), Extern::Memory(m)) => {
-                    let a = unsafe { &*m.0 };
-                    let aty = a.ty();
+                    let aty = m.0.get(&store.inner).ty();
                     if !limits_match(aty.min, aty.max, ty.min, ty.max)
                         || aty.memory64 != ty.memory64
                     {
                         return Err(incompatible());
                     }
-                    memories.push(m.0);
+                    memories.push(m.0.as_ptr());
                 }
                 (ImportKind::Global(ty), Extern::Global(g)) => {
-                    if unsafe { (*g.0).ty } != *ty {
+                    if g.0.get(&store.inner).ty != *ty {
                         return Err(incompatible());
                     }
-                    globals.push(g.0);
+                    globals.push(g.0.as_ptr());
                 }
                 (ImportKind::Tag(t), Extern::Tag(tag)) => {
                     if tag.type_id() != module.type_ids()[*t as usize] {
                         return Err(incompatible());
                     }
-                    tags.push(tag.0);
+                    tags.push(tag.as_ptr());
                 }
                 _ => return Err(incompatible()),
             }
@@ -338,7 +447,7 @@ impl Instance {
 
         let inner: &mut StoreInner = &mut store.inner;
         for t in &meta.tags {
-            tags.push(inner.new_tag(module.type_ids()[*t as usize]).0);
+            tags.push(inner.new_tag(module.type_ids()[*t as usize]).as_ptr());
         }
         let tag_payload_lens = meta
             .tag_types()
@@ -383,7 +492,11 @@ impl Instance {
             })
             .collect();
         for r in defined.iter() {
-            data.funcs.push(Func(r));
+            // SAFETY: the funcref array moves into the instance, which moves into the store
+            // (below) before any of these handles leaves this function; if instantiation fails
+            // before that, they are dropped with it.
+            data.funcs
+                .push(unsafe { Func::from_stored(Stored::new(inner.id, NonNull::from(r))) });
         }
         data._defined_funcs = defined;
 
@@ -417,7 +530,7 @@ impl Instance {
             h.instance = &mut *data as *mut InstanceData as *mut u8;
             let base = vmctx as *mut u8;
             for (i, f) in data.funcs.iter().enumerate() {
-                *(base.add(offsets.func(i as u32) as usize) as *mut *const VMFuncRef) = f.0;
+                *(base.add(offsets.func(i as u32) as usize) as *mut *const VMFuncRef) = f.as_ptr();
             }
             for (i, g) in data.globals.iter().enumerate() {
                 *(base.add(offsets.global(i as u32) as usize) as *mut *mut VMGlobal) =
@@ -450,6 +563,10 @@ impl Instance {
         data.elems = elems;
 
         let data_ptr: *mut InstanceData = &mut *data;
+        inner.funcref_arrays.push(
+            data._defined_funcs.as_ptr_range().start as usize
+                ..data._defined_funcs.as_ptr_range().end as usize,
+        );
         inner.instances.push(data);
         // From here on the instance is part of the store even if a segment traps: functions it
         // already wrote into imported tables stay callable, as the specification requires.
@@ -497,7 +614,21 @@ impl Instance {
                 data.data_dropped[i] = true;
             }
         }
-        let instance = Instance(data_ptr);
+        let exports = meta
+            .exports
+            .iter()
+            .map(|e| data.export(inner.id, e.kind, e.index))
+            .collect::<Option<Box<[Extern]>>>()
+            .ok_or_else(|| {
+                Error::Module(crate::module::ModuleError::Corrupt(
+                    "export index out of range".into(),
+                ))
+            })?;
+        let instance = Instance(Rc::new(InstanceExports {
+            module: module.clone(),
+            exports,
+            vmctx: data.vmctx(),
+        }));
         if let Some(start) = meta.start {
             let f = data.funcs[start as usize];
             f.call(store, &[])?;
@@ -505,26 +636,20 @@ impl Instance {
         Ok(instance)
     }
 
-    fn data(&self) -> &InstanceData {
-        unsafe { &*self.0 }
-    }
-
     pub fn module(&self) -> &Arc<Module> {
-        &self.data().module
+        &self.0.module
     }
 
     /// The export called `name`.
     pub fn get_export(&self, name: &str) -> Option<Extern> {
-        let d = self.data();
-        let e = d.module.meta().exports.iter().find(|e| e.name == name)?;
-        let i = e.index as usize;
-        Some(match e.kind {
-            ExternKind::Func => Extern::Func(*d.funcs.get(i)?),
-            ExternKind::Table => Extern::Table(Table(*d.tables.get(i)?)),
-            ExternKind::Memory => Extern::Memory(Memory(*d.memories.get(i)?)),
-            ExternKind::Global => Extern::Global(Global(*d.globals.get(i)?)),
-            ExternKind::Tag => Extern::Tag(Tag(*d.tags.get(i)?)),
-        })
+        let i = self
+            .0
+            .module
+            .meta()
+            .exports
+            .iter()
+            .position(|e| e.name == name)?;
+        self.0.exports.get(i).copied()
     }
 
     pub fn get_func(&self, name: &str) -> Option<Func> {
@@ -550,27 +675,17 @@ impl Instance {
 
     /// All exports, in the module's order.
     pub fn exports(&self) -> Vec<(String, Extern)> {
-        let names: Vec<String> = self
-            .data()
-            .module
-            .meta()
-            .exports
-            .iter()
-            .map(|e| e.name.clone())
-            .collect();
-        names
-            .into_iter()
-            .filter_map(|n| self.get_export(&n).map(|e| (n, e)))
-            .collect()
+        let names = self.0.module.meta().exports.iter().map(|e| e.name.clone());
+        names.zip(self.0.exports.iter().copied()).collect()
     }
 
     /// The `VMContext` offsets of this instance (for tests of the layout).
     pub fn offsets(&self) -> VMOffsets {
-        self.data().module.meta().offsets()
+        self.0.module.meta().offsets()
     }
 
     pub fn vmctx_ptr(&self) -> *const VMContext {
-        self.data().vmctx()
+        self.0.vmctx
     }
 }
 

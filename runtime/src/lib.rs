@@ -5,13 +5,20 @@
 //! ```no_run
 //! # fn demo(object: &[u8]) -> Result<(), wasic_runtime::Error> {
 //! use wasic_runtime::{Instance, Module, Store, Val};
-//! let module = Module::from_object(object)?; // bytes from `wasic_compiler::compile`
+//! // SAFETY: `object` comes from `wasic_compiler::compile` of this wasic version.
+//! let module = unsafe { Module::from_object(object)? };
 //! let mut store = Store::default();
 //! let instance = Instance::new(&mut store, &module, &[])?;
 //! let add = instance.get_func("add").unwrap();
 //! assert_eq!(add.call(&mut store, &[Val::I32(1), Val::I32(2)])?, vec![Val::I32(3)]);
 //! # Ok(()) }
 //! ```
+//!
+//! Handles ([`Func`], [`Memory`], [`Table`], [`Global`], [`Tag`], [`ExnRef`], and the
+//! [`Extern`]s and [`Val`]s holding them) belong to the store that made them. Using one with
+//! another store, or after its store was dropped, is refused: a [`Error::Usage`] (or
+//! [`Error::Link`] for imports) where the method returns a `Result`, a panic otherwise. An
+//! [`Instance`] keeps its module and its exports' handles, so its export lookups need no store.
 
 mod builtins;
 pub mod error;

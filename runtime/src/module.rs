@@ -4,8 +4,12 @@
 use crate::loader::{self, LoadedObject};
 use crate::types;
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::{Arc, RwLock};
-use wasic_abi::meta::{self, ModuleDescriptor, ModuleMeta, TrapSite, DESCRIPTOR_MAGIC};
+use wasic_abi::meta::{
+    self, DataKind, ElemKind, ExternKind, ImportKind, ModuleDescriptor, ModuleMeta, TrapSite,
+    DESCRIPTOR_MAGIC,
+};
 use wasic_abi::{FuncType, Trap, ABI_VERSION};
 
 #[derive(Debug, thiserror::Error)]
@@ -19,7 +23,11 @@ pub enum ModuleError {
     )]
     AbiVersion { found: u64, expected: u32 },
     #[error("compiled module descriptor is corrupt: {0}")]
-    Corrupt(&'static str),
+    Corrupt(String),
+}
+
+fn corrupt(what: impl Into<String>) -> ModuleError {
+    ModuleError::Corrupt(what.into())
 }
 
 /// Code of one module, as the trap handler sees it.
@@ -101,6 +109,12 @@ pub fn try_lookup_pc(pc: usize) -> Option<bool> {
     Some(i > 0 && pc < code.funcs[i - 1].0 + code.funcs[i - 1].1)
 }
 
+/// The memory a loaded object's descriptor must point into.
+struct ObjectBounds {
+    mapping: Range<usize>,
+    text: Range<usize>,
+}
+
 /// A module loaded into this process, ready to instantiate any number of times.
 #[derive(Debug)]
 pub struct Module {
@@ -117,13 +131,195 @@ pub struct Module {
 unsafe impl Send for Module {}
 unsafe impl Sync for Module {}
 
+/// `len` values of type `T` at `ptr`, a descriptor's array. With `within`, the array must lie
+/// in that address range.
+///
+/// # Safety
+/// Without `within`, `ptr` must point at `len` values valid for `'a`; with it, the range must
+/// be readable memory valid for `'a`.
+unsafe fn descriptor_array<'a, T>(
+    ptr: *const T,
+    len: u64,
+    within: Option<&Range<usize>>,
+    what: &str,
+) -> Result<&'a [T], ModuleError> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    let bytes = usize::try_from(len)
+        .ok()
+        .and_then(|n| n.checked_mul(size_of::<T>()))
+        .ok_or_else(|| corrupt(format!("{what} of {len} entries")))?;
+    let start = ptr as usize;
+    if ptr.is_null() || !start.is_multiple_of(align_of::<T>()) {
+        return Err(corrupt(format!("{what} at {start:#x}")));
+    }
+    if let Some(r) = within {
+        if !start
+            .checked_add(bytes)
+            .is_some_and(|end| r.start <= start && end <= r.end)
+        {
+            return Err(corrupt(format!(
+                "{what} ({bytes} bytes at {start:#x}) lies outside the loaded object"
+            )));
+        }
+    }
+    // SAFETY: non-null, aligned, and valid for `len` values (the caller's guarantee, or the
+    // range check above: any bit pattern is a valid `u8` or pointer).
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len as usize) })
+}
+
+/// Checks that every index the metadata holds is in range, so that instantiating cannot index
+/// out of bounds (the checks compiled code relies on are the compiler's, see
+/// [`Module::from_object`]).
+fn validate(meta: &ModuleMeta, data_len: u64) -> Result<(), ModuleError> {
+    let types = meta.types.len();
+    let ty = |t: u32, what: &dyn Fn() -> String| {
+        if (t as usize) < types {
+            Ok(())
+        } else {
+            Err(corrupt(format!("{} has type {t} of {types}", what())))
+        }
+    };
+    let count = |f: fn(&ImportKind) -> bool| meta.imports.iter().filter(|i| f(&i.kind)).count();
+    let imported = [
+        (
+            count(|k| matches!(k, ImportKind::Func(_))),
+            meta.num_imported_funcs,
+            "functions",
+        ),
+        (
+            count(|k| matches!(k, ImportKind::Table(_))),
+            meta.num_imported_tables,
+            "tables",
+        ),
+        (
+            count(|k| matches!(k, ImportKind::Memory(_))),
+            meta.num_imported_memories,
+            "memories",
+        ),
+        (
+            count(|k| matches!(k, ImportKind::Global(_))),
+            meta.num_imported_globals,
+            "globals",
+        ),
+        (
+            count(|k| matches!(k, ImportKind::Tag(_))),
+            meta.num_imported_tags,
+            "tags",
+        ),
+    ];
+    for (n, claimed, what) in imported {
+        if n != claimed as usize {
+            return Err(corrupt(format!("{n} imported {what}, {claimed} declared")));
+        }
+    }
+    if meta.funcs.len() < meta.num_imported_funcs as usize {
+        return Err(corrupt("fewer functions than imported functions"));
+    }
+    // The VMContext offsets are u32s: the counts must keep them in range (which also keeps
+    // every `num_*` sum below from overflowing).
+    let slots = [
+        meta.funcs.len(),
+        meta.num_imported_globals as usize + meta.globals.len(),
+        meta.num_imported_tables as usize + meta.tables.len(),
+        meta.num_imported_memories as usize + meta.memories.len(),
+        meta.num_imported_tags as usize + meta.tags.len(),
+    ]
+    .iter()
+    .try_fold(0u64, |acc, n| acc.checked_add(*n as u64));
+    let vmctx = slots
+        .and_then(|n| n.checked_mul(size_of::<usize>() as u64))
+        .and_then(|n| n.checked_add(types as u64 * 4 + 4096));
+    if vmctx.is_none_or(|n| n > u32::MAX as u64) {
+        return Err(corrupt(
+            "too many functions, globals, tables, memories or tags",
+        ));
+    }
+    for (i, t) in meta.funcs.iter().enumerate() {
+        ty(*t, &|| format!("function {i}"))?;
+    }
+    for imp in &meta.imports {
+        if let ImportKind::Func(t) | ImportKind::Tag(t) = imp.kind {
+            ty(t, &|| format!("import `{}`.`{}`", imp.module, imp.name))?;
+        }
+    }
+    for (i, t) in meta.tags.iter().enumerate() {
+        ty(*t, &|| format!("tag {i}"))?;
+    }
+    let (funcs, tables, memories) = (
+        meta.funcs.len() as u64,
+        meta.num_tables(),
+        meta.num_memories(),
+    );
+    for e in &meta.exports {
+        let n = match e.kind {
+            ExternKind::Func => funcs,
+            ExternKind::Table => tables as u64,
+            ExternKind::Memory => memories as u64,
+            ExternKind::Global => meta.num_globals() as u64,
+            ExternKind::Tag => meta.num_tags() as u64,
+        };
+        if e.index as u64 >= n {
+            return Err(corrupt(format!(
+                "export `{}` is {} {} of {n}",
+                e.name, e.kind, e.index
+            )));
+        }
+    }
+    if meta.start.is_some_and(|s| s as u64 >= funcs) {
+        return Err(corrupt("start function out of range"));
+    }
+    for (i, seg) in meta.elements.iter().enumerate() {
+        if let ElemKind::Active { table, .. } = seg.kind {
+            if table >= tables {
+                return Err(corrupt(format!(
+                    "element segment {i} targets table {table}"
+                )));
+            }
+        }
+    }
+    for (i, seg) in meta.data.iter().enumerate() {
+        if let DataKind::Active { memory, .. } = seg.kind {
+            if memory >= memories {
+                return Err(corrupt(format!("data segment {i} targets memory {memory}")));
+            }
+        }
+        if seg.offset.checked_add(seg.len).is_none_or(|e| e > data_len) {
+            return Err(corrupt(format!(
+                "data segment {i} lies outside the data blob"
+            )));
+        }
+    }
+    let defined = meta.funcs.len() - meta.num_imported_funcs as usize;
+    if meta.func_sizes.len() != defined || meta.traps.len() != defined {
+        return Err(corrupt(
+            "per-function tables disagree with the function count",
+        ));
+    }
+    Ok(())
+}
+
 impl Module {
     /// Loads an object produced by `wasic_compiler::compile` into this process.
-    pub fn from_object(bytes: &[u8]) -> Result<Arc<Module>, ModuleError> {
+    ///
+    /// The object's layout (ELF structure, descriptor, metadata) is checked and a corrupt one
+    /// is an error, but its machine code cannot be: it runs as it is when the module is
+    /// instantiated or called.
+    ///
+    /// # Safety
+    /// `bytes` must be an object produced by `wasic_compiler::compile` of this wasic version
+    /// (or an unmodified copy of one): the compiler is what makes its code memory-safe.
+    pub unsafe fn from_object(bytes: &[u8]) -> Result<Arc<Module>, ModuleError> {
         let obj = loader::load(bytes)?;
         let desc = obj.descriptor();
-        // SAFETY: the loader returned a descriptor inside the mapping it keeps alive.
-        unsafe { Self::new(desc, Some(obj)) }
+        let bounds = ObjectBounds {
+            mapping: obj.mapping(),
+            text: obj.text(),
+        };
+        // SAFETY: the loader returned a descriptor inside the mapping it keeps alive, and the
+        // bounds make `new` check everything the descriptor points to against the mapping.
+        unsafe { Self::new(desc, Some(bounds), Some(obj)) }
     }
 
     /// Wraps the descriptor a linked executable carries.
@@ -134,18 +330,22 @@ impl Module {
         desc: &'static ModuleDescriptor,
     ) -> Result<Arc<Module>, ModuleError> {
         // SAFETY: forwarded from the caller.
-        unsafe { Self::new(desc, None) }
+        unsafe { Self::new(desc, None, None) }
     }
 
+    /// # Safety
+    /// `desc` must be readable for a `ModuleDescriptor`, for as long as the module lives; and
+    /// either everything it points to is valid (as the compiler emits it), or `bounds` gives
+    /// the readable memory it must lie in (and the code in it).
     unsafe fn new(
         desc: *const ModuleDescriptor,
+        bounds: Option<ObjectBounds>,
         object: Option<LoadedObject>,
     ) -> Result<Arc<Module>, ModuleError> {
-        // SAFETY: the caller guarantees `desc` is a descriptor; its arrays have the lengths it
-        // states.
+        // SAFETY: readable and aligned (the caller's guarantee); every field is plain data.
         let d = unsafe { &*desc };
         if d.magic != DESCRIPTOR_MAGIC {
-            return Err(ModuleError::Corrupt("bad magic"));
+            return Err(corrupt("bad magic"));
         }
         if d.abi_version != ABI_VERSION as u64 {
             return Err(ModuleError::AbiVersion {
@@ -153,26 +353,55 @@ impl Module {
                 expected: ABI_VERSION,
             });
         }
-        let meta_bytes = unsafe { std::slice::from_raw_parts(d.meta, d.meta_len as usize) };
+        let within = bounds.as_ref().map(|b| &b.mapping);
+        // SAFETY (the arrays): valid as the compiler emits them, or checked against `bounds`.
+        let meta_bytes = unsafe { descriptor_array(d.meta, d.meta_len, within, "metadata") }?;
         let meta = Arc::new(meta::decode(meta_bytes)?);
+        unsafe { descriptor_array(d.data, d.data_len, within, "data blob") }?;
+        validate(&meta, d.data_len)?;
         let num_defined = meta.funcs.len() - meta.num_imported_funcs as usize;
-        if d.num_funcs as usize != num_defined
-            || meta.func_sizes.len() != num_defined
-            || meta.traps.len() != num_defined
-            || d.num_types as usize != meta.types.len()
-        {
-            return Err(ModuleError::Corrupt("function or type counts disagree"));
+        if d.num_funcs != num_defined as u64 || d.num_types != meta.types.len() as u64 {
+            return Err(corrupt("function or type counts disagree"));
         }
-        let addrs = unsafe { std::slice::from_raw_parts(d.funcs, num_defined) };
+        let addrs = unsafe { descriptor_array(d.funcs, d.num_funcs, within, "function table") }?;
+        let tramps = unsafe {
+            descriptor_array(d.array_trampolines, d.num_types, within, "trampoline table")
+        }?;
+        let adapters =
+            unsafe { descriptor_array(d.host_adapters, d.num_types, within, "adapter table") }?;
         let mut funcs: Vec<(usize, usize, u32)> = addrs
             .iter()
             .zip(&meta.func_sizes)
             .enumerate()
             .map(|(i, (a, s))| (*a as usize, *s as usize, i as u32))
             .collect();
+        if let Some(b) = &bounds {
+            let in_text = |start: usize, len: usize| {
+                start
+                    .checked_add(len)
+                    .is_some_and(|end| b.text.start <= start && end <= b.text.end)
+            };
+            if let Some((a, s, i)) = funcs.iter().find(|(a, s, _)| !in_text(*a, *s)) {
+                return Err(corrupt(format!(
+                    "function {i} ({s} bytes at {a:#x}) lies outside the object's code"
+                )));
+            }
+            if tramps
+                .iter()
+                .chain(adapters)
+                .any(|p| !in_text(*p as usize, 1))
+            {
+                return Err(corrupt("a trampoline lies outside the object's code"));
+            }
+        }
         funcs.sort_unstable();
         let range = match (funcs.first(), funcs.last()) {
-            (Some(first), Some(last)) => (first.0, last.0 + last.1),
+            (Some(first), Some(last)) => (
+                first.0,
+                last.0
+                    .checked_add(last.1)
+                    .ok_or_else(|| corrupt("function addresses overflow"))?,
+            ),
             _ => (0, 0),
         };
         let type_ids = meta.types.iter().map(types::canonical_id).collect();
@@ -215,18 +444,21 @@ impl Module {
     pub fn func_ptr(&self, defined_index: u32) -> *const u8 {
         let d = self.descriptor();
         assert!((defined_index as u64) < d.num_funcs);
+        // SAFETY: in range (asserted above) of an array `new` checked.
         unsafe { *d.funcs.add(defined_index as usize) }
     }
 
     pub fn array_trampoline(&self, type_index: u32) -> *const u8 {
         let d = self.descriptor();
         assert!((type_index as u64) < d.num_types);
+        // SAFETY: in range (asserted above) of an array `new` checked.
         unsafe { *d.array_trampolines.add(type_index as usize) }
     }
 
     pub fn host_adapter(&self, type_index: u32) -> *const u8 {
         let d = self.descriptor();
         assert!((type_index as u64) < d.num_types);
+        // SAFETY: in range (asserted above) of an array `new` checked.
         unsafe { *d.host_adapters.add(type_index as usize) }
     }
 
@@ -238,6 +470,12 @@ impl Module {
             .offset
             .checked_add(seg.len)
             .is_some_and(|e| e <= d.data_len));
+        if seg.len == 0 {
+            // The blob of a module without data may be any pointer, even null.
+            return &[];
+        }
+        // SAFETY: inside the blob (asserted above, and checked against the loaded object by
+        // `new`), which lives as long as the module.
         unsafe { std::slice::from_raw_parts(d.data.add(seg.offset as usize), seg.len as usize) }
     }
 
@@ -251,6 +489,124 @@ impl Drop for Module {
         if self.range.1 > self.range.0 {
             let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());
             reg.remove(&self.range.1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasic_abi::meta::{ConstExpr, DataSegment, ElemSegment, Export, Import};
+    use wasic_abi::{MemoryType, RefType, ValType};
+
+    /// A consistent metadata: one imported and one defined function, a memory, a data segment.
+    fn meta() -> ModuleMeta {
+        ModuleMeta {
+            types: vec![FuncType {
+                params: vec![ValType::I32],
+                results: vec![],
+            }],
+            imports: vec![Import {
+                module: "m".into(),
+                name: "f".into(),
+                kind: ImportKind::Func(0),
+            }],
+            funcs: vec![0, 0],
+            num_imported_funcs: 1,
+            memories: vec![MemoryType {
+                min: 1,
+                max: None,
+                memory64: false,
+                shared: false,
+            }],
+            exports: vec![Export {
+                name: "g".into(),
+                kind: ExternKind::Func,
+                index: 1,
+            }],
+            data: vec![DataSegment {
+                kind: DataKind::Active {
+                    memory: 0,
+                    offset: ConstExpr(vec![]),
+                },
+                offset: 2,
+                len: 4,
+            }],
+            func_sizes: vec![16],
+            traps: vec![vec![]],
+            ..Default::default()
+        }
+    }
+
+    fn error_of(m: &ModuleMeta) -> String {
+        validate(m, 8)
+            .expect_err("corrupt metadata validated")
+            .to_string()
+    }
+
+    #[test]
+    fn consistent_metadata_validates() {
+        validate(&meta(), 8).unwrap();
+    }
+
+    #[test]
+    fn out_of_range_indices_in_metadata_are_errors() {
+        let mut m = meta();
+        m.exports[0].index = 2;
+        assert!(error_of(&m).contains("export `g` is function 2 of 2"));
+        let mut m = meta();
+        m.funcs[1] = 1;
+        assert!(error_of(&m).contains("function 1 has type 1 of 1"));
+        let mut m = meta();
+        m.imports[0].kind = ImportKind::Func(7);
+        assert!(error_of(&m).contains("import `m`.`f` has type 7"));
+        let mut m = meta();
+        m.start = Some(2);
+        assert!(error_of(&m).contains("start function"));
+        let mut m = meta();
+        m.elements.push(ElemSegment {
+            kind: ElemKind::Active {
+                table: 0,
+                offset: ConstExpr(vec![]),
+            },
+            ty: RefType::FuncRef,
+            items: vec![],
+        });
+        assert!(error_of(&m).contains("element segment 0 targets table 0"));
+        let mut m = meta();
+        m.data[0].kind = DataKind::Active {
+            memory: 1,
+            offset: ConstExpr(vec![]),
+        };
+        assert!(error_of(&m).contains("data segment 0 targets memory 1"));
+    }
+
+    #[test]
+    fn counts_that_disagree_or_overflow_are_errors() {
+        let mut m = meta();
+        m.num_imported_funcs = 2;
+        assert!(error_of(&m).contains("1 imported functions, 2 declared"));
+        let mut m = meta();
+        m.num_imported_tables = u32::MAX;
+        assert!(error_of(&m).contains("0 imported tables"));
+        let mut m = meta();
+        m.func_sizes.clear();
+        assert!(error_of(&m).contains("per-function tables"));
+        let mut m = meta();
+        m.funcs = vec![0; (u32::MAX / 8) as usize];
+        assert!(error_of(&m).contains("too many"));
+    }
+
+    #[test]
+    fn data_segments_past_the_blob_are_errors() {
+        for (offset, len) in [(4, 5), (9, 0), (u64::MAX, 2), (2, u64::MAX)] {
+            let mut m = meta();
+            m.data[0].offset = offset;
+            m.data[0].len = len;
+            assert!(
+                error_of(&m).contains("outside the data blob"),
+                "{offset} {len}"
+            );
         }
     }
 }

@@ -1,8 +1,15 @@
 //! The store: owner of everything instances are made of (memories, tables, globals, instances,
-//! host functions, tags, exceptions) and of the limits compiled code checks. Handles such as [`crate::Func`] or
-//! [`crate::Memory`] point into a store and are valid for as long as it lives; everything is
-//! freed together when the store is dropped, which is what lets funcrefs flow freely between
-//! instances and tables without reference counting on the hot path.
+//! host functions, tags, exceptions) and of the limits compiled code checks. Everything is freed
+//! together when the store is dropped, which is what lets funcrefs flow freely between instances
+//! and tables without reference counting on the hot path.
+//!
+//! Handles ([`crate::Func`], [`crate::Memory`], [`crate::Table`], [`crate::Global`],
+//! [`crate::Tag`], [`crate::ExnRef`]) are `Stored` items: the process-unique `StoreId` of
+//! their store and the address of the item in it. The address is dereferenced only after the
+//! id has been compared with the store the caller passes in, so a handle used with another
+//! store, or kept after its store was dropped (ids are never reused), is refused instead of
+//! reaching freed or foreign memory. As in wasmtime (`Stored<T>` and `StoreId`), the check is
+//! one comparison; compiled code never goes through handles and never pays for it.
 
 use crate::func::HostFunc;
 use crate::instance::InstanceData;
@@ -10,6 +17,9 @@ use crate::memory::LinearMemory;
 use crate::module::Module;
 use crate::table::Table;
 use std::collections::HashMap;
+use std::num::NonZeroU64;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use wasic_abi::vmctx::{VMGlobal, VMLimits, VMTag};
 use wasic_abi::GlobalType;
@@ -38,6 +48,126 @@ impl Default for StoreConfig {
     }
 }
 
+/// The identity of a store, unique in the process for its whole life: a handle of a dropped
+/// store never matches a store made later.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct StoreId(NonZeroU64);
+
+impl StoreId {
+    fn allocate() -> StoreId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        // Relaxed: only uniqueness matters, the counter publishes nothing else.
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        // 2^63 stores is beyond reach (one per nanosecond for 292 years); wrapping would break
+        // uniqueness, so stop there.
+        assert!(id < 1 << 63, "store id counter exhausted");
+        StoreId(NonZeroU64::new(id).expect("ids start at 1"))
+    }
+}
+
+/// Each default-made [`StoreInner`] is a new store: it gets a new id.
+impl Default for StoreId {
+    fn default() -> Self {
+        StoreId::allocate()
+    }
+}
+
+/// What a kind of store item is called in the message of a wrong-store use.
+pub(crate) trait StoreItem {
+    const WHAT: &'static str;
+}
+
+/// A handle's view of a store item: its store's id and its address in that store (items are
+/// boxed, so the address is stable). The address is only read through [`Stored::get`] and
+/// [`Stored::get_mut`], which check the store first.
+///
+/// Invariant (kept by every constructor, all crate-private): `ptr` points at an item owned by
+/// the store whose id is `store`, and stays valid for as long as that store lives.
+pub(crate) struct Stored<T> {
+    store: StoreId,
+    ptr: NonNull<T>,
+}
+
+impl<T> Clone for Stored<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Stored<T> {}
+impl<T> PartialEq for Stored<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.store == other.store && self.ptr == other.ptr
+    }
+}
+impl<T> Eq for Stored<T> {}
+impl<T> std::fmt::Debug for Stored<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "store {} @ {:p}", self.store.0, self.ptr)
+    }
+}
+
+impl<T: StoreItem> Stored<T> {
+    /// A handle of `item`.
+    ///
+    /// # Safety
+    /// `item` must be owned by the store `store` and live as long as it (the invariant above).
+    pub(crate) unsafe fn new(store: StoreId, item: NonNull<T>) -> Stored<T> {
+        Stored { store, ptr: item }
+    }
+
+    /// The address, for compiled code and the store's own tables (never dereferenced here).
+    pub(crate) fn as_ptr(&self) -> *mut T {
+        self.ptr.as_ptr()
+    }
+
+    pub(crate) fn belongs_to(&self, store: &StoreInner) -> bool {
+        self.store == store.id
+    }
+
+    /// `Err` (a usage error) unless the item belongs to `store`.
+    pub(crate) fn check(&self, store: &StoreInner) -> Result<(), crate::Error> {
+        if self.belongs_to(store) {
+            Ok(())
+        } else {
+            Err(crate::Error::Usage(wrong_store_message(T::WHAT)))
+        }
+    }
+
+    /// The item, if it belongs to `store`; panics otherwise.
+    #[inline]
+    #[track_caller]
+    pub(crate) fn get<'a>(&self, store: &'a StoreInner) -> &'a T {
+        if !self.belongs_to(store) {
+            wrong_store(T::WHAT)
+        }
+        // SAFETY: by the invariant, the item lives in `store`, which is borrowed for 'a.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    /// The item, mutably, if it belongs to `store`; panics otherwise.
+    #[inline]
+    #[track_caller]
+    pub(crate) fn get_mut<'a>(&self, store: &'a mut StoreInner) -> &'a mut T {
+        if !self.belongs_to(store) {
+            wrong_store(T::WHAT)
+        }
+        // SAFETY: as in `get`, and `store` is borrowed mutably, so nothing else of it is.
+        unsafe { &mut *self.ptr.as_ptr() }
+    }
+}
+
+fn wrong_store_message(what: &str) -> String {
+    format!(
+        "{what} used with a store it does not belong to (another store, or its own was dropped)"
+    )
+}
+
+#[cold]
+#[track_caller]
+fn wrong_store(what: &str) -> ! {
+    panic!("{}", wrong_store_message(what))
+}
+
 pub(crate) struct GlobalData {
     pub vm: VMGlobal,
     pub ty: GlobalType,
@@ -48,6 +178,8 @@ pub(crate) struct GlobalData {
 #[allow(clippy::vec_box)]
 #[derive(Default)]
 pub(crate) struct StoreInner {
+    /// What this store's handles carry (see [`Stored`]).
+    pub id: StoreId,
     pub limits: VMLimits,
     pub config: StoreConfig,
     pub modules: Vec<Arc<Module>>,
@@ -59,6 +191,9 @@ pub(crate) struct StoreInner {
     pub globals: Vec<Box<GlobalData>>,
     pub host_funcs: Vec<Box<HostFunc>>,
     pub tags: Vec<Box<VMTag>>,
+    /// Address ranges of the `VMFuncRef` arrays of the instances' defined functions: with
+    /// `host_funcs`, every funcref of the store (to tell raw funcrefs from the host apart).
+    pub funcref_arrays: Vec<std::ops::Range<usize>>,
     /// The exception objects (see `exceptions.rs`).
     pub exceptions: crate::exceptions::ExceptionHeap,
     /// Array trampoline for each canonical type id, from any registered module.
@@ -86,6 +221,17 @@ impl Store {
                 ..Default::default()
             }),
         }
+    }
+
+    /// The value of type `ty` whose raw form is `raw` (as compiled code passes values: to host
+    /// functions, out of [`crate::Func::call_raw`]). A non-null `funcref` or `exnref` must be one
+    /// of this store's; anything else is a usage error.
+    pub fn val_from_raw(
+        &mut self,
+        raw: wasic_abi::ValRaw,
+        ty: wasic_abi::ValType,
+    ) -> Result<crate::Val, crate::Error> {
+        self.inner.val_from_raw(raw, ty)
     }
 
     pub fn config(&self) -> &StoreConfig {

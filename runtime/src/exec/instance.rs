@@ -23,8 +23,8 @@ use std::sync::Arc;
 /// use wasic_runtime::wasi::WasiCtxBuilder;
 /// use wasic_runtime::{Module, StoreConfig, Val};
 ///
-/// // `object` comes from `wasic_compiler::compile(&wasm, &Default::default())`.
-/// let module = Module::from_object(object)?;
+/// // SAFETY: `object` comes from `wasic_compiler::compile(&wasm, &Default::default())`.
+/// let module = unsafe { Module::from_object(object)? };
 /// let ctx = WasiCtxBuilder::new().args(["mylib"]).preopen_dir("/srv/data", "/data")?.build()?;
 /// let mut reactor = WasiInstance::new(&module, ctx, StoreConfig::default())?;
 /// reactor.initialize()?;
