@@ -336,3 +336,34 @@ fn invoke_applies_the_limits_given_on_the_command_line() {
     assert_eq!(grow(&[]), "1\n");
     assert_eq!(grow(&["--max-memory", "128K"]), "-1\n");
 }
+
+#[test]
+fn max_table_elements_caps_table_grow_in_executables_and_invoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("tables.wat");
+    // Two tables of 10 together: growing the second by 100 crosses a cap of 50.
+    std::fs::write(
+        &w,
+        r#"(module (table 10 funcref) (table $t 10 funcref)
+             (func (export "grow") (result i32) (table.grow $t (ref.null func) (i32.const 100)))
+             (func (export "_start") (if (i32.ne (call 0) (i32.const -1)) (then unreachable))))"#,
+    )
+    .unwrap();
+    let w = w.to_str().unwrap();
+    assert_eq!(
+        ok(wasic().args(["run", "--max-table-elements", "50", "--invoke", "grow", w])),
+        "-1\n"
+    );
+    assert_eq!(ok(wasic().args(["run", "--invoke", "grow", w])), "10\n");
+    // Baked into an executable: `_start` traps unless the grow fails.
+    let exe = dir.path().join("tables");
+    ok(wasic()
+        .args(["build", w, "--max-table-elements", "50", "-o"])
+        .arg(&exe));
+    ok(&mut Command::new(&exe));
+    // More declared than the cap: instantiation fails with the limit named.
+    let out = run(wasic().args(["run", "--max-table-elements", "15", "--invoke", "grow", w]));
+    assert_ne!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("exceeds table limits"), "{err}");
+}

@@ -302,6 +302,12 @@ fn assert_interrupted(scenario: &str, r: &Stopped) {
 }
 
 #[test]
+fn timeout_stops_a_guest_waiting_in_sock_accept_for_a_client_that_never_comes() {
+    let flags = ["--tcplisten", "127.0.0.1:0"];
+    assert_interrupted("accept", &run_hostloop("accept", &flags, false));
+}
+
+#[test]
 fn timeout_stops_a_guest_blocked_in_fd_read_on_a_pipe_without_data() {
     assert_interrupted("read-pipe", &run_hostloop("read-pipe", &[], false));
 }

@@ -83,6 +83,14 @@ static int open_fifo(void) {
     return 0;
 }
 
+// Waits in sock_accept on descriptor 3, a listener (`--tcplisten`) no client ever connects to.
+static int accept_idle(void) {
+    __wasi_fd_t fd;
+    __wasi_errno_t e = __wasi_sock_accept(3, 0, &fd);
+    printf("sock_accept returned: %s\n", errname(e));
+    return 0;
+}
+
 int main(int argc, char **argv) {
     const char *s = argc > 1 ? argv[1] : "";
     if (!strcmp(s, "read-pipe")) return read_pipe();
@@ -93,6 +101,7 @@ int main(int argc, char **argv) {
     if (!strcmp(s, "write")) return write_loop();
     if (!strcmp(s, "readdir")) return readdir_loop();
     if (!strcmp(s, "open-fifo")) return open_fifo();
+    if (!strcmp(s, "accept")) return accept_idle();
     printf("unknown scenario %s\n", s);
     return 2;
 }
