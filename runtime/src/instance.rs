@@ -130,7 +130,9 @@ impl Table {
         let word = table_word(&store.inner, ty.elem, &init, "table initializer")?;
         let p = store.inner.new_table(ty, word)?;
         // SAFETY: `new_table` boxed it in this store's `tables`, for the store's life.
-        Ok(Table(unsafe { Stored::new(store.inner.id, NonNull::new_unchecked(p)) }))
+        Ok(Table(unsafe {
+            Stored::new(store.inner.id, NonNull::new_unchecked(p))
+        }))
     }
     #[track_caller]
     pub fn ty(&self, store: &Store) -> TableType {
