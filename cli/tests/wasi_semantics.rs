@@ -26,30 +26,11 @@ fn run_in(exe: &Path, scenario: &str, grant: &Path) -> Output {
     )
 }
 
-/// Runs `cmd` with the given stdin and stdout, capturing stderr; fails the test after
-/// [`TIMEOUT`]. Returns (exit status, stderr).
+/// Runs `cmd` with the given stdin and stdout, capturing stderr (the shared helper fails the
+/// test after its timeout). Returns (exit status, stderr).
 fn run_with_stdio(cmd: &mut Command, stdin: Stdio, stdout: Stdio) -> (i32, String) {
-    cmd.stdin(stdin).stdout(stdout).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("cannot run the program");
-    let mut err = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the program did not finish within {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    (status.code().unwrap_or(-1), reader.join().unwrap())
+    let out = run_with_stdio_set(cmd.stdin(stdin).stdout(stdout));
+    (out.status, out.stderr)
 }
 
 #[test]

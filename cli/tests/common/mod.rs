@@ -240,6 +240,13 @@ pub fn run_with_stdin_set(cmd: &mut Command) -> Output {
     spawn_and_wait(cmd, None)
 }
 
+/// Like [`run`] but leaves stdin and stdout as configured by the caller (stdout is then empty
+/// unless the caller piped it).
+pub fn run_with_stdio_set(cmd: &mut Command) -> Output {
+    cmd.stderr(Stdio::piped());
+    spawn_and_wait(cmd, None)
+}
+
 fn spawn_and_wait(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
     let desc = format!("{cmd:?}");
     let mut child = cmd
@@ -252,11 +259,14 @@ fn spawn_and_wait(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
             let _ = w.write_all(&bytes);
         });
     }
-    let mut out = child.stdout.take().unwrap();
+    // stdout may go elsewhere (a file, a terminal): then there is nothing to collect.
+    let out = child.stdout.take();
     let mut err = child.stderr.take().unwrap();
     let t_out = std::thread::spawn(move || {
         let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
+        if let Some(mut out) = out {
+            let _ = out.read_to_end(&mut v);
+        }
         v
     });
     let t_err = std::thread::spawn(move || {
