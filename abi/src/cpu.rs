@@ -3,7 +3,7 @@
 //! records the names of those it used in the executable; the runtime checks them at start-up
 //! (`runtime/src/exec/cpu.rs`) with [`CpuFeature::from_name`] and [`CpuFeature::detected`].
 //!
-//! Each feature is one line of the [`cpu_features!`] invocation below: its variant, its name
+//! Each feature is one line of the `cpu_features!` invocation below: its variant, its name
 //! (as `is_x86_feature_detected!` spells it, which is also what executables record) and the
 //! microarchitecture level that introduces it. Names and detection are generated from that
 //! line, so the compiler cannot record a name the runtime does not know how to check.

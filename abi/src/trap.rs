@@ -3,7 +3,7 @@
 //! stores them as their `u8` discriminant, and the runtime reports them. `Display` gives the exact
 //! messages of the WebAssembly specification's test suite.
 //!
-//! Each trap is written once, in the [`traps!`] invocation below: its variant, its discriminant
+//! Each trap is written once, in the `traps!` invocation below: its variant, its discriminant
 //! and its message. The enum, [`Trap::ALL`], [`Trap::from_u8`], [`Trap::message`] and the
 //! serialized form are all generated from that line, so no list can miss a variant (a trap
 //! missing from `ALL` used to make the compiler drop its trap sites).

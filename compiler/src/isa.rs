@@ -49,10 +49,10 @@ fn cpu_features(cpu: TargetCpu) -> Vec<CpuFeature> {
     }
 }
 
-/// The CPU features code compiled with `opts` needs, by their [`CpuFeature::name`] (as
-/// `is_x86_feature_detected!` names them (`"sse4.2"`, `"popcnt"`, ..., `"avx2"`, `"bmi2"`, ...)): an executable checks them at
-/// start-up and refuses to run, with a clear message, on a CPU lacking one instead of dying on
-/// an illegal instruction.
+/// The CPU features code compiled with `opts` needs, by their [`CpuFeature::name`]
+/// (`"sse4.2"`, `"popcnt"`, ..., `"avx2"`, `"bmi2"`, ...): an executable checks them at start-up
+/// and refuses to run, with a clear message, on a CPU lacking one instead of dying on an illegal
+/// instruction.
 pub fn required_cpu_features(opts: &CompileOptions) -> Vec<&'static str> {
     cpu_features(opts.target_cpu)
         .into_iter()

@@ -5,7 +5,7 @@
 //! `WASIC_TRAP` = 1, `WASIC_EXIT` = 2, `WASIC_ERROR` = 3) and `wasic_last_error()` describes the
 //! last failure of the calling thread: a trap never takes the host process down.
 //!
-//! Every exported function is defined inside the [`c_api!`] invocation below, which also lists
+//! Every exported function is defined inside the `c_api!` invocation below, which also lists
 //! them with their Rust signatures for the test that compiles `wasic.h` against them: the
 //! header declares exactly these functions, with the same C types.
 
@@ -86,7 +86,7 @@ fn with_instance(
 }
 
 /// Defines the exported functions given to it (each `#[unsafe(no_mangle)]`, `extern "C"`) and,
-/// for the tests, [`C_API`]: each one's name and Rust signature.
+/// for the tests, `C_API`: each one's name and Rust signature.
 macro_rules! c_api {
     (@munch [$($sig:tt)*]) => {
         /// Every function of the C API with its Rust signature.

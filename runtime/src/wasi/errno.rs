@@ -3,7 +3,7 @@
 //! Errno numbering is identical in `wasi_snapshot_preview1` and `wasi_unstable`, so both module
 //! flavors share this file. Every host error reaching the guest goes through [`Errno::from_raw`].
 //!
-//! Each errno is one line of the [`errnos!`] invocation below: its name, its WASI number and the
+//! Each errno is one line of the `errnos!` invocation below: its name, its WASI number and the
 //! Linux errno that maps onto it. The constants, [`Errno::name`] and [`Errno::from_raw`] are
 //! generated from that line, so a number cannot differ between them.
 
