@@ -212,7 +212,7 @@ impl Worker {
         let mut handlers = Vec::new();
         for site in buffer.call_sites() {
             let handler = site.exception_handlers.iter().find_map(|h| match h {
-                cranelift_codegen::FinalizedMachExceptionHandler::Default(off) => Some(*off),
+                cranelift_codegen::MachExceptionHandler::Default(off) => Some(off.as_offset()),
                 _ => None,
             });
             if let Some(handler_offset) = handler {
@@ -233,7 +233,7 @@ impl Worker {
             relocs,
             traps,
             handlers,
-            alignment: u64::from(buffer.alignment.max(isa.function_alignment().preferred)),
+            alignment: u64::from(buffer.min_alignment.max(isa.function_alignment().preferred)),
         })
     }
 }
