@@ -40,8 +40,9 @@ pub fn cached_executable(wasm: &[u8], input: &Path, common: &CommonArgs) -> Resu
         h.update(format!("{}|{:?}", m.len(), m.modified().ok()));
     }
     h.update(format!(
-        "{:?}|{:?}|{}",
+        "{:?}|{:?}|{:?}|{}",
         common.target_cpu,
+        link::compile_options(common).optimizations,
         cfg,
         link::linker_program(common)
     ));

@@ -26,13 +26,24 @@ static RT_LIB: &[u8] = include_bytes!(env!("WASIC_RT_LIB"));
 
 pub fn compile_options(common: &CommonArgs) -> wasic_compiler::CompileOptions {
     wasic_compiler::CompileOptions {
-        target_cpu: match common.target_cpu {
+        target_cpu: match common.target_cpu.unwrap_or_default() {
             crate::TargetCpu::V2 => wasic_compiler::TargetCpu::X86_64V2,
             crate::TargetCpu::V3 => wasic_compiler::TargetCpu::X86_64V3,
             crate::TargetCpu::Native => wasic_compiler::TargetCpu::Native,
         },
+        optimizations: optimizations(common),
         ..Default::default()
     }
+}
+
+/// The optimizations after every `-O NAME=on|off`, in order (each was checked when parsed).
+fn optimizations(common: &CommonArgs) -> wasic_compiler::Optimizations {
+    let mut o = wasic_compiler::Optimizations::default();
+    for setting in &common.optimize {
+        o.set(setting)
+            .expect("-O settings are checked when the command line is parsed");
+    }
+    o
 }
 
 /// Parses and checks a `--dir` flag: the host directory must exist.

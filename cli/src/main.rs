@@ -60,9 +60,15 @@ pub struct CommonArgs {
     /// directories, in order (wasmtime's `-S tcplisten`)
     #[arg(long = "tcplisten", value_name = "HOST:PORT", value_parser = parse_listen_addr)]
     pub tcplisten: Vec<String>,
-    /// CPU level the executable requires
-    #[arg(long, value_enum, default_value_t = TargetCpu::V2)]
-    pub target_cpu: TargetCpu,
+    /// CPU level the code may assume. `build` defaults to the portable x86-64-v2 (the
+    /// executable runs on any x86-64 CPU since ~2009); `run` defaults to native, since it
+    /// runs where it compiles
+    #[arg(long, value_enum)]
+    pub target_cpu: Option<TargetCpu>,
+    /// Turn one whole-module optimization on or off (repeatable): inline, static-tables,
+    /// libc-memops, pinned-heap-base, stack-guard; all are on by default
+    #[arg(short = 'O', long = "optimize", value_name = "NAME=on|off", value_parser = parse_optimization)]
+    pub optimize: Vec<String>,
     /// Largest size any linear memory may grow to (memory.grow beyond it returns -1);
     /// suffixes K, M, G (powers of 1024)
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
@@ -119,6 +125,12 @@ struct RunArgs {
     /// Arguments passed to the program
     #[arg(allow_hyphen_values = true)]
     args: Vec<String>,
+}
+
+/// One `-O NAME=on|off`, checked against the compiler's list of optimizations.
+fn parse_optimization(s: &str) -> Result<String, String> {
+    wasic_compiler::Optimizations::default().set(s)?;
+    Ok(s.to_string())
 }
 
 /// `65536`, `64K`, `16M`, `1G` (powers of 1024).
@@ -258,8 +270,9 @@ fn build(a: BuildArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn run(a: RunArgs) -> Result<i32> {
+fn run(mut a: RunArgs) -> Result<i32> {
     let wasm = read_module(&a.input)?;
+    a.common.target_cpu.get_or_insert(TargetCpu::Native);
     if let Some(name) = &a.invoke {
         return invoke::invoke(&wasm, &a.input, name, &a.args, &a.common);
     }
@@ -317,5 +330,33 @@ mod tests {
         }
         assert!(parse_duration("inf").is_err());
         assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn optimize_flags_turn_single_optimizations_off_and_unknown_names_are_refused() {
+        let c = common(&["-O", "inline=off", "--optimize", "stack-guard=no"]);
+        let o = link::compile_options(&c).optimizations;
+        assert!(!o.inline && !o.stack_guard);
+        assert!(o.static_tables && o.libc_memops && o.pinned_heap_base);
+        let err = Cli::try_parse_from(["wasic", "build", "x.wasm", "-o", "x", "-O", "unroll=on"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("`unroll` is not an optimization (known: inline,"),
+            "{err}"
+        );
+        assert!(
+            Cli::try_parse_from(["wasic", "build", "x.wasm", "-o", "x", "-O", "inline"]).is_err()
+        );
+    }
+
+    #[test]
+    fn build_defaults_to_the_portable_cpu_level() {
+        let c = common(&[]);
+        assert_eq!(
+            link::compile_options(&c).target_cpu,
+            wasic_compiler::TargetCpu::X86_64V2
+        );
     }
 }

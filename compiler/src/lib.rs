@@ -74,6 +74,71 @@ pub struct CompileOptions {
     pub target_cpu: TargetCpu,
     pub opt_level: OptLevel,
     pub features: Features,
+    pub optimizations: Optimizations,
+}
+
+/// Expands the list of whole-module optimizations into [`Optimizations`], its names and its
+/// parser, so a new optimization is one line here: `name` is what `wasic build -O NAME=off`
+/// takes, the field is what the compiler reads.
+macro_rules! optimizations {
+    ($( $(#[$doc:meta])* $field:ident = $name:literal, default $default:literal; )*) => {
+        /// The optimizations only a whole-module ahead-of-time compiler can make, each of which
+        /// can be turned off alone (`-O NAME=off`) to measure what it gains or to rule it out
+        /// when hunting a miscompilation. All are on by default.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct Optimizations {
+            $( $(#[$doc])* pub $field: bool, )*
+        }
+
+        impl Default for Optimizations {
+            fn default() -> Self {
+                Optimizations { $( $field: $default, )* }
+            }
+        }
+
+        impl Optimizations {
+            /// Every optimization's `-O` name, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[$($name),*];
+
+            /// Applies one `NAME=on|off` (also `yes|no`, `true|false`, `y|n`, `1|0`) setting.
+            pub fn set(&mut self, setting: &str) -> Result<(), String> {
+                let (name, value) = setting
+                    .split_once('=')
+                    .ok_or_else(|| format!("`{setting}`: expected NAME=on or NAME=off"))?;
+                let on = match value {
+                    "on" | "yes" | "y" | "true" | "1" => true,
+                    "off" | "no" | "n" | "false" | "0" => false,
+                    _ => return Err(format!("`{setting}`: the value must be `on` or `off`")),
+                };
+                match name {
+                    $( $name => self.$field = on, )*
+                    _ => return Err(format!(
+                        "`{name}` is not an optimization (known: {})",
+                        Self::NAMES.join(", ")
+                    )),
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+optimizations! {
+    /// Inline small functions into their callers with Cranelift's inliner (bottom-up over the
+    /// call graph, never inside a recursive cycle).
+    inline = "inline", default true;
+    /// `call_indirect` through a table nothing can change after instantiation checks the
+    /// signature against read-only per-slot data, and a constant index becomes a direct call.
+    static_tables = "static-tables", default true;
+    /// `memory.copy` / `memory.fill` as an inline bounds check and a call of the C library's
+    /// `memmove` / `memset`; small constant sizes as plain loads and stores.
+    libc_memops = "libc-memops", default true;
+    /// Memory 0's base kept in Cranelift's pinned register instead of loaded from the
+    /// `VMContext`.
+    pinned_heap_base = "pinned-heap-base", default true;
+    /// Stack exhaustion detected by a guard page at the stack limit (a fault there is the
+    /// "call stack exhausted" trap) instead of a limit check in every function's prologue.
+    stack_guard = "stack-guard", default true;
 }
 
 /// The WebAssembly features wasic accepts: WebAssembly 2.0 (mutable globals, sign extension,
