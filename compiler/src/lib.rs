@@ -311,10 +311,11 @@ pub fn compile_with_meta(
     let isa = isa::build_isa(opts)?;
     let module::ParsedModule {
         mut meta,
-        env,
+        mut env,
         bodies,
         data,
     } = module::parse(wasm, opts.features.wasmparser())?;
+    env.optimizations = opts.optimizations;
 
     if bodies.len() != env.num_defined_funcs() {
         return Err(CompileError::Invalid {

@@ -36,6 +36,8 @@ pub struct ModuleEnv {
     /// Type index of every exception tag's signature.
     pub tags: Vec<u32>,
     pub offsets: VMOffsets,
+    /// Which whole-module optimizations to apply (set by the pipeline after parsing).
+    pub optimizations: crate::Optimizations,
 }
 
 impl ModuleEnv {
@@ -49,6 +51,7 @@ impl ModuleEnv {
             memories: Vec::new(),
             tags: meta.tag_types().collect(),
             offsets: meta.offsets(),
+            optimizations: Default::default(),
         };
         for import in &meta.imports {
             match &import.kind {
