@@ -201,11 +201,108 @@ pub struct ModuleMeta {
     /// Code size in bytes of each defined function.
     pub func_sizes: Vec<u32>,
     /// Trap sites of each defined function, sorted by offset.
-    pub traps: Vec<Vec<TrapSite>>,
+    pub traps: PerFunc<TrapSite>,
     /// Exception handler sites of each defined function, sorted by return offset.
-    pub handlers: Vec<Vec<HandlerSite>>,
-    /// Function names from the name section: (function index, name).
-    pub func_names: Vec<(u32, String)>,
+    pub handlers: PerFunc<HandlerSite>,
+    /// Function names from the name section.
+    pub func_names: NameMap,
+}
+
+/// One list per defined function, stored flat: an executable decodes its metadata at every
+/// start, and one allocation per function (`Vec<Vec<T>>`) was most of that cost.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PerFunc<T> {
+    items: Vec<T>,
+    /// `ends[i]`: one past the last item of function `i` in `items`.
+    ends: Vec<u32>,
+}
+
+impl<T> Default for PerFunc<T> {
+    fn default() -> Self {
+        PerFunc {
+            items: Vec::new(),
+            ends: Vec::new(),
+        }
+    }
+}
+
+impl<T> PerFunc<T> {
+    /// Number of functions.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The list of function `i` (`None` past the last function or in corrupt metadata).
+    pub fn get(&self, i: usize) -> Option<&[T]> {
+        let end = *self.ends.get(i)? as usize;
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1] as usize,
+        };
+        self.items.get(start..end)
+    }
+
+    /// Every function's list, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[T]> + '_ {
+        (0..self.len()).map(|i| self.get(i).unwrap_or(&[]))
+    }
+
+    /// Appends the list of the next function.
+    pub fn push(&mut self, list: impl IntoIterator<Item = T>) {
+        self.items.extend(list);
+        self.ends.push(self.items.len() as u32);
+    }
+}
+
+impl<T, L: IntoIterator<Item = T>> FromIterator<L> for PerFunc<T> {
+    fn from_iter<I: IntoIterator<Item = L>>(lists: I) -> Self {
+        let mut p = PerFunc::default();
+        for l in lists {
+            p.push(l);
+        }
+        p
+    }
+}
+
+/// Function names (from the name section) by function index, in one string.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NameMap {
+    text: String,
+    /// (function index, end of its name in `text`), sorted by index.
+    entries: Vec<(u32, u32)>,
+}
+
+impl NameMap {
+    /// Adds the name of function `index`; indices must come in increasing order (as the name
+    /// section has them): a repeated or smaller index is ignored.
+    pub fn push(&mut self, index: u32, name: &str) {
+        if self.entries.last().is_some_and(|(last, _)| *last >= index) {
+            return;
+        }
+        self.text.push_str(name);
+        self.entries.push((index, self.text.len() as u32));
+    }
+
+    /// The name of function `index`, if it has one.
+    pub fn get(&self, index: u32) -> Option<&str> {
+        let i = self.entries.binary_search_by_key(&index, |e| e.0).ok()?;
+        let start = match i {
+            0 => 0,
+            _ => self.entries[i - 1].1 as usize,
+        };
+        self.text.get(start..self.entries[i].1 as usize)
+    }
+
+    /// Every (function index, name), by index.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &str)> + '_ {
+        self.entries
+            .iter()
+            .filter_map(|(i, _)| Some((*i, self.get(*i)?)))
+    }
 }
 
 impl ModuleMeta {
@@ -302,21 +399,60 @@ mod tests {
                 len: 9,
             }],
             func_sizes: vec![42],
-            traps: vec![vec![TrapSite {
+            traps: [vec![TrapSite {
                 offset: 7,
                 trap: Trap::IntegerDivisionByZero,
-            }]],
-            handlers: vec![vec![HandlerSite {
+            }]]
+            .into_iter()
+            .collect(),
+            handlers: [vec![HandlerSite {
                 ret_offset: 12,
                 handler_offset: 30,
                 sp_to_fp: 16,
-            }]],
+            }]]
+            .into_iter()
+            .collect(),
             tags: vec![0],
             num_imported_tags: 1,
-            func_names: vec![(1, "g".into())],
+            func_names: {
+                let mut n = NameMap::default();
+                n.push(1, "g");
+                n
+            },
             ..Default::default()
         };
         assert_eq!(decode(&encode(&meta)).unwrap(), meta);
+    }
+
+    #[test]
+    fn per_function_lists_and_names_come_back_per_function() {
+        let p: PerFunc<u32> = [vec![1, 2], vec![], vec![3]].into_iter().collect();
+        assert_eq!(p.len(), 3);
+        assert_eq!(p.get(0), Some(&[1, 2][..]));
+        assert_eq!(p.get(1), Some(&[][..]));
+        assert_eq!(p.get(2), Some(&[3][..]));
+        assert_eq!(p.get(3), None);
+        let mut n = NameMap::default();
+        n.push(2, "two");
+        n.push(5, "five");
+        n.push(5, "again");
+        n.push(1, "late");
+        assert_eq!(
+            (n.get(2), n.get(5), n.get(1), n.get(3)),
+            (Some("two"), Some("five"), None, None)
+        );
+        assert_eq!(n.iter().collect::<Vec<_>>(), [(2, "two"), (5, "five")]);
+        // Corrupt lists (ends out of order or past the items) give `None`, never a panic.
+        let bad = PerFunc::<u32> {
+            items: vec![1],
+            ends: vec![3, 0],
+        };
+        assert_eq!((bad.get(0), bad.get(1)), (None, None));
+        let bad = NameMap {
+            text: "ab".into(),
+            entries: vec![(0, 9), (1, 1)],
+        };
+        assert_eq!((bad.get(0), bad.get(1)), (None, None));
     }
 
     #[test]

@@ -404,11 +404,11 @@ pub fn compile_with_meta(
         .collect();
     meta.traps = funcs[..layout.num_defined as usize]
         .iter()
-        .map(|f| f.traps.clone())
+        .map(|f| f.traps.iter().copied())
         .collect();
     meta.handlers = funcs[..layout.num_defined as usize]
         .iter()
-        .map(|f| f.handlers.clone())
+        .map(|f| f.handlers.iter().copied())
         .collect();
 
     let object = object::emit(

@@ -235,7 +235,7 @@ fn extern_kind(kind: wasmparser::ExternalKind) -> ExternKind {
 /// are debugging aids and must never make a valid module fail.
 fn read_names(reader: wasmparser::NameSectionReader<'_>, meta: &mut ModuleMeta) {
     let mut module_name = None;
-    let mut func_names = Vec::new();
+    let mut func_names = wasic_abi::meta::NameMap::default();
     let result: Result<(), wasmparser::BinaryReaderError> = (|| {
         for name in reader {
             match name? {
@@ -243,7 +243,7 @@ fn read_names(reader: wasmparser::NameSectionReader<'_>, meta: &mut ModuleMeta) 
                 wasmparser::Name::Function(map) => {
                     for naming in map {
                         let naming = naming?;
-                        func_names.push((naming.index, naming.name.to_string()));
+                        func_names.push(naming.index, naming.name);
                     }
                 }
                 _ => {}

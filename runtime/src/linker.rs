@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 #[derive(Default, Clone)]
 pub struct Linker {
-    defs: HashMap<(String, String), Extern>,
+    /// Definitions by module name, then by name: looked up with `&str`s, no allocation.
+    defs: HashMap<String, HashMap<String, Extern>>,
 }
 
 impl Linker {
@@ -19,7 +20,9 @@ impl Linker {
 
     pub fn define(&mut self, module: &str, name: &str, ext: Extern) -> &mut Self {
         self.defs
-            .insert((module.to_string(), name.to_string()), ext);
+            .entry(module.to_string())
+            .or_default()
+            .insert(name.to_string(), ext);
         self
     }
 
@@ -32,9 +35,7 @@ impl Linker {
     }
 
     pub fn get(&self, module: &str, name: &str) -> Option<Extern> {
-        self.defs
-            .get(&(module.to_string(), name.to_string()))
-            .copied()
+        self.defs.get(module)?.get(name).copied()
     }
 
     /// Instantiates `module`, resolving each import by name.
@@ -44,11 +45,15 @@ impl Linker {
             .imports
             .iter()
             .map(|i| {
-                self.get(&i.module, &i.name).ok_or_else(|| {
-                    Error::Link(format!("unknown import: `{}`.`{}`", i.module, i.name))
-                })
+                self.get(&i.module, &i.name)
+                    .ok_or_else(|| unknown_import(&i.module, &i.name))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Instance::new(store, module, &imports)
     }
+}
+
+/// The error for an import nothing defines.
+pub(crate) fn unknown_import(module: &str, name: &str) -> Error {
+    Error::Link(format!("unknown import: `{module}`.`{name}`"))
 }

@@ -61,11 +61,7 @@ impl CodeLookup {
     }
 
     pub fn func_name(&self) -> Option<&str> {
-        let names = &self.code.meta.func_names;
-        names
-            .binary_search_by_key(&self.func_index, |(i, _)| *i)
-            .ok()
-            .map(|i| names[i].1.as_str())
+        self.code.meta.func_names.get(self.func_index)
     }
 }
 
@@ -292,7 +288,10 @@ fn validate(meta: &ModuleMeta, data_len: u64) -> Result<(), ModuleError> {
         }
     }
     let defined = meta.funcs.len() - meta.num_imported_funcs as usize;
-    if meta.func_sizes.len() != defined || meta.traps.len() != defined {
+    if meta.func_sizes.len() != defined
+        || meta.traps.len() != defined
+        || meta.handlers.len() > defined
+    {
         return Err(corrupt(
             "per-function tables disagree with the function count",
         ));
@@ -533,7 +532,7 @@ mod tests {
                 len: 4,
             }],
             func_sizes: vec![16],
-            traps: vec![vec![]],
+            traps: [Vec::new()].into_iter().collect(),
             ..Default::default()
         }
     }

@@ -5,8 +5,13 @@ use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use wasic_abi::FuncType;
 
-/// Ids by type, and types by id.
-type Registry = (HashMap<FuncType, u32>, Vec<FuncType>);
+/// Ids by type, and types by id. Fx hashing: the keys are the types of compiled modules, not
+/// input worth a DoS-resistant hash, and SipHash with a random seed was a measurable part of
+/// every executable's start-up.
+type Registry = (
+    HashMap<FuncType, u32, rustc_hash::FxBuildHasher>,
+    Vec<FuncType>,
+);
 
 fn registry() -> &'static Mutex<Registry> {
     static R: OnceLock<Mutex<Registry>> = OnceLock::new();

@@ -2,7 +2,7 @@
 //! the report of what ended it.
 
 use super::grants::{env_grant_policy, secure_execution, wasi_ctx_for_process};
-use super::{check_cpu, ExecConfig, WasiInstance, TRAP_EXIT_STATUS};
+use super::{check_cpu, ExecConfig, WasiInstance, RESERVED_ENV_PREFIX, TRAP_EXIT_STATUS};
 use crate::error::Error;
 use crate::module::Module;
 use crate::store::StoreConfig;
@@ -81,6 +81,41 @@ fn run_command_on_this_thread(module: &Arc<Module>, cfg: &ExecConfig, ctx: WasiC
     })
 }
 
+/// The process environment's UTF-8 (name, value) pairs whose name `keep` accepts, read in
+/// place: `std::env::vars_os` copies every variable first. Entries are parsed as the standard
+/// library does (the name is up to the first `=` after its first byte; entries without one are
+/// skipped); entries that are not UTF-8 are skipped, as before.
+fn environment(keep: impl Fn(&[u8]) -> bool) -> Vec<(String, String)> {
+    extern "C" {
+        static environ: *const *const libc::c_char;
+    }
+    let mut out = Vec::new();
+    // SAFETY: `environ` is the C library's null-terminated array of NUL-terminated strings.
+    // Nothing changes the environment while an executable's `main` starts: no other thread
+    // exists yet and the runtime never calls `setenv`.
+    unsafe {
+        let mut p = environ;
+        if p.is_null() {
+            return out;
+        }
+        while !(*p).is_null() {
+            let entry = std::ffi::CStr::from_ptr(*p).to_bytes();
+            p = p.add(1);
+            let Some(eq) = entry.iter().skip(1).position(|b| *b == b'=').map(|i| i + 1) else {
+                continue;
+            };
+            let (name, value) = (&entry[..eq], &entry[eq + 1..]);
+            if !keep(name) {
+                continue;
+            }
+            if let (Ok(n), Ok(v)) = (std::str::from_utf8(name), std::str::from_utf8(value)) {
+                out.push((n.to_string(), v.to_string()));
+            }
+        }
+    }
+    out
+}
+
 /// The whole `main` of a built executable.
 ///
 /// # Safety
@@ -110,9 +145,10 @@ pub unsafe fn main(
             return 1;
         }
     };
-    let env: Vec<(String, String)> = std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .collect();
+    // Without --inherit-env only the run-time grant variables matter: copying the whole
+    // environment was a measurable part of start-up.
+    let env =
+        environment(|name| cfg.inherit_env || name.starts_with(RESERVED_ENV_PREFIX.as_bytes()));
     let policy = env_grant_policy(secure_execution());
     let ctx = match wasi_ctx_for_process(&cfg, args, env, policy) {
         Ok(c) => c,
@@ -127,6 +163,20 @@ pub unsafe fn main(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_environment_read_in_place_is_what_the_standard_library_reads() {
+        let std: Vec<(String, String)> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        assert!(!std.is_empty());
+        assert_eq!(environment(|_| true), std);
+        let path_only = environment(|n| n == b"PATH");
+        assert_eq!(
+            path_only.len(),
+            std.iter().filter(|(k, _)| k == "PATH").count()
+        );
+    }
 
     #[test]
     fn the_limits_of_the_exec_config_become_the_store_config() {

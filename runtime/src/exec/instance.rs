@@ -1,10 +1,10 @@
 //! [`WasiInstance`]: one instance of a WASI module in a store of its own, as libraries and
 //! `wasic run --invoke` use it.
 
-use super::add_wasi_imports_to_linker;
+use super::wasi_imports;
 use crate::error::Error;
 use crate::func::Func;
-use crate::linker::Linker;
+use crate::instance::Instance;
 use crate::module::Module;
 use crate::store::{Store, StoreConfig};
 use crate::wasi::WasiCtx;
@@ -49,14 +49,8 @@ impl WasiInstance {
         config: StoreConfig,
     ) -> Result<WasiInstance, Error> {
         let mut store = Store::new(config);
-        let mut linker = Linker::new();
-        add_wasi_imports_to_linker(
-            &mut linker,
-            &mut store,
-            Rc::new(RefCell::new(ctx)),
-            module.meta(),
-        );
-        let instance = linker.instantiate(&mut store, module)?;
+        let imports = wasi_imports(&mut store, Rc::new(RefCell::new(ctx)), module.meta())?;
+        let instance = Instance::new(&mut store, module, &imports)?;
         Ok(WasiInstance {
             store,
             instance,

@@ -46,7 +46,7 @@ pub use grants::{
     EnvGrants, GrantSetupError,
 };
 pub use instance::WasiInstance;
-pub use linking::{add_wasi_imports_to_linker, add_wasi_to_linker};
+pub use linking::{add_wasi_to_linker, wasi_imports};
 
 pub use wasic_abi::exec_config::{
     check_listen_addr, parse_env_grant, ConfigError, DirGrant, ExecConfig, GrantError,

@@ -101,10 +101,13 @@ enum Unstable {
     Absent,
 }
 
-/// The one table: name, parameter types (`i` = i32, `I` = i64), whether it returns an errno,
-/// the preview 1 implementation, and its snapshot 0 form.
+/// One entry of [`TABLE`]: name, parameter types (`i` = i32, `I` = i64), whether it returns
+/// an errno, the preview 1 implementation, and its snapshot 0 form.
+type TableEntry = (&'static str, &'static str, bool, WasiFn, Unstable);
+
+/// The one table of WASI functions.
 #[rustfmt::skip]
-const TABLE: &[(&str, &str, bool, WasiFn, Unstable)] = {
+const TABLE: &[TableEntry] = {
     use Unstable::*;
     &[
         ("args_get", "ii", true, args::args_get, Same),
@@ -159,33 +162,49 @@ const TABLE: &[(&str, &str, bool, WasiFn, Unstable)] = {
 /// Every WASI function, for both `wasi_snapshot_preview1` and `wasi_unstable`.
 pub fn functions() -> Vec<WasiFunc> {
     let mut out = Vec::with_capacity(2 * TABLE.len());
-    for &(name, params, errno, func, unstable) in TABLE {
-        let ty = FuncType {
-            params: params
-                .chars()
-                .map(|c| if c == 'I' { ValType::I64 } else { ValType::I32 })
-                .collect(),
-            results: if errno { vec![ValType::I32] } else { vec![] },
-        };
-        out.push(WasiFunc {
-            module: PREVIEW1,
-            name,
-            ty: ty.clone(),
-            func,
-        });
-        let unstable = match unstable {
-            Unstable::Same => Some(func),
-            Unstable::Own(f) => Some(f),
-            Unstable::Absent => None,
-        };
-        if let Some(func) = unstable {
-            out.push(WasiFunc {
-                module: UNSTABLE,
-                name,
-                ty,
-                func,
-            });
-        }
+    for entry in TABLE {
+        out.extend(
+            [PREVIEW1, UNSTABLE]
+                .into_iter()
+                .filter_map(|m| wasi_func(entry, m)),
+        );
     }
     out
+}
+
+/// WASI function `name` of `module`, if there is one: what linking an executable's imports
+/// needs, without building the whole list (start-up time).
+pub fn lookup(module: &str, name: &str) -> Option<WasiFunc> {
+    let module = [PREVIEW1, UNSTABLE].into_iter().find(|m| *m == module)?;
+    let entry = TABLE.iter().find(|e| e.0 == name)?;
+    wasi_func(entry, module)
+}
+
+/// The function a table entry gives `module` (`None` where `wasi_unstable` lacks it).
+fn wasi_func(
+    &(name, params, errno, func, unstable): &TableEntry,
+    module: &'static str,
+) -> Option<WasiFunc> {
+    let func = if module == PREVIEW1 {
+        func
+    } else {
+        match unstable {
+            Unstable::Same => func,
+            Unstable::Own(f) => f,
+            Unstable::Absent => return None,
+        }
+    };
+    let ty = FuncType {
+        params: params
+            .chars()
+            .map(|c| if c == 'I' { ValType::I64 } else { ValType::I32 })
+            .collect(),
+        results: if errno { vec![ValType::I32] } else { vec![] },
+    };
+    Some(WasiFunc {
+        module,
+        name,
+        ty,
+        func,
+    })
 }
