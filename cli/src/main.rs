@@ -127,6 +127,12 @@ struct RunArgs {
     args: Vec<String>,
 }
 
+/// What `wasic run` changes in the shared defaults: it runs where it compiles, so it compiles
+/// for this machine's CPU unless told otherwise.
+fn run_defaults(common: &mut CommonArgs) {
+    common.target_cpu.get_or_insert(TargetCpu::Native);
+}
+
 /// One `-O NAME=on|off`, checked against the compiler's list of optimizations.
 fn parse_optimization(s: &str) -> Result<String, String> {
     wasic_compiler::Optimizations::default().set(s)?;
@@ -272,7 +278,7 @@ fn build(a: BuildArgs) -> Result<i32> {
 
 fn run(mut a: RunArgs) -> Result<i32> {
     let wasm = read_module(&a.input)?;
-    a.common.target_cpu.get_or_insert(TargetCpu::Native);
+    run_defaults(&mut a.common);
     if let Some(name) = &a.invoke {
         return invoke::invoke(&wasm, &a.input, name, &a.args, &a.common);
     }
@@ -352,11 +358,22 @@ mod tests {
     }
 
     #[test]
-    fn build_defaults_to_the_portable_cpu_level() {
-        let c = common(&[]);
+    fn build_defaults_to_the_portable_cpu_level_and_run_to_the_host_cpu() {
+        let mut c = common(&[]);
         assert_eq!(
             link::compile_options(&c).target_cpu,
             wasic_compiler::TargetCpu::X86_64V2
+        );
+        run_defaults(&mut c);
+        assert_eq!(
+            link::compile_options(&c).target_cpu,
+            wasic_compiler::TargetCpu::Native
+        );
+        let mut c = common(&["--target-cpu", "x86-64-v3"]);
+        run_defaults(&mut c);
+        assert_eq!(
+            link::compile_options(&c).target_cpu,
+            wasic_compiler::TargetCpu::X86_64V3
         );
     }
 }
