@@ -1,61 +1,145 @@
-//! `wasic run`: a cache of built executables keyed by the module's content hash and everything
-//! else that changes the executable (wasic version and binary, CPU level, baked settings), so a
-//! second run of the same module starts without compiling. Directory, environment and listener
-//! grants are not baked in: they are passed through the runtime's reserved `WASIC_DIR_<n>` /
-//! `WASIC_ENV_<n>` / `WASIC_TCPLISTEN_<n>` variables, so one cached executable serves every set
-//! of grants. Whatever grant variables `wasic run` itself was started with are removed first:
-//! it grants exactly its flags.
+//! `wasic run`'s use of the compile cache (`wasic_runtime::cache`, which holds the mechanism):
+//! `--invoke` loads the module compiled before with the same settings instead of compiling,
+//! and a plain run execs the executable built before. An executable's key is the module's
+//! content hash and everything else that changes the executable (CPU level, optimizations,
+//! baked settings, linker); directory, environment and listener grants are not baked in: they
+//! are passed through the runtime's reserved `WASIC_DIR_<n>` / `WASIC_ENV_<n>` /
+//! `WASIC_TCPLISTEN_<n>` variables, so one cached executable serves every set of grants.
+//! Whatever grant variables `wasic run` itself was started with are removed first: it grants
+//! exactly its flags.
+//!
+//! `WASIC_CACHE=off` turns the cache off; a cache that cannot be used (say an unwritable
+//! directory) is said once on stderr and the run goes on without it. `WASIC_LOG=cache` says on
+//! stderr what the cache did: `wasic: cache hit: ...` or `wasic: compiled ...`.
 
 use crate::link;
 use crate::CommonArgs;
-use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
+use anyhow::{anyhow, Context, Result};
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use wasic_runtime::cache::{Cache, CacheError, CacheOutcome, KeyBuilder, Lookup};
+use wasic_runtime::Module;
 
-fn cache_dir() -> Result<PathBuf> {
-    if let Some(d) = std::env::var_os("WASIC_CACHE_DIR") {
-        return Ok(PathBuf::from(d));
-    }
-    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
-        return Ok(PathBuf::from(d).join("wasic"));
-    }
-    let home = std::env::var_os("HOME")
-        .context("neither WASIC_CACHE_DIR, XDG_CACHE_HOME nor HOME is set")?;
-    Ok(PathBuf::from(home).join(".cache").join("wasic"))
+/// Whether `WASIC_LOG` asks for the cache's decisions (a comma-separated list of topics).
+fn logging() -> bool {
+    std::env::var("WASIC_LOG").is_ok_and(|v| v.split(',').any(|t| t.trim() == "cache"))
 }
 
-/// Path of the cached executable for `wasm`, building it first if needed.
-pub fn cached_executable(wasm: &[u8], input: &Path, common: &CommonArgs) -> Result<PathBuf> {
+fn log(what: impl std::fmt::Display) {
+    if logging() {
+        eprintln!("wasic: {what}");
+    }
+}
+
+/// The cache to use, `None` when it is turned off. A bad `WASIC_CACHE` is an error; no
+/// directory to put it in is a warning.
+fn user_cache() -> Result<Option<Cache>> {
+    match Cache::from_env() {
+        Ok(c) => Ok(c),
+        Err(e @ CacheError::Setting(_)) => Err(e.into()),
+        Err(e) => {
+            warn(&e);
+            Ok(None)
+        }
+    }
+}
+
+fn warn(e: &CacheError) {
+    eprintln!("wasic: warning: compile cache not used: {e} (WASIC_CACHE=off turns it off)");
+}
+
+/// The module compiled from `wasm` with the command line's settings, from the cache when it
+/// was compiled before.
+pub fn compiled_module(wasm: &[u8], input: &Path, common: &CommonArgs) -> Result<Arc<Module>> {
+    let opts = link::compile_options(common);
+    let error = |e: wasic_runtime::module::ModuleError| match e {
+        wasic_runtime::module::ModuleError::Compile(e) => anyhow!("{}: {e}", input.display()),
+        e => anyhow::Error::new(e).context("loading the compiled module"),
+    };
+    let Some(cache) = user_cache()? else {
+        let module = Module::from_wasm(wasm, &opts).map_err(error)?;
+        log(format_args!("compiled `{}`, cache off", input.display()));
+        return Ok(module);
+    };
+    let (module, outcome) = Module::from_wasm_cached(wasm, &opts, &cache).map_err(error)?;
+    if let CacheOutcome::Compiled { stored: Err(e), .. } = &outcome {
+        warn(e);
+    }
+    log(format_args!("`{}`: {outcome}", input.display()));
+    Ok(module)
+}
+
+/// An executable to run: an entry of the cache, or a temporary file when there is no cache.
+pub enum Executable {
+    Cached(PathBuf),
+    Temporary(tempfile::TempPath),
+}
+
+/// The executable for `wasm`, building it first if the cache does not have it.
+pub fn executable(wasm: &[u8], input: &Path, common: &CommonArgs) -> Result<Executable> {
     let cfg = link::exec_config(common, false)?;
-    let mut h = Sha256::new();
-    h.update(env!("CARGO_PKG_VERSION"));
-    h.update(env!("WASIC_RT_LIB"));
-    // A rebuilt or upgraded wasic (same version number, other compiler or runtime) must not
-    // reuse executables the old one built.
-    if let Some(m) = std::env::current_exe()
-        .ok()
-        .and_then(|p| std::fs::metadata(p).ok())
-    {
-        h.update(format!("{}|{:?}", m.len(), m.modified().ok()));
+    if let Some(cache) = user_cache()? {
+        match cached_executable(wasm, input, common, &cfg, &cache) {
+            Ok(exe) => return Ok(Executable::Cached(exe)),
+            Err(Unusable::Build(e)) => return Err(e),
+            Err(Unusable::Cache(e)) => warn(&e),
+        }
+    } else {
+        log(format_args!("compiling `{}`, cache off", input.display()));
     }
-    h.update(format!(
-        "{:?}|{:?}|{:?}|{}",
-        common.target_cpu,
-        link::compile_options(common).optimizations,
-        cfg,
-        link::linker_program(common)
+    let temp = tempfile::Builder::new()
+        .prefix("wasic-run-")
+        .tempfile()
+        .context("creating a temporary executable")?
+        .into_temp_path();
+    link::build_executable(wasm, input, &temp, common, &cfg, false)?;
+    Ok(Executable::Temporary(temp))
+}
+
+/// Why [`cached_executable`] gave no executable: the module cannot be built (an error), or the
+/// cache cannot be used (build without it).
+enum Unusable {
+    Build(anyhow::Error),
+    Cache(CacheError),
+}
+
+fn cached_executable(
+    wasm: &[u8],
+    input: &Path,
+    common: &CommonArgs,
+    cfg: &wasic_abi::exec_config::ExecConfig,
+    cache: &Cache,
+) -> Result<PathBuf, Unusable> {
+    let key = KeyBuilder::new("executable")
+        .map_err(Unusable::Cache)?
+        .part(env!("WASIC_RT_LIB").as_bytes())
+        .part(format!("{:?}", link::compile_options(common)).as_bytes())
+        .part(format!("{cfg:?}").as_bytes())
+        .part(link::linker_program(common).as_bytes())
+        .part(wasm)
+        .finish();
+    let rejected = match cache.file(&key) {
+        Lookup::Hit(exe) => {
+            log(format_args!(
+                "`{}`: cache hit: running `{}`",
+                input.display(),
+                exe.display()
+            ));
+            return Ok(exe);
+        }
+        Lookup::Missing => String::new(),
+        Lookup::Rejected(why) => format!(" (the cache entry was rejected: {why})"),
+    };
+    let temp = cache.temp_file().map_err(Unusable::Cache)?.into_temp_path();
+    link::build_executable(wasm, input, &temp, common, cfg, false).map_err(Unusable::Build)?;
+    let exe = cache.commit(temp, &key).map_err(Unusable::Cache)?;
+    log(format_args!(
+        "`{}`: compiled{rejected}, cached as `{}`",
+        input.display(),
+        exe.display()
     ));
-    h.update(wasm);
-    let key: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    let dir = cache_dir()?;
-    let exe = dir.join(&key[..32]);
-    if exe.is_file() {
-        return Ok(exe);
-    }
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("cannot create the cache directory `{}`", dir.display()))?;
-    link::build_executable(wasm, input, &exe, common, &cfg, false)?;
     Ok(exe)
 }
 
@@ -65,9 +149,23 @@ pub fn guest_argv0(input: &Path) -> &std::ffi::OsStr {
     input.file_name().unwrap_or(input.as_os_str())
 }
 
-/// Replaces this process with the executable, so its exit status (or signal) is ours.
-pub fn exec(exe: &Path, input: &Path, args: &[String], common: &CommonArgs) -> Result<i32> {
-    let mut cmd = std::process::Command::new(exe);
+/// Replaces this process with the executable, so its exit status (or signal) is ours. A
+/// temporary executable is opened and deleted first, then executed through its descriptor:
+/// nothing is left behind, since nothing runs after a successful exec to clean up.
+pub fn exec(exe: Executable, input: &Path, args: &[String], common: &CommonArgs) -> Result<i32> {
+    // Opened close-on-exec: the kernel resolves the path before closing it.
+    let (path, _open) = match exe {
+        Executable::Cached(p) => (p, None),
+        Executable::Temporary(t) => {
+            let f = std::fs::File::open(&t).context("opening the temporary executable")?;
+            drop(t);
+            (
+                PathBuf::from(format!("/proc/self/fd/{}", f.as_raw_fd())),
+                Some(f),
+            )
+        }
+    };
+    let mut cmd = std::process::Command::new(&path);
     cmd.arg0(guest_argv0(input)).args(args);
     for (name, _) in std::env::vars_os() {
         if name
@@ -88,5 +186,5 @@ pub fn exec(exe: &Path, input: &Path, args: &[String], common: &CommonArgs) -> R
         cmd.env(format!("WASIC_TCPLISTEN_{i}"), a);
     }
     let err = cmd.exec();
-    Err(anyhow::Error::new(err).context(format!("cannot run `{}`", exe.display())))
+    Err(anyhow::Error::new(err).context(format!("cannot run `{}`", path.display())))
 }

@@ -1,9 +1,10 @@
-//! `wasic run --invoke NAME`: compile in process, instantiate with WASI (running `_initialize`
-//! for reactors), call one export and print each result on its own line, as `wasmtime run
-//! --invoke` does: the export's parameters are parsed from the first ARGS by their types, and
-//! the program's argv is the module's file name followed by all ARGS (an entry point may read
-//! its own arguments, beyond its parameters, from argv). Only the command line grants
-//! anything: `WASIC_*` variables of the environment are ignored.
+//! `wasic run --invoke NAME`: compile in process (through the compile cache, see `cache.rs`),
+//! instantiate with WASI (running `_initialize` for reactors), call one export and print each
+//! result on its own line, as `wasmtime run --invoke` does: the export's parameters are parsed
+//! from the first ARGS by their types, and the program's argv is the module's file name
+//! followed by all ARGS (an entry point may read its own arguments, beyond its parameters,
+//! from argv). Only the command line grants anything: `WASIC_*` variables of the environment
+//! are ignored.
 
 use crate::{cache, link, CommonArgs};
 use anyhow::{anyhow, bail, Result};
@@ -71,7 +72,7 @@ pub fn invoke(
     args: &[String],
     common: &CommonArgs,
 ) -> Result<i32> {
-    let (_, module) = link::compile(wasm, input, common)?;
+    let module = cache::compiled_module(wasm, input, common)?;
     exec::check_library(module.meta()).map_err(|e| anyhow!("{}: {e}", input.display()))?;
     let cfg = link::exec_config(common, true)?;
     let env: Vec<(String, String)> = std::env::vars_os()

@@ -26,6 +26,10 @@ enum Command {
     /// Compile a WebAssembly module into a native executable
     Build(BuildArgs),
     /// Compile (cached) and run a WebAssembly module
+    ///
+    /// The compiled module is cached in $WASIC_CACHE_DIR, $XDG_CACHE_HOME/wasic or
+    /// ~/.cache/wasic: running it again, with the same settings, compiles nothing.
+    /// WASIC_CACHE=off turns the cache off; WASIC_LOG=cache says what it did on stderr.
     Run(RunArgs),
 }
 
@@ -282,8 +286,8 @@ fn run(mut a: RunArgs) -> Result<i32> {
     if let Some(name) = &a.invoke {
         return invoke::invoke(&wasm, &a.input, name, &a.args, &a.common);
     }
-    let exe = cache::cached_executable(&wasm, &a.input, &a.common)?;
-    cache::exec(&exe, &a.input, &a.args, &a.common)
+    let exe = cache::executable(&wasm, &a.input, &a.common)?;
+    cache::exec(exe, &a.input, &a.args, &a.common)
 }
 
 #[cfg(test)]

@@ -6,7 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn wasic() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_wasic"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_wasic"));
+    // `--invoke` caches compiled modules: in the target directory, not the user's home.
+    c.env(
+        "WASIC_CACHE_DIR",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/wasic-cache"),
+    );
+    c
 }
 
 fn src(name: &str) -> PathBuf {

@@ -21,6 +21,8 @@
 //! [`Instance`] keeps its module and its exports' handles, so its export lookups need no store.
 
 mod builtins;
+#[cfg(feature = "compiler")]
+pub mod cache;
 pub mod error;
 pub mod exceptions;
 pub mod exec;
@@ -37,6 +39,8 @@ pub mod traps;
 pub mod types;
 pub mod wasi;
 
+#[cfg(feature = "compiler")]
+pub use cache::{Cache, CacheOutcome};
 pub use error::{Error, TrapError};
 pub use exceptions::{ExnRef, Tag};
 pub use func::{Caller, Func, HostError, Val};

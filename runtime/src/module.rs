@@ -24,6 +24,10 @@ pub enum ModuleError {
     AbiVersion { found: u64, expected: u32 },
     #[error("compiled module descriptor is corrupt: {0}")]
     Corrupt(String),
+    /// Compiling the module failed ([`Module::from_wasm`]).
+    #[cfg(feature = "compiler")]
+    #[error(transparent)]
+    Compile(#[from] wasic_compiler::CompileError),
 }
 
 fn corrupt(what: impl Into<String>) -> ModuleError {
