@@ -11,6 +11,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use wasic_abi::{FuncType, Trap, ValRaw, ValType};
 use wasic_compiler::{CompileOptions, Optimizations};
+use wasic_runtime::traps::interrupt::Watchdog;
 use wasic_runtime::{Error, Extern, Func, Instance, Linker, Module, Store, StoreConfig, Val};
 
 fn options(stack_guard: bool) -> CompileOptions {
@@ -46,7 +47,8 @@ fn is_stack_overflow<T: std::fmt::Debug>(r: &Result<T, Error>) -> bool {
 /// `down(n, what)` recurses `n` levels (one frame of `$down` each) and then, at the bottom,
 /// does `what`: 0 nothing, 1 records the stack pointer (host `sp`), 2 calls host `work`
 /// (which uses a lot of stack), 3 fills memory (a builtin), 4 throws (builtins too), 5 calls
-/// host `nested` (wasm of another store). It returns `n` plus what the bottom returned.
+/// host `nested` (wasm of another store), 6 loops forever. It returns `n` plus what the bottom
+/// returned.
 const DOWN: &str = r#"(module
   (import "host" "sp" (func $sp (result i64)))
   (import "host" "work" (func $work (param i32) (result i32)))
@@ -66,6 +68,8 @@ const DOWN: &str = r#"(module
       (then (throw $t (i32.const 5))))
     (if (i32.eq (local.get $what) (i32.const 5))
       (then (return (call $nested))))
+    (if (i32.eq (local.get $what) (i32.const 6))
+      (then (loop $forever (br $forever))))
     (i32.const 0))
   (func $down (param $n i32) (param $what i32) (result i32)
     (if (result i32) (local.get $n)
@@ -471,4 +475,50 @@ fn the_prologue_stack_check_is_compiled_only_with_stack_guard_off() {
         off.iter().all(|n| *n > 0),
         "stack checks without the guard: {off:?}"
     );
+}
+
+extern "C" fn ignore_signal(_: libc::c_int) {}
+
+#[test]
+fn a_signal_that_finds_no_room_on_the_exhausted_wasm_stack_ends_wasm_with_a_trap() {
+    // A handler installed without SA_ONSTACK: the kernel pushes its frame on the stack the
+    // signal interrupts.
+    // SAFETY: installs a handler doing nothing for a signal nothing else in this process uses.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = ignore_signal as *const () as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
+    }
+    for guard in [true, false] {
+        let m = load(DOWN, guard);
+        let frame = frame_size(&m);
+        let mut s = store(LIMIT);
+        let inst = down_instance(&mut s, &m, None);
+        // The deepest recursion that fits: less than a frame of stack is left at its bottom.
+        let mut deepest = ((LIMIT - (2 << 10)) / frame) as u32;
+        while down(&mut s, &inst, deepest + 1, 0).is_ok() {
+            deepest += 1;
+        }
+        // SAFETY: pthread_self has no preconditions.
+        let me = unsafe { libc::pthread_self() } as usize;
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let d = done.clone();
+        let sender = std::thread::spawn(move || {
+            while !d.load(std::sync::atomic::Ordering::Acquire) {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                // SAFETY: the target thread joins this one before it ends.
+                unsafe { libc::pthread_kill(me as libc::pthread_t, libc::SIGUSR1) };
+            }
+        });
+        // Loops at the bottom until a signal cannot be delivered (or, if they all were, until
+        // the watchdog interrupts it).
+        let watchdog = Watchdog::start(std::time::Duration::from_secs(10));
+        let r = down(&mut s, &inst, deepest, 6);
+        drop(watchdog);
+        done.store(true, std::sync::atomic::Ordering::Release);
+        sender.join().unwrap();
+        assert!(is_stack_overflow(&r), "stack_guard {guard}: {r:?}");
+        assert_eq!(down(&mut s, &inst, 100, 0).unwrap(), 100);
+    }
 }

@@ -136,12 +136,21 @@ unsafe fn handle(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c
         libc::SIGSEGV | libc::SIGBUS => Some(unsafe { (*info).si_addr() } as usize),
         _ => None,
     };
-    let on_guard = sig == libc::SIGSEGV && fault_addr.is_some_and(|a| stack::bounds().in_guard(a));
-    let trap = if on_guard {
+    let wasm_stack = stack::bounds();
+    let on_guard = sig == libc::SIGSEGV && fault_addr.is_some_and(|a| wasm_stack.in_guard(a));
+    // A signal the kernel could not deliver on the wasm stack (its handler was installed
+    // without SA_ONSTACK and wasm had used nearly all the stack) comes back as this SIGSEGV:
+    // wasm exhausted the stack the signal needed. The other signal is lost.
+    let undeliverable = sig == libc::SIGSEGV
+        && unsafe { (*info).si_code } == libc::SI_KERNEL
+        && wasm_stack.near_guard(sp);
+    let trap = if on_guard || undeliverable {
         // A frame of compiled code (a wasm function, or a trampoline or adapter between it and
         // the host) below the stack limit.
         if !in_compiled_code(pc) {
-            report_host_overflow();
+            if on_guard {
+                report_host_overflow();
+            }
             return false;
         }
         Trap::StackOverflow

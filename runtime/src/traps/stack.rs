@@ -62,6 +62,12 @@ impl Bounds {
         (self.reserve_top..self.guard_top).contains(&addr)
     }
 
+    /// Whether stack pointer `sp` is so close to the guard (or in it) that a signal frame
+    /// pushed there would reach it.
+    pub fn near_guard(&self, sp: usize) -> bool {
+        (self.reserve_top..self.guard_top + GUARD).contains(&sp)
+    }
+
     fn contains(&self, addr: usize) -> bool {
         (self.lo..self.hi).contains(&addr)
     }
@@ -160,7 +166,8 @@ pub(crate) fn prepare(
     let b = if b.hi != 0 && b.capacity() >= wasm {
         b
     } else {
-        map(wasm).map_err(|e| EntryError::Map(format!("cannot map a {wasm}-byte wasm stack: {e}")))?
+        map(wasm)
+            .map_err(|e| EntryError::Map(format!("cannot map a {wasm}-byte wasm stack: {e}")))?
     };
     Ok(Entry {
         switch_to: (b.guard_top + wasm) & !15,
