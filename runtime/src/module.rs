@@ -436,7 +436,10 @@ impl Module {
             }
         }
         // The registry's range covers all compiled code (see `in_compiled_code`).
-        let pieces = funcs.iter().map(|(a, s, _)| (*a, *s)).chain(stubs.iter().copied());
+        let pieces = funcs
+            .iter()
+            .map(|(a, s, _)| (*a, *s))
+            .chain(stubs.iter().copied());
         let mut range = (usize::MAX, 0);
         for (a, s) in pieces.filter(|(_, s)| *s > 0) {
             let end = a
