@@ -200,6 +200,11 @@ pub struct ModuleMeta {
     pub data: Vec<DataSegment>,
     /// Code size in bytes of each defined function.
     pub func_sizes: Vec<u32>,
+    /// Code size in bytes of the array trampoline and of the host adapter of each type index:
+    /// the runtime must know all compiled code, since a stack overflow in a trampoline or an
+    /// adapter is a trap like one in a wasm function.
+    pub trampoline_sizes: Vec<u32>,
+    pub adapter_sizes: Vec<u32>,
     /// Trap sites of each defined function, sorted by offset.
     pub traps: PerFunc<TrapSite>,
     /// Exception handler sites of each defined function, sorted by return offset.
@@ -399,6 +404,8 @@ mod tests {
                 len: 9,
             }],
             func_sizes: vec![42],
+            trampoline_sizes: vec![30],
+            adapter_sizes: vec![50],
             traps: [vec![TrapSite {
                 offset: 7,
                 trap: Trap::IntegerDivisionByZero,

@@ -51,13 +51,24 @@ pub const VMCTX_MAGIC: u64 = u64::from_le_bytes(*b"wasicVMx");
 /// First word of every [`VMHostContext`].
 pub const HOST_MAGIC: u64 = u64::from_le_bytes(*b"wasicHST");
 
-/// Per-store execution limits shared by all instances of a store.
+/// Per-store execution limits shared by all instances of a store. The runtime sets them each
+/// time wasm is entered on a thread from outside (runtime/src/traps/stack.rs): wasm runs on a
+/// per-thread stack whose guard region lies just below `stack_limit`.
 #[repr(C)]
 #[derive(Debug, Default)]
 pub struct VMLimits {
-    /// Lowest stack address compiled code may use; every function prologue compares the stack
-    /// pointer (minus its frame size) against it and traps with `StackOverflow` below it.
+    /// Lowest stack address wasm frames may use: the top of the guard region of the thread's
+    /// wasm stack, `--max-stack` bytes below where wasm was entered. Code compiled with the
+    /// `stack_guard` optimization off compares the stack pointer (minus its frame size) against
+    /// it in every function prologue and traps with `StackOverflow` below it; with it on, a
+    /// frame below it faults on the guard, which the runtime turns into the same trap.
+    /// Builtins and host functions compare it on entry: with too little stack left above it
+    /// for host code, they run on `host_stack` instead.
     pub stack_limit: usize,
+    /// Top (16-byte aligned) of the thread's host stack reserve, below the guard region: where
+    /// builtins and host functions called close to `stack_limit` run. Read by the runtime's
+    /// entry stubs only, never by compiled code.
+    pub host_stack: usize,
 }
 
 /// Fixed header of a `VMContext`. Compiled code only ever sees a pointer to it.
@@ -156,6 +167,7 @@ impl VMOffsets {
     pub const MEMORY0_BASE: u32 = offset_of!(VMContext, memory0_base) as u32;
     pub const INSTANCE: u32 = offset_of!(VMContext, instance) as u32;
     pub const LIMITS_STACK_LIMIT: u32 = offset_of!(VMLimits, stack_limit) as u32;
+    pub const LIMITS_HOST_STACK: u32 = offset_of!(VMLimits, host_stack) as u32;
     pub const FUNCREF_FUNC_PTR: u32 = offset_of!(VMFuncRef, func_ptr) as u32;
     pub const FUNCREF_VMCTX: u32 = offset_of!(VMFuncRef, vmctx) as u32;
     pub const FUNCREF_TYPE_ID: u32 = offset_of!(VMFuncRef, type_id) as u32;

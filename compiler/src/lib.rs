@@ -402,6 +402,10 @@ pub fn compile_with_meta(
         .iter()
         .map(|f| f.bytes.len() as u32)
         .collect();
+    let (defined, types) = (layout.num_defined as usize, layout.num_types as usize);
+    let sizes = |r: std::ops::Range<usize>| funcs[r].iter().map(|f| f.bytes.len() as u32).collect();
+    meta.trampoline_sizes = sizes(defined..defined + types);
+    meta.adapter_sizes = sizes(defined + types..defined + 2 * types);
     meta.traps = funcs[..layout.num_defined as usize]
         .iter()
         .map(|f| f.traps.iter().copied())

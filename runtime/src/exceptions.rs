@@ -8,10 +8,11 @@
 //! Reclaiming exceptions ([`ExceptionHeap`]): a program that throws in a loop (C++ error
 //! handling does) must not grow without end, but exnrefs have no reference counts. So when the
 //! number of objects doubles (at least [`MIN_COLLECT`]), `exception_new` runs a conservative
-//! mark-and-sweep: every word of this thread's stack from the builtin up to the stack's top
-//! (all wasm frames and their spill slots, every activation), the callee-saved registers compiled
-//! code may keep values in across the builtin call, the store's exnref globals and tables, and
-//! the payloads of marked objects are roots; a word that points into an object keeps it alive.
+//! mark-and-sweep: every word of this thread's wasm stack from the builtin up to its outermost
+//! activation (all wasm frames and their spill slots, every activation), the callee-saved
+//! registers compiled code may keep values in across the builtin call, the store's exnref
+//! globals and tables, and the payloads of marked objects are roots; a word that points into an
+//! object keeps it alive.
 //! Exceptions the host has seen (as a [`Val`] or made with [`ExnRef::new`]) are pinned and never
 //! reclaimed, since host memory is not scanned.
 //!
@@ -125,17 +126,12 @@ impl StoreInner {
     /// As for [`Self::new_exception_from_wasm`].
     #[inline(never)]
     unsafe fn collect_exceptions(&mut self) {
-        let (bottom, top) = traps::stack_bounds();
         let sp = traps::current_sp().next_multiple_of(size_of::<usize>());
-        let state = traps::current_state();
-        // SAFETY: `state` is this thread's live innermost activation when not null.
-        let entry = (!state.is_null()).then(|| unsafe { traps::entry_sp(state) });
-        if top == 0 || !(bottom..top).contains(&sp) || entry.is_none_or(|e| e > top) {
-            // Wasm runs on a stack whose extent is unknown (an embedder's own stack): nothing
-            // can be proven dead.
+        let Some(stack) = traps::stack::live_ranges(sp) else {
+            // Not called from wasm on its stack: nothing can be proven dead.
             self.exceptions.next_collect = self.exceptions.objects.len() * 2;
             return;
-        }
+        };
         let (r0, r1, r2, r3, r4): (usize, usize, usize, usize, usize);
         // SAFETY: reads registers only.
         unsafe {
@@ -149,10 +145,12 @@ impl StoreInner {
         let heap = &mut self.exceptions;
         let mut marker = Marker::new(&heap.objects);
         marker.scan(&regs);
-        // SAFETY: [sp, top) is this thread's live stack.
-        marker.scan(unsafe {
-            std::slice::from_raw_parts(sp as *const usize, (top - sp) / size_of::<usize>())
-        });
+        for r in stack {
+            // SAFETY: the live parts of this thread's wasm stack are mapped, aligned memory.
+            marker.scan(unsafe {
+                std::slice::from_raw_parts(r.start as *const usize, r.len() / size_of::<usize>())
+            });
+        }
         for g in &self.globals {
             if g.ty.ty == wasic_abi::ValType::ExnRef {
                 marker.scan(&[g.vm.0.as_usize()]);

@@ -226,8 +226,9 @@ impl Caller<'_> {
     }
 }
 
-/// Entered by host adapters (C convention) when wasm calls a host function.
-unsafe extern "C" fn host_trampoline(
+/// Entered by host adapters (C convention, through `traps::enter::host_function_entry`) when
+/// wasm calls a host function.
+pub(crate) unsafe extern "C" fn host_trampoline(
     host: *mut VMHostContext,
     caller: *mut VMContext,
     values: *mut ValRaw,
@@ -294,7 +295,7 @@ impl Func {
         let mut h = Box::new(HostFunc {
             header: VMHostContext {
                 magic: HOST_MAGIC,
-                func: host_trampoline,
+                func: traps::enter::host_function_entry,
             },
             funcref: VMFuncRef {
                 func_ptr: adapter,

@@ -39,6 +39,8 @@ fn corrupt(what: impl Into<String>) -> ModuleError {
 pub struct CodeInfo {
     /// (start address, length, defined function index), sorted by start.
     funcs: Vec<(usize, usize, u32)>,
+    /// (start address, length) of the array trampolines and host adapters, sorted by start.
+    stubs: Vec<(usize, usize)>,
     pub meta: Arc<ModuleMeta>,
 }
 
@@ -93,6 +95,25 @@ pub fn lookup_pc(pc: usize) -> Option<CodeLookup> {
         func_index: idx + code.meta.num_imported_funcs,
         offset: (pc - s) as u32,
     })
+}
+
+/// Whether `pc` lies in compiled code: a wasm function, an array trampoline or a host adapter
+/// (code that holds no host state, so a fault in it may abandon it). For the signal handler,
+/// like [`lookup_pc`].
+pub fn in_compiled_code(pc: usize) -> bool {
+    let reg = REGISTRY.read().unwrap_or_else(|e| e.into_inner());
+    let Some((_, (start, code))) = reg.range(pc + 1..).next() else {
+        return false;
+    };
+    let within = |v: &[(usize, usize)]| {
+        let i = v.partition_point(|(s, _)| *s <= pc);
+        i > 0 && pc < v[i - 1].0 + v[i - 1].1
+    };
+    pc >= *start
+        && (within(&code.stubs) || {
+            let i = code.funcs.partition_point(|(s, _, _)| *s <= pc);
+            i > 0 && pc < code.funcs[i - 1].0 + code.funcs[i - 1].1
+        })
 }
 
 /// Whether `pc` lies in wasm code, without blocking: `None` when the registry is busy. For
@@ -300,6 +321,10 @@ fn validate(meta: &ModuleMeta, data_len: u64) -> Result<(), ModuleError> {
             "per-function tables disagree with the function count",
         ));
     }
+    let types = meta.types.len();
+    if meta.trampoline_sizes.len() != types || meta.adapter_sizes.len() != types {
+        return Err(corrupt("per-type code sizes disagree with the type count"));
+    }
     Ok(())
 }
 
@@ -398,18 +423,40 @@ impl Module {
             }
         }
         funcs.sort_unstable();
-        let range = match (funcs.first(), funcs.last()) {
-            (Some(first), Some(last)) => (
-                first.0,
-                last.0
-                    .checked_add(last.1)
-                    .ok_or_else(|| corrupt("function addresses overflow"))?,
-            ),
-            _ => (0, 0),
-        };
+        let mut stubs: Vec<(usize, usize)> = tramps
+            .iter()
+            .zip(&meta.trampoline_sizes)
+            .chain(adapters.iter().zip(&meta.adapter_sizes))
+            .map(|(a, s)| (*a as usize, *s as usize))
+            .collect();
+        stubs.sort_unstable();
+        if let Some(b) = &bounds {
+            if stubs.iter().any(|(a, s)| {
+                a.checked_add(*s)
+                    .is_none_or(|end| *a < b.text.start || end > b.text.end)
+            }) {
+                return Err(corrupt("a trampoline lies outside the object's code"));
+            }
+        }
+        // The registry's range covers all compiled code (see `in_compiled_code`).
+        let pieces = funcs
+            .iter()
+            .map(|(a, s, _)| (*a, *s))
+            .chain(stubs.iter().copied());
+        let mut range = (usize::MAX, 0);
+        for (a, s) in pieces.filter(|(_, s)| *s > 0) {
+            let end = a
+                .checked_add(s)
+                .ok_or_else(|| corrupt("function addresses overflow"))?;
+            range = (range.0.min(a), range.1.max(end));
+        }
+        if range.1 == 0 {
+            range = (0, 0);
+        }
         let type_ids = meta.types.iter().map(types::canonical_id).collect();
         let code = Arc::new(CodeInfo {
             funcs,
+            stubs,
             meta: meta.clone(),
         });
         if range.1 > range.0 {
@@ -536,6 +583,8 @@ mod tests {
                 len: 4,
             }],
             func_sizes: vec![16],
+            trampoline_sizes: vec![8],
+            adapter_sizes: vec![8],
             traps: [Vec::new()].into_iter().collect(),
             ..Default::default()
         }
@@ -595,6 +644,9 @@ mod tests {
         let mut m = meta();
         m.func_sizes.clear();
         assert!(error_of(&m).contains("per-function tables"));
+        let mut m = meta();
+        m.adapter_sizes.clear();
+        assert!(error_of(&m).contains("per-type code sizes"));
         let mut m = meta();
         m.funcs = vec![0; (u32::MAX / 8) as usize];
         assert!(error_of(&m).contains("too many"));

@@ -26,6 +26,11 @@ impl Mmap {
         Self::map(len, libc::PROT_NONE, libc::MAP_NORESERVE)
     }
 
+    /// Like [`Mmap::reserve`], for a thread stack (no transparent huge pages).
+    pub fn reserve_stack(len: usize) -> io::Result<Mmap> {
+        Self::map(len, libc::PROT_NONE, libc::MAP_NORESERVE | libc::MAP_STACK)
+    }
+
     /// Maps `len` bytes of zeroed read-write memory.
     pub fn read_write(len: usize) -> io::Result<Mmap> {
         Self::map(len, libc::PROT_READ | libc::PROT_WRITE, 0)

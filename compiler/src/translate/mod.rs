@@ -247,29 +247,12 @@ pub fn translate_function(
         .validator
         .into_validator(std::mem::take(&mut tcx.validator_allocs));
 
-    // Stack overflow check: Cranelift's prologue compares SP against `*(*vmctx.limits).stack_limit`.
-    let vmctx_gv = func.create_global_value(GlobalValueData::VMContext);
-    let flags = func
-        .dfg
-        .mem_flags
-        .insert(MemFlagsData::trusted().with_readonly())
-        .map_err(|_| CompileError::Codegen {
-            what: format!("function {func_index}"),
-            message: "too many memory flags".into(),
-        })?;
-    let limits = func.create_global_value(GlobalValueData::Load {
-        base: vmctx_gv,
-        offset: (VMOffsets::LIMITS as i32).into(),
-        global_type: POINTER,
-        flags,
-    });
-    let stack_limit = func.create_global_value(GlobalValueData::Load {
-        base: limits,
-        offset: (VMOffsets::LIMITS_STACK_LIMIT as i32).into(),
-        global_type: POINTER,
-        flags,
-    });
-    func.stack_limit = Some(stack_limit);
+    // Stack overflow check. With `stack_guard`, none in compiled code: a frame below the limit
+    // faults on the guard region of the runtime's wasm stack, and Cranelift's inline probes
+    // touch every page of a frame bigger than one, so no frame jumps over the guard.
+    if !env.optimizations.stack_guard {
+        prologue_stack_check(func, func_index)?;
+    }
 
     let mut b = FunctionBuilder::new(func, &mut tcx.builder);
     let params = start_entry_block(&mut b);
@@ -352,5 +335,32 @@ pub fn translate_function(
     }
     t.b.finalize(frontend);
     tcx.validator_allocs = validator.into_allocations();
+    Ok(())
+}
+
+/// Makes Cranelift's prologue of `func` compare SP against `*(*vmctx.limits).stack_limit`.
+fn prologue_stack_check(func: &mut Function, func_index: u32) -> Result<(), CompileError> {
+    let vmctx_gv = func.create_global_value(GlobalValueData::VMContext);
+    let flags = func
+        .dfg
+        .mem_flags
+        .insert(MemFlagsData::trusted().with_readonly())
+        .map_err(|_| CompileError::Codegen {
+            what: format!("function {func_index}"),
+            message: "too many memory flags".into(),
+        })?;
+    let limits = func.create_global_value(GlobalValueData::Load {
+        base: vmctx_gv,
+        offset: (VMOffsets::LIMITS as i32).into(),
+        global_type: POINTER,
+        flags,
+    });
+    let stack_limit = func.create_global_value(GlobalValueData::Load {
+        base: limits,
+        offset: (VMOffsets::LIMITS_STACK_LIMIT as i32).into(),
+        global_type: POINTER,
+        flags,
+    });
+    func.stack_limit = Some(stack_limit);
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! Running a command from a built executable: the whole `main`, the thread it runs on, and
-//! the report of what ended it.
+//! Running a command from a built executable: the whole `main`, its limits, and the report of
+//! what ended it.
 
 use super::grants::{env_grant_policy, secure_execution, wasi_ctx_for_process};
 use super::{check_cpu, ExecConfig, WasiInstance, RESERVED_ENV_PREFIX, TRAP_EXIT_STATUS};
@@ -9,12 +9,11 @@ use crate::store::StoreConfig;
 use crate::wasi::WasiCtx;
 use std::sync::Arc;
 
-/// The store settings of a program run on a process's main thread (an executable's command,
-/// `wasic run --invoke`): the limits of `cfg`.
+/// The store settings of a program run by an executable's command or `wasic run --invoke`:
+/// the limits of `cfg`.
 pub fn store_config(cfg: &ExecConfig) -> StoreConfig {
     StoreConfig {
-        // The main thread has the full process stack (usually 8 MiB); let wasm use most of it.
-        max_wasm_stack: cfg.max_wasm_stack.unwrap_or(MAIN_THREAD_WASM_STACK),
+        max_wasm_stack: cfg.max_wasm_stack.unwrap_or(COMMAND_WASM_STACK),
         max_memory: cfg.max_memory,
         max_table_elements: cfg.max_table_elements,
     }
@@ -45,34 +44,9 @@ pub fn report_error(e: &Error) -> i32 {
 }
 
 /// Instantiates and runs a command; returns the process exit status. Prints a trap report or
-/// error to stderr.
+/// error to stderr. Any `--max-stack` works on this thread: wasm runs on a stack of its own
+/// (`traps/stack.rs`).
 pub fn run_command(module: &Arc<Module>, cfg: &ExecConfig, ctx: WasiCtx) -> i32 {
-    match cfg.max_wasm_stack {
-        // A stack limit beyond what the main thread has needs a thread of its own.
-        Some(max) if max > MAIN_THREAD_WASM_STACK => {
-            let (module, cfg) = (module.clone(), cfg.clone());
-            let r = std::thread::Builder::new()
-                .name("wasm".into())
-                .stack_size(max.saturating_add(HOST_STACK_HEADROOM))
-                .spawn(move || run_command_on_this_thread(&module, &cfg, ctx));
-            match r.map(|t| t.join()) {
-                Ok(Ok(code)) => code,
-                _ => {
-                    eprintln!("Error: cannot start a thread with a {max}-byte stack");
-                    1
-                }
-            }
-        }
-        _ => run_command_on_this_thread(module, cfg, ctx),
-    }
-}
-
-/// Wasm stack the main thread offers by default (it usually has 8 MiB).
-const MAIN_THREAD_WASM_STACK: usize = 6 << 20;
-/// Stack a wasm thread gets beyond `--max-stack`, for the host functions it calls.
-const HOST_STACK_HEADROOM: usize = 2 << 20;
-
-fn run_command_on_this_thread(module: &Arc<Module>, cfg: &ExecConfig, ctx: WasiCtx) -> i32 {
     with_timeout(cfg, || {
         match WasiInstance::new(module, ctx, store_config(cfg)).and_then(|mut i| i.start()) {
             Ok(code) => code,
@@ -115,6 +89,10 @@ fn environment(keep: impl Fn(&[u8]) -> bool) -> Vec<(String, String)> {
     }
     out
 }
+
+/// Wasm stack a command gets by default: like a native program's 8 MiB main thread stack, less
+/// what the C library and the host keep of it.
+const COMMAND_WASM_STACK: usize = 6 << 20;
 
 /// The whole `main` of a built executable.
 ///
@@ -194,7 +172,7 @@ mod tests {
         let s = store_config(&ExecConfig::default());
         assert_eq!(
             (s.max_memory, s.max_wasm_stack, s.max_table_elements),
-            (None, MAIN_THREAD_WASM_STACK, None)
+            (None, COMMAND_WASM_STACK, None)
         );
     }
 }

@@ -4,11 +4,13 @@
 //!
 //! Each thread entering wasm pushes a [`CallThreadState`] (on its own stack) onto a
 //! thread-local chain; a trap records why in the innermost state and unwinds to the stack
-//! pointer saved there by `wasic_enter`.
+//! pointer saved there by `wasic_enter`. Wasm itself runs on a stack of the thread's own
+//! (`stack`), whose guard region ends runaway recursion.
 
-mod enter;
+pub(crate) mod enter;
 pub mod interrupt;
 pub mod signals;
+pub(crate) mod stack;
 
 use crate::module::lookup_pc;
 use std::cell::Cell;
@@ -64,7 +66,6 @@ pub(crate) struct CallThreadState {
 
 thread_local! {
     static CURRENT: Cell<*mut CallThreadState> = const { Cell::new(ptr::null_mut()) };
-    static STACK_BOUNDS: Cell<(usize, usize)> = const { Cell::new((0, 0)) };
 }
 
 pub(crate) fn current_state() -> *mut CallThreadState {
@@ -76,51 +77,6 @@ pub fn in_wasm() -> bool {
     !current_state().is_null()
 }
 
-/// Lowest and highest address of this thread's stack ((0, 0) when unknown).
-pub(crate) fn stack_bounds() -> (usize, usize) {
-    let cached = STACK_BOUNDS.with(|c| c.get());
-    if cached.1 != 0 {
-        return cached;
-    }
-    // SAFETY: standard pthread attribute queries on the current thread.
-    let bounds = main_thread_stack_bounds().unwrap_or_else(|| unsafe {
-        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
-        let mut addr: *mut libc::c_void = ptr::null_mut();
-        let mut size: libc::size_t = 0;
-        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) == 0 {
-            libc::pthread_attr_getstack(&attr, &mut addr, &mut size);
-            libc::pthread_attr_destroy(&mut attr);
-        }
-        (addr as usize, addr as usize + size)
-    });
-    STACK_BOUNDS.with(|c| c.set(bounds));
-    bounds
-}
-
-/// The main thread's stack from its rlimit and glibc's `__libc_stack_end`, without the
-/// `/proc/self/maps` parsing `pthread_getattr_np` does for it (a measurable part of an
-/// executable's start-up). `None` on other threads or with an unlimited stack.
-fn main_thread_stack_bounds() -> Option<(usize, usize)> {
-    unsafe extern "C" {
-        static __libc_stack_end: *const u8;
-    }
-    // SAFETY: plain queries; `__libc_stack_end` is set by glibc before `main`.
-    unsafe {
-        if libc::getpid() != libc::gettid() {
-            return None;
-        }
-        let mut rl: libc::rlimit = std::mem::zeroed();
-        if libc::getrlimit(libc::RLIMIT_STACK, &mut rl) != 0 || rl.rlim_cur == libc::RLIM_INFINITY {
-            return None;
-        }
-        let top = (__libc_stack_end as usize).next_multiple_of(crate::sys::page_size());
-        Some((top.checked_sub(rl.rlim_cur as usize)?, top))
-    }
-}
-
-/// Stack kept free below the wasm stack limit for builtins, host functions and signal frames.
-const HOST_STACK_RESERVE: usize = 128 * 1024;
-
 #[inline(never)]
 pub(crate) fn current_sp() -> usize {
     let x = 0u8;
@@ -129,9 +85,9 @@ pub(crate) fn current_sp() -> usize {
 
 /// Calls compiled code through an array trampoline, catching traps.
 ///
-/// The outermost entry on a thread sets the store's stack limit to at most `max_stack` bytes
-/// below the current stack pointer (and never closer than `HOST_STACK_RESERVE` to the end of
-/// the thread's stack).
+/// The outermost entry on a thread runs the callee on the thread's wasm stack, at most
+/// `max_stack` bytes above its guard (`stack.rs`), and sets the store's limits for it; entries
+/// nested in host functions stay on that stack, under the limits already set.
 ///
 /// # Safety
 /// `tramp` must be an array trampoline for the callee's type, `values` must hold
@@ -151,20 +107,40 @@ pub unsafe fn catch_traps(
     let sp = current_sp();
     let prev = current_state();
     // SAFETY: `limits` points at the store's live limits.
-    let old_limit = unsafe { (*limits).stack_limit };
-    let outermost = prev.is_null() || old_limit == 0;
-    if outermost {
-        let (lo, _) = stack_bounds();
-        let floor = if lo == 0 { 0 } else { lo + HOST_STACK_RESERVE };
-        unsafe { (*limits).stack_limit = sp.saturating_sub(max_stack).max(floor) };
+    let old = unsafe { ((*limits).stack_limit, (*limits).host_stack) };
+    let entry = match stack::prepare(sp, max_stack, old.0) {
+        Ok(e) => e,
+        Err(stack::EntryError::Exhausted) => {
+            return Err(Unwind::Trap(TrapRecord::new(Trap::StackOverflow)))
+        }
+        Err(stack::EntryError::Map(m)) => return Err(Unwind::Resource(m)),
+        Err(stack::EntryError::ForeignStack) => {
+            return Err(Unwind::Host(
+                "wasm entered from host code running on a stack of its own while this \
+                 thread's wasm stack is in use"
+                    .into(),
+            ))
+        }
+    };
+    unsafe {
+        (*limits).stack_limit = entry.stack_limit;
+        (*limits).host_stack = entry.host_stack;
     }
     let mut state = CallThreadState {
         saved_sp: 0,
         unwind: None,
-        entry_sp: sp,
+        entry_sp: if entry.switch_to != 0 {
+            entry.switch_to
+        } else {
+            sp
+        },
     };
+    if entry.switch_to != 0 {
+        stack::set_start(entry.switch_to);
+    }
     CURRENT.with(|c| c.set(&mut state));
-    // SAFETY: forwarded from the caller; `wasic_enter` returns here normally or after a trap.
+    // SAFETY: forwarded from the caller; `wasic_enter` returns here normally or after a trap,
+    // on this stack whether or not it switched to the wasm stack.
     let r = unsafe {
         enter::wasic_enter(
             tramp,
@@ -173,11 +149,16 @@ pub unsafe fn catch_traps(
             func_ptr,
             values,
             &mut state.saved_sp,
+            entry.switch_to,
         )
     };
     CURRENT.with(|c| c.set(prev));
-    if outermost {
-        unsafe { (*limits).stack_limit = old_limit };
+    if entry.switch_to != 0 {
+        stack::set_start(0);
+    }
+    unsafe {
+        (*limits).stack_limit = old.0;
+        (*limits).host_stack = old.1;
     }
     if r == 0 {
         return Ok(());

@@ -4,10 +4,15 @@
 //! (writers hold it only while loading or dropping modules, never while wasm runs). It finds the
 //! trap from the faulting PC in the trap tables, records it in the thread's innermost
 //! `CallThreadState`, and resumes at `wasic_unwind` with the stack pointer `wasic_enter` saved.
-//! A fault that is not ours goes to the handler that was installed before.
+//! A fault on the guard region of the thread's wasm stack (`stack.rs`) is stack exhaustion
+//! when compiled code made it; host code there has overflowed the stack it was given, which is
+//! no trap. A fault that is not ours goes to the handler that was installed before.
+//!
+//! The handler runs on the thread's alternate signal stack ([`ensure_altstack`]): the fault
+//! may be an exhausted stack.
 
-use super::{current_state, enter, walk_frames, TrapRecord};
-use crate::module::lookup_pc;
+use super::{current_state, enter, stack, walk_frames, TrapRecord};
+use crate::module::{in_compiled_code, lookup_pc};
 use std::mem::MaybeUninit;
 use std::sync::Once;
 use wasic_abi::Trap;
@@ -33,16 +38,51 @@ pub fn ensure_installed() {
     });
 }
 
-thread_local! {
-    static ALTSTACK_DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Size of the alternate signal stack we give threads that have none.
+/// Size of the alternate signal stack we give threads that have none: the handler's own frames
+/// (a `TrapRecord`, the registry lookup) and the kernel's signal frame with its large vector
+/// register state.
 const ALTSTACK_SIZE: usize = 64 * 1024;
 
-/// Makes sure this thread has an alternate signal stack, so that a fault on an exhausted stack
-/// can still be handled. Threads started by Rust's std have one; `main` of an executable does
-/// not. The stack is leaked: it must outlive any signal on this thread.
+/// The alternate signal stack this thread got from [`ensure_altstack`], freed when the thread
+/// ends.
+struct AltStack(Option<crate::sys::Mmap>);
+
+impl Drop for AltStack {
+    fn drop(&mut self) {
+        let Some(map) = self.0.take() else {
+            return;
+        };
+        // SAFETY: queries and, if it is still ours, disables this thread's alternate stack; no
+        // handler runs on it now (this is the thread's own exit path), so it may be unmapped.
+        unsafe {
+            let mut cur: libc::stack_t = std::mem::zeroed();
+            if libc::sigaltstack(std::ptr::null(), &mut cur) != 0 {
+                std::mem::forget(map);
+                return;
+            }
+            let ours = map.as_ptr().add(crate::sys::page_size()) as *mut libc::c_void;
+            if cur.ss_flags & libc::SS_DISABLE == 0 && cur.ss_sp == ours {
+                let off = libc::stack_t {
+                    ss_sp: std::ptr::null_mut(),
+                    ss_flags: libc::SS_DISABLE,
+                    ss_size: ALTSTACK_SIZE,
+                };
+                if libc::sigaltstack(&off, std::ptr::null_mut()) != 0 {
+                    std::mem::forget(map);
+                }
+            }
+        }
+    }
+}
+
+thread_local! {
+    static ALTSTACK_DONE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static ALTSTACK: std::cell::RefCell<AltStack> = const { std::cell::RefCell::new(AltStack(None)) };
+}
+
+/// Makes sure this thread has an alternate signal stack of at least `ALTSTACK_SIZE`, so that a
+/// fault on an exhausted stack can still be handled. `main` of an executable has none; threads
+/// started by Rust's std have a smaller one.
 pub fn ensure_altstack() {
     if ALTSTACK_DONE.with(|d| d.replace(true)) {
         return;
@@ -67,7 +107,7 @@ pub fn ensure_altstack() {
             ss_size: ALTSTACK_SIZE,
         };
         if libc::sigaltstack(&st, std::ptr::null_mut()) == 0 {
-            std::mem::forget(map);
+            ALTSTACK.with(|a| a.borrow_mut().0 = Some(map));
         }
     }
 }
@@ -92,23 +132,37 @@ unsafe fn handle(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c
     let pc = gregs[libc::REG_RIP as usize] as usize;
     let sp = gregs[libc::REG_RSP as usize] as usize;
     let fp = gregs[libc::REG_RBP as usize] as usize;
-    let Some(found) = lookup_pc(pc) else {
-        return false;
-    };
     let fault_addr = match sig {
         libc::SIGSEGV | libc::SIGBUS => Some(unsafe { (*info).si_addr() } as usize),
         _ => None,
     };
-    let trap = match found.trap() {
-        Some(t) => t,
-        // No trap site: only a hit on the stack's guard page is expected here (a backstop;
-        // the prologue check normally catches overflow first).
-        None => match fault_addr {
-            Some(a) if a < sp + 4096 && a + (1 << 20) > sp => Trap::StackOverflow,
-            _ => return false,
-        },
+    let wasm_stack = stack::bounds();
+    let on_guard = sig == libc::SIGSEGV && fault_addr.is_some_and(|a| wasm_stack.in_guard(a));
+    // A signal the kernel could not deliver on the wasm stack (its handler was installed
+    // without SA_ONSTACK and wasm had used nearly all the stack) comes back as this SIGSEGV:
+    // wasm exhausted the stack the signal needed. The other signal is lost.
+    let undeliverable = sig == libc::SIGSEGV
+        && unsafe { (*info).si_code } == libc::SI_KERNEL
+        && wasm_stack.near_guard(sp);
+    let trap = if on_guard || undeliverable {
+        // A frame of compiled code (a wasm function, or a trampoline or adapter between it and
+        // the host) below the stack limit.
+        if !in_compiled_code(pc) {
+            if on_guard {
+                report_host_overflow();
+            }
+            return false;
+        }
+        Trap::StackOverflow
+    } else {
+        let Some(found) = lookup_pc(pc) else {
+            return false;
+        };
+        let Some(trap) = found.trap() else {
+            return false;
+        };
+        trap
     };
-    drop(found);
     // SAFETY: `state` is the live innermost state of this thread.
     unsafe {
         let mut rec = TrapRecord::new(trap);
@@ -123,6 +177,14 @@ unsafe fn handle(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c
         gregs[libc::REG_RIP as usize] = enter::wasic_unwind as *const () as usize as i64;
     }
     true
+}
+
+/// Says why the process is about to die of a fault the default action reports only as
+/// "Segmentation fault".
+fn report_host_overflow() {
+    const MSG: &[u8] = b"wasic: host code called from wasm exhausted the stack it runs on\n";
+    // SAFETY: write(2) is async-signal-safe; the buffer is static.
+    unsafe { libc::write(2, MSG.as_ptr() as *const libc::c_void, MSG.len()) };
 }
 
 unsafe fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
