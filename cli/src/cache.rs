@@ -60,7 +60,7 @@ pub fn compiled_module(wasm: &[u8], input: &Path, common: &CommonArgs) -> Result
     };
     let Some(cache) = user_cache()? else {
         let module = Module::from_wasm(wasm, &opts).map_err(error)?;
-        log(format_args!("compiled `{}`, cache off", input.display()));
+        log(format_args!("`{}`: compiled, cache off", input.display()));
         return Ok(module);
     };
     let (module, outcome) = Module::from_wasm_cached(wasm, &opts, &cache).map_err(error)?;
@@ -80,21 +80,24 @@ pub enum Executable {
 /// The executable for `wasm`, building it first if the cache does not have it.
 pub fn executable(wasm: &[u8], input: &Path, common: &CommonArgs) -> Result<Executable> {
     let cfg = link::exec_config(common, false)?;
-    if let Some(cache) = user_cache()? {
-        match cached_executable(wasm, input, common, &cfg, &cache) {
+    let why_not = match user_cache()? {
+        Some(cache) => match cached_executable(wasm, input, common, &cfg, &cache) {
             Ok(exe) => return Ok(Executable::Cached(exe)),
             Err(Unusable::Build(e)) => return Err(e),
-            Err(Unusable::Cache(e)) => warn(&e),
-        }
-    } else {
-        log(format_args!("compiling `{}`, cache off", input.display()));
-    }
+            Err(Unusable::Cache(e)) => {
+                warn(&e);
+                "not cached"
+            }
+        },
+        None => "cache off",
+    };
     let temp = tempfile::Builder::new()
         .prefix("wasic-run-")
         .tempfile()
         .context("creating a temporary executable")?
         .into_temp_path();
     link::build_executable(wasm, input, &temp, common, &cfg, false)?;
+    log(format_args!("`{}`: compiled, {why_not}", input.display()));
     Ok(Executable::Temporary(temp))
 }
 

@@ -91,7 +91,7 @@ fn a_second_invoke_of_the_same_module_loads_it_from_the_cache_and_compiles_nothi
         (before.ino(), before.mtime(), before.mtime_nsec()),
         (after.ino(), after.mtime(), after.mtime_nsec())
     );
-    assert_eq!(entries(&cache), [entry.clone()]);
+    assert_eq!(entries(&cache), std::slice::from_ref(entry));
     // Another export of the same module, other arguments: the same compiled module.
     let other = run(
         wasic(&cache)
@@ -229,12 +229,20 @@ fn wasic_cache_off_compiles_every_run_and_writes_nothing() {
         );
         assert_eq!((out.status, out.stdout.as_str()), (0, "3\n"), "{out:?}");
         assert!(out.stderr.contains("cache off"), "{}", out.stderr);
+        // The executable is temporary, and gone once it runs.
+        let tmp = t.path().join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
         let out = run(
-            wasic(&cache).env("WASIC_CACHE", "off").arg("run").arg(&cmd),
+            wasic(&cache)
+                .env("WASIC_CACHE", "off")
+                .env("TMPDIR", &tmp)
+                .arg("run")
+                .arg(&cmd),
             None,
         );
         assert_eq!(out.status, 7, "{out:?}");
         assert!(out.stderr.contains("cache off"), "{}", out.stderr);
+        assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0);
     }
     assert!(!cache.exists());
     let bad = run(

@@ -7,7 +7,11 @@
  * Every function reports failure through its return value (WASIC_OK, WASIC_TRAP, ...) and
  * wasic_last_error() describes the last failure of the calling thread: a trap never takes the
  * host process down. Each function's name starts with `wasic_` and is directly followed by its
- * parameter list: that is how the export list is read from this file. */
+ * parameter list: that is how the export list is read from this file.
+ *
+ * The library's module was compiled when the library was built: creating instances compiles
+ * nothing, so there is no compile cache to configure here (embedders compiling modules at run
+ * time use the Rust API's wasic_runtime::cache). */
 #ifndef WASIC_API_DECLARED
 #define WASIC_API_DECLARED
 
