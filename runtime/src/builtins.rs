@@ -3,6 +3,9 @@
 //!
 //! Each builtin does its work in an inner function returning `Result<_, Trap>` and raises the
 //! trap only afterwards, so no value with a destructor is live when `raise` unwinds.
+//!
+//! `memmove` and `memset` are the C library's own functions (imported below): compiled code
+//! calls them only after checking the ranges itself (`compiler/src/translate/memory.rs`).
 
 use crate::instance::InstanceData;
 use crate::traps::{raise, TrapRecord, Unwind};
@@ -10,8 +13,14 @@ use wasic_abi::builtins::VMBuiltins;
 use wasic_abi::vmctx::VMContext;
 use wasic_abi::Trap;
 
+use libc::{c_int, memmove, memset};
+
 #[allow(non_camel_case_types)]
 type vmctx = *mut VMContext;
+#[allow(non_camel_case_types)]
+type ptr = *mut libc::c_void;
+#[allow(non_camel_case_types)]
+type cptr = *const libc::c_void;
 
 fn instance<'a>(vmctx: vmctx) -> &'a mut InstanceData {
     // SAFETY: compiled code passes its own, live vmctx.
