@@ -46,9 +46,9 @@ fn is_stack_overflow<T: std::fmt::Debug>(r: &Result<T, Error>) -> bool {
 
 /// `down(n, what)` recurses `n` levels (one frame of `$down` each) and then, at the bottom,
 /// does `what`: 0 nothing, 1 records the stack pointer (host `sp`), 2 calls host `work`
-/// (which uses a lot of stack), 3 fills memory (a builtin), 4 throws (builtins too), 5 calls
-/// host `nested` (wasm of another store), 6 loops forever. It returns `n` plus what the bottom
-/// returned.
+/// (which uses a lot of stack), 3 fills and copies memory (`memset` and `memmove`, builtins),
+/// 4 throws (builtins too), 5 calls host `nested` (wasm of another store), 6 loops forever. It
+/// returns `n` plus what the bottom returned.
 const DOWN: &str = r#"(module
   (import "host" "sp" (func $sp (result i64)))
   (import "host" "work" (func $work (param i32) (result i32)))
@@ -63,7 +63,8 @@ const DOWN: &str = r#"(module
       (then (return (call $work (i32.const 41)))))
     (if (i32.eq (local.get $what) (i32.const 3))
       (then (memory.fill (i32.const 0) (i32.const 7) (i32.const 4096))
-            (return (i32.load8_u (i32.const 4095)))))
+            (memory.copy (i32.const 4096) (i32.const 0) (i32.const 4096))
+            (return (i32.load8_u (i32.const 8191)))))
     (if (i32.eq (local.get $what) (i32.const 4))
       (then (throw $t (i32.const 5))))
     (if (i32.eq (local.get $what) (i32.const 5))

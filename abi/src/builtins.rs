@@ -6,6 +6,12 @@
 //! All builtins use the C calling convention; types are `vmctx` (`*mut VMContext`), `u32`, `u64`.
 //! Builtins that fail raise a trap by unwinding through the runtime; they never return an error.
 //! Addresses and lengths are `u64` so 32- and 64-bit memories and tables share one builtin.
+//!
+//! The entries whose first parameter is not a `vmctx` are C library functions, called with the
+//! C library's own arguments (types `ptr`/`cptr`: a native `*mut`/`*const c_void`, `usize`,
+//! `c_int`) and the caller's `vmctx` after them, which the C function ignores: the runtime's
+//! entry needs it, like every builtin's, to keep host code off the wasm stack's guard
+//! (`runtime/src/traps/enter.rs`). They cannot trap: compiled code checks their arguments first.
 
 /// Invokes `$mac! { name(arg: ty, ...) -> ret; ... }` with every builtin.
 #[macro_export]
@@ -32,6 +38,10 @@ macro_rules! for_each_builtin {
             /// Throws exnref `exn`: resumes at the innermost handler on the stack, or leaves wasm
             /// with `UncaughtException`; a null `exn` traps with `NullReference`. Never returns.
             throw_ref(vmctx: vmctx, exn: u64);
+            /// `memory.copy` once compiled code has checked both ranges (`translate/memory.rs`).
+            memmove(dst: ptr, src: cptr, len: usize, vmctx: vmctx) -> ptr;
+            /// `memory.fill` once compiled code has checked the range.
+            memset(dst: ptr, val: c_int, len: usize, vmctx: vmctx) -> ptr;
         }
     };
 }
@@ -48,6 +58,16 @@ macro_rules! declare_index {
             pub const ALL: &'static [BuiltinIndex] = &[$(BuiltinIndex::$name,)*];
             pub fn name(self) -> &'static str {
                 match self { $(BuiltinIndex::$name => stringify!($name),)* }
+            }
+            /// Where compiled code passes its `vmctx` among the arguments: first, but last for
+            /// the C library functions.
+            pub fn vmctx_param(self) -> usize {
+                match self {
+                    $(BuiltinIndex::$name => {
+                        let params: &[&str] = &[$(stringify!($ty)),*];
+                        params.iter().position(|p| *p == "vmctx").expect("every builtin takes a vmctx")
+                    })*
+                }
             }
         }
     };
@@ -71,5 +91,18 @@ impl BuiltinIndex {
     /// Offset of this builtin's pointer inside [`VMBuiltins`].
     pub fn offset(self) -> u32 {
         self as u32 * std::mem::size_of::<usize>() as u32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BuiltinIndex;
+
+    #[test]
+    fn only_the_c_library_functions_take_the_vmctx_last() {
+        for &b in BuiltinIndex::ALL {
+            let libc = matches!(b, BuiltinIndex::memmove | BuiltinIndex::memset);
+            assert_eq!(b.vmctx_param(), if libc { 3 } else { 0 }, "{}", b.name());
+        }
     }
 }

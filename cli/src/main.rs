@@ -70,7 +70,7 @@ pub struct CommonArgs {
     #[arg(long, value_enum)]
     pub target_cpu: Option<TargetCpu>,
     /// Turn one whole-module optimization on or off (repeatable): inline, static-tables,
-    /// libc-memops, pinned-heap-base, stack-guard; all are on by default
+    /// libc-memops, const-globals, stack-guard; all are on by default
     #[arg(short = 'O', long = "optimize", value_name = "NAME=on|off", value_parser = parse_optimization)]
     pub optimize: Vec<String>,
     /// Largest size any linear memory may grow to (memory.grow beyond it returns -1);
@@ -347,7 +347,7 @@ mod tests {
         let c = common(&["-O", "inline=off", "--optimize", "stack-guard=no"]);
         let o = link::compile_options(&c).optimizations;
         assert!(!o.inline && !o.stack_guard);
-        assert!(o.static_tables && o.libc_memops && o.pinned_heap_base);
+        assert!(o.static_tables && o.libc_memops);
         let err = Cli::try_parse_from(["wasic", "build", "x.wasm", "-o", "x", "-O", "unroll=on"])
             .err()
             .unwrap()

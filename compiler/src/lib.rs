@@ -133,9 +133,9 @@ optimizations! {
     /// `memory.copy` / `memory.fill` as an inline bounds check and a call of the C library's
     /// `memmove` / `memset`; small constant sizes as plain loads and stores.
     libc_memops = "libc-memops", default true;
-    /// Memory 0's base kept in Cranelift's pinned register instead of loaded from the
-    /// `VMContext`.
-    pinned_heap_base = "pinned-heap-base", default true;
+    /// `global.get` of a defined immutable global with a constant initializer is that constant
+    /// (wasm-ld turns the GOT entries of position-independent objects into such globals).
+    const_globals = "const-globals", default true;
     /// Stack exhaustion detected by a guard page at the stack limit (a fault there is the
     /// "call stack exhausted" trap) instead of a limit check in every function's prologue.
     stack_guard = "stack-guard", default true;

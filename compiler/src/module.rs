@@ -22,6 +22,16 @@ pub struct FuncInput<'a> {
     pub body: FunctionBody<'a>,
 }
 
+/// The value of a global that never changes (bits of floats and vectors).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GlobalConst {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+    V128(u128),
+}
+
 /// What translation needs to know about the module, with every index space complete
 /// (imported entities first). Shared read-only by all worker threads.
 #[derive(Debug)]
@@ -31,6 +41,9 @@ pub struct ModuleEnv {
     pub funcs: Vec<u32>,
     pub num_imported_funcs: u32,
     pub globals: Vec<GlobalType>,
+    /// For every global, its value when it is a defined immutable global initialized with one
+    /// numeric constant (`i32.const` ... `v128.const`): such a global never changes.
+    pub const_globals: Vec<Option<GlobalConst>>,
     pub tables: Vec<TableType>,
     pub memories: Vec<MemoryType>,
     /// Type index of every exception tag's signature.
@@ -47,6 +60,7 @@ impl ModuleEnv {
             funcs: meta.funcs.clone(),
             num_imported_funcs: meta.num_imported_funcs,
             globals: Vec::new(),
+            const_globals: Vec::new(),
             tables: Vec::new(),
             memories: Vec::new(),
             tags: meta.tag_types().collect(),
@@ -62,6 +76,18 @@ impl ModuleEnv {
             }
         }
         env.globals.extend(meta.globals.iter().map(|g| g.ty));
+        env.const_globals = vec![None; env.globals.len() - meta.globals.len()];
+        env.const_globals.extend(meta.globals.iter().map(|g| {
+            let value = match g.init.0[..] {
+                [ConstOp::I32Const(v)] => GlobalConst::I32(v),
+                [ConstOp::I64Const(v)] => GlobalConst::I64(v),
+                [ConstOp::F32Const(bits)] => GlobalConst::F32(bits),
+                [ConstOp::F64Const(bits)] => GlobalConst::F64(bits),
+                [ConstOp::V128Const(bits)] => GlobalConst::V128(bits),
+                _ => return None,
+            };
+            (!g.ty.mutable).then_some(value)
+        }));
         env.tables.extend(meta.tables.iter().map(|t| t.ty));
         env.memories.extend(meta.memories.iter().copied());
         env

@@ -3,6 +3,10 @@
 //!
 //! Each builtin does its work in an inner function returning `Result<_, Trap>` and raises the
 //! trap only afterwards, so no value with a destructor is live when `raise` unwinds.
+//!
+//! `memmove` and `memset` are the C library's own functions: compiled code calls them only
+//! after checking the ranges itself (`compiler/src/translate/memory.rs`), with its `vmctx` last
+//! for the entry stub, which the C function never sees.
 
 use crate::instance::InstanceData;
 use crate::traps::{raise, TrapRecord, Unwind};
@@ -10,8 +14,14 @@ use wasic_abi::builtins::VMBuiltins;
 use wasic_abi::vmctx::VMContext;
 use wasic_abi::Trap;
 
+use libc::c_int;
+
 #[allow(non_camel_case_types)]
 type vmctx = *mut VMContext;
+#[allow(non_camel_case_types)]
+type ptr = *mut libc::c_void;
+#[allow(non_camel_case_types)]
+type cptr = *const libc::c_void;
 
 fn instance<'a>(vmctx: vmctx) -> &'a mut InstanceData {
     // SAFETY: compiled code passes its own, live vmctx.
@@ -197,6 +207,32 @@ unsafe extern "C" fn throw_ref(_vmctx: vmctx, exn: u64) {
     unsafe { crate::exceptions::throw(exn as usize as *const wasic_abi::ValRaw) }
 }
 
+unsafe extern "C" fn memmove(dst: ptr, src: cptr, len: usize, _vmctx: vmctx) -> ptr {
+    // SAFETY: compiled code checked that both ranges lie in their linear memories.
+    unsafe { libc::memmove(dst, src, len) }
+}
+
+unsafe extern "C" fn memset(dst: ptr, val: c_int, len: usize, _vmctx: vmctx) -> ptr {
+    // SAFETY: compiled code checked that the range lies in its linear memory.
+    unsafe { libc::memset(dst, val, len) }
+}
+
+/// The argument register (C convention) of the `vmctx` among a builtin's parameter types.
+macro_rules! vmctx_reg {
+    (vmctx $(, $t:ident)*) => {
+        "rdi"
+    };
+    ($a:ident, vmctx $(, $t:ident)*) => {
+        "rsi"
+    };
+    ($a:ident, $b:ident, vmctx $(, $t:ident)*) => {
+        "rdx"
+    };
+    ($a:ident, $b:ident, $c:ident, vmctx $(, $t:ident)*) => {
+        "rcx"
+    };
+}
+
 macro_rules! builtin_table {
     ($( $(#[$attr:meta])* $name:ident($($arg:ident: $ty:ident),*) $(-> $ret:ident)?; )*) => {
         /// The table of builtins every `VMContext` points to: each entry runs its builtin
@@ -205,7 +241,7 @@ macro_rules! builtin_table {
             fns: [$({
                 // Checks the implementation against the declared signature.
                 const _: unsafe extern "C" fn($($ty),*) $(-> $ret)? = $name;
-                crate::traps::enter::host_entry!($name, "rdi")
+                crate::traps::enter::host_entry!($name, vmctx_reg!($($ty),*))
             },)*],
         };
     };

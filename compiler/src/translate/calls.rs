@@ -34,6 +34,18 @@ macro_rules! builtin_type {
     (u64) => {
         types::I64
     };
+    (ptr) => {
+        types::I64
+    };
+    (cptr) => {
+        types::I64
+    };
+    (usize) => {
+        types::I64
+    };
+    (c_int) => {
+        types::I32
+    };
 }
 
 /// Expands the abi's builtin list into the C-convention signature of each builtin.
@@ -67,7 +79,8 @@ impl FuncTranslator<'_, '_> {
         sig
     }
 
-    /// Calls builtin `index` with `(vmctx, args...)` and returns its results.
+    /// Calls builtin `index` with `(vmctx, args...)` (a C library function: `(args..., vmctx)`)
+    /// and returns its results.
     pub(super) fn call_builtin(&mut self, index: BuiltinIndex, args: &[Value]) -> Vec<Value> {
         let sig = match self.builtin_sigs.get(&index) {
             Some(sig) => *sig,
@@ -80,8 +93,8 @@ impl FuncTranslator<'_, '_> {
         let table = self.load_readonly(POINTER, self.vmctx, VMOffsets::BUILTINS);
         let func = self.load_readonly(POINTER, table, index.offset());
         let mut all = Vec::with_capacity(args.len() + 1);
-        all.push(self.vmctx);
         all.extend_from_slice(args);
+        all.insert(index.vmctx_param(), self.vmctx);
         let call = self.b.ins().call_indirect(sig, func, &all);
         self.b.inst_results(call).to_vec()
     }

@@ -12,16 +12,59 @@
 //! (the additions trap on u64 overflow), trapping with `MemoryOutOfBounds` before the access;
 //! the length is reloaded on every access since `memory.grow` (also in a callee) changes it.
 //! Their base never moves either (the runtime reserves their whole maximum up front).
+//!
+//! `memory.copy` and `memory.fill` (with the `libc_memops` optimization; without it they call
+//! the `memory_copy` / `memory_fill` builtins, which check and copy in the runtime):
+//!
+//! * In general, an explicit check `start + len <= length` of each range (u64 arithmetic that
+//!   cannot wrap, against the current length), trapping before anything is written as the
+//!   specification requires, then a direct call of the C library's `memmove` / `memset` with
+//!   the native addresses ([`BuiltinIndex::memmove`]: no runtime code in between).
+//! * A constant length of at most [`INLINE_MAX`] bytes becomes plain loads and stores of up to
+//!   16 bytes ([`chunks`]). For a 64-bit memory the ranges are checked explicitly as above. A
+//!   32-bit memory relies on its guard pages like any access, and the order of the accesses
+//!   keeps the "nothing written on a trap" rule: all loads come before the first store (so an
+//!   out-of-bounds source faults before any write, and overlapping ranges behave like
+//!   `memmove`), and the first store is the chunk holding the last byte of the destination.
+//!   The accessible part of a memory is exactly `[0, length)`, so if that store does not fault
+//!   the whole destination `[dst, dst + len)` is in bounds and the remaining stores cannot
+//!   fault either. (`dst + len` is below `2^32 + INLINE_MAX`, inside the reservation.)
 
 use super::{FuncTranslator, POINTER};
 use crate::error::CompileError;
 use crate::traps::trap_code;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, TrapCode, Type, Value};
+use cranelift_codegen::ir::{
+    types, Endianness, InstBuilder, InstructionData, MemFlagsData, Opcode, TrapCode, Type, Value,
+};
 use wasic_abi::builtins::BuiltinIndex;
 use wasic_abi::vmctx::VMOffsets;
 use wasic_abi::Trap;
 use wasmparser::{MemArg, MemArgTarget, Operator};
+
+/// The largest constant length of a `memory.copy` / `memory.fill` expanded into loads and
+/// stores (at most 8 of each); longer or variable lengths call the C library.
+pub(super) const INLINE_MAX: u64 = 128;
+
+/// The accesses an inline copy or fill of `n` bytes (`1..=INLINE_MAX`) is made of, as
+/// `(offset, type)`, the one holding the last byte first (see the module comment). One size is
+/// used, the largest power of two up to `min(n, 16)`: pieces at `0, c, 2c, ...` and a last one
+/// ending exactly at `n`, overlapping its neighbour when `c` does not divide `n`.
+pub(super) fn chunks(n: u64) -> Vec<(u64, Type)> {
+    debug_assert!((1..=INLINE_MAX).contains(&n));
+    let c = 1u64 << n.min(16).ilog2();
+    let ty = match c {
+        1 => types::I8,
+        2 => types::I16,
+        4 => types::I32,
+        8 => types::I64,
+        _ => types::I8X16,
+    };
+    let last = n - c;
+    let mut out = vec![(last, ty)];
+    out.extend((0..last.div_ceil(c)).rev().map(|k| (k * c, ty)));
+    out
+}
 
 /// Flags of every wasm linear-memory access.
 pub(super) fn heap_flags() -> MemFlagsData {
@@ -37,7 +80,11 @@ impl FuncTranslator<'_, '_> {
         self.load_readonly(POINTER, self.vmctx, off)
     }
 
-    /// Base address of memory `index`. Memories never move, so the load may be hoisted freely.
+    /// Base address of memory `index`. Memories never move, so the load may be hoisted freely:
+    /// Cranelift loads it once per function and keeps it in a register. (Keeping memory 0's
+    /// base in Cranelift's pinned register instead was measured and lost: every read of the
+    /// pinned register is a copy into an allocatable one, so it saves no instruction, and the
+    /// allocator has one register fewer.)
     fn memory_base(&mut self, index: u32) -> Value {
         if index == 0 {
             self.load_readonly(POINTER, self.vmctx, VMOffsets::MEMORY0_BASE)
@@ -171,6 +218,125 @@ impl FuncTranslator<'_, '_> {
         self.b.ins().iconst(types::I32, i64::from(v))
     }
 
+    /// The value of `v` if it is an integer constant (zero-extended from its type's width).
+    fn const_u64(&self, v: Value) -> Option<u64> {
+        let dfg = &self.b.func.dfg;
+        let inst = dfg.value_def(v).inst()?;
+        match dfg.insts[inst] {
+            InstructionData::UnaryImm {
+                opcode: Opcode::Iconst,
+                imm,
+            } => {
+                let bits = dfg.value_type(v).bits();
+                let raw = imm.bits() as u64;
+                Some(if bits >= 64 {
+                    raw
+                } else {
+                    raw & ((1 << bits) - 1)
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Traps with `MemoryOutOfBounds` unless `[start, start + len)` lies in memory `mem`:
+    /// `start + len <= length` in u64 arithmetic (both u64 here). For a 32-bit memory both are
+    /// zero-extended u32s, so the sum cannot wrap; for a 64-bit one the addition traps on
+    /// overflow. The length is read here, since `memory.grow` (also in a callee) changes it.
+    fn check_range(&mut self, mem: u32, start: Value, len: Value) {
+        let end = if self.is_memory64(mem) {
+            let code = trap_code(Trap::MemoryOutOfBounds);
+            self.b.ins().uadd_overflow_trap(start, len, code)
+        } else {
+            self.b.ins().iadd(start, len)
+        };
+        let length = self.memory_length(mem);
+        let oob = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, length);
+        self.trap_if(oob, Trap::MemoryOutOfBounds);
+    }
+
+    /// The native address of byte `index` (a u64) of memory `mem`, with no check.
+    fn native_address(&mut self, mem: u32, index: Value) -> Value {
+        let base = self.memory_base(mem);
+        self.b.ins().iadd(base, index)
+    }
+
+    /// `memory.copy` with the `libc_memops` optimization (see the module comment).
+    fn memory_copy(&mut self, dst_mem: u32, src_mem: u32, dst: Value, src: Value, len: Value) {
+        let n = self.const_u64(len);
+        let (dst, src, len) = (self.zext_u64(dst), self.zext_u64(src), self.zext_u64(len));
+        match n {
+            Some(0) => {
+                self.check_range(dst_mem, dst, len);
+                self.check_range(src_mem, src, len);
+            }
+            Some(n) if n <= INLINE_MAX => {
+                for (mem, start) in [(dst_mem, dst), (src_mem, src)] {
+                    if self.is_memory64(mem) {
+                        self.check_range(mem, start, len);
+                    }
+                }
+                let d = self.native_address(dst_mem, dst);
+                let s = self.native_address(src_mem, src);
+                let pieces = chunks(n);
+                let values: Vec<Value> = pieces
+                    .iter()
+                    .map(|&(off, ty)| self.b.ins().load(ty, heap_flags(), s, off as i32))
+                    .collect();
+                for (&(off, _), v) in pieces.iter().zip(values) {
+                    self.b.ins().store(heap_flags(), v, d, off as i32);
+                }
+            }
+            _ => {
+                self.check_range(dst_mem, dst, len);
+                self.check_range(src_mem, src, len);
+                let d = self.native_address(dst_mem, dst);
+                let s = self.native_address(src_mem, src);
+                self.call_builtin(BuiltinIndex::memmove, &[d, s, len]);
+            }
+        }
+    }
+
+    /// `memory.fill` with the `libc_memops` optimization (see the module comment). `val` is the
+    /// i32 operand; only its low byte is stored.
+    fn memory_fill(&mut self, mem: u32, dst: Value, val: Value, len: Value) {
+        let n = self.const_u64(len);
+        let (dst, len) = (self.zext_u64(dst), self.zext_u64(len));
+        match n {
+            Some(0) => self.check_range(mem, dst, len),
+            Some(n) if n <= INLINE_MAX => {
+                if self.is_memory64(mem) {
+                    self.check_range(mem, dst, len);
+                }
+                let d = self.native_address(mem, dst);
+                let pieces = chunks(n);
+                // Every piece has the same type: the byte repeated to its width.
+                let byte = self.b.ins().ireduce(types::I8, val);
+                let v = match pieces[0].1 {
+                    types::I8 => byte,
+                    types::I8X16 => self.b.ins().splat(types::I8X16, byte),
+                    ty => {
+                        let wide = self.b.ins().uextend(types::I64, byte);
+                        let v = self.b.ins().imul_imm_u(wide, 0x0101_0101_0101_0101);
+                        if ty == types::I64 {
+                            v
+                        } else {
+                            self.b.ins().ireduce(ty, v)
+                        }
+                    }
+                };
+                for (off, _) in pieces {
+                    self.b.ins().store(heap_flags(), v, d, off as i32);
+                }
+            }
+            _ => {
+                self.check_range(mem, dst, len);
+                let d = self.native_address(mem, dst);
+                self.call_builtin(BuiltinIndex::memset, &[d, val, len]);
+            }
+        }
+    }
+
     /// Memory operators; returns false for any other operator.
     pub(super) fn translate_memory(&mut self, op: &Operator<'_>) -> Result<bool, CompileError> {
         use types::{F32, F64, I32, I64};
@@ -225,15 +391,24 @@ impl FuncTranslator<'_, '_> {
             }
             O::MemoryFill { mem } => {
                 let (dst, val, len) = self.pop3();
-                let (dst, len) = (self.zext_u64(dst), self.zext_u64(len));
-                let mem = self.iconst32(*mem);
-                self.call_builtin(BuiltinIndex::memory_fill, &[mem, dst, val, len]);
+                if self.env.optimizations.libc_memops {
+                    self.memory_fill(*mem, dst, val, len);
+                } else {
+                    let (dst, len) = (self.zext_u64(dst), self.zext_u64(len));
+                    let mem = self.iconst32(*mem);
+                    self.call_builtin(BuiltinIndex::memory_fill, &[mem, dst, val, len]);
+                }
             }
             O::MemoryCopy { dst_mem, src_mem } => {
                 let (dst, src, len) = self.pop3();
-                let (dst, src, len) = (self.zext_u64(dst), self.zext_u64(src), self.zext_u64(len));
-                let (dm, sm) = (self.iconst32(*dst_mem), self.iconst32(*src_mem));
-                self.call_builtin(BuiltinIndex::memory_copy, &[dm, sm, dst, src, len]);
+                if self.env.optimizations.libc_memops {
+                    self.memory_copy(*dst_mem, *src_mem, dst, src, len);
+                } else {
+                    let (dst, src) = (self.zext_u64(dst), self.zext_u64(src));
+                    let len = self.zext_u64(len);
+                    let (dm, sm) = (self.iconst32(*dst_mem), self.iconst32(*src_mem));
+                    self.call_builtin(BuiltinIndex::memory_copy, &[dm, sm, dst, src, len]);
+                }
             }
             O::MemoryInit { data_index, mem } => {
                 let (dst, src, len) = self.pop3();
@@ -248,5 +423,29 @@ impl FuncTranslator<'_, '_> {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every byte of `[0, n)` is covered, no piece leaves it, and the first piece holds the last
+    /// byte (the order the guard-page argument of the module comment relies on).
+    #[test]
+    fn chunks_cover_exactly_the_range_last_byte_first() {
+        for n in 1..=INLINE_MAX {
+            let pieces = chunks(n);
+            assert!(pieces.len() <= 8, "{n}: {pieces:?}");
+            let mut covered = vec![false; n as usize];
+            for &(off, ty) in &pieces {
+                let end = off + u64::from(ty.bytes());
+                assert!(end <= n, "{n}: {pieces:?}");
+                covered[off as usize..end as usize].fill(true);
+            }
+            assert!(covered.iter().all(|&c| c), "{n}: {pieces:?}");
+            let (off, ty) = pieces[0];
+            assert_eq!(off + u64::from(ty.bytes()), n, "{n}: {pieces:?}");
+        }
     }
 }

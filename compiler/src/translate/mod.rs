@@ -18,8 +18,9 @@ mod simd;
 mod table;
 
 use crate::error::CompileError;
-use crate::module::{FuncInput, ModuleEnv};
+use crate::module::{FuncInput, GlobalConst, ModuleEnv};
 use crate::traps::trap_code;
+use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::{
     self, types, AbiParam, ArgumentPurpose, Function, GlobalValueData, InstBuilder, MemFlagsData,
     Signature, Type, UserFuncName, Value,
@@ -173,9 +174,15 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
                 self.b.def_var(self.locals[*local_index as usize], v);
             }
             Operator::GlobalGet { global_index } => {
-                let ty = ir_type(self.env.globals[*global_index as usize].ty);
-                let ptr = self.global_ptr(*global_index);
-                let v = self.b.ins().load(ty, MemFlagsData::trusted(), ptr, 0);
+                let i = *global_index as usize;
+                let v = match self.env.const_globals[i] {
+                    Some(c) if self.env.optimizations.const_globals => self.constant(c),
+                    _ => {
+                        let ty = ir_type(self.env.globals[i].ty);
+                        let ptr = self.global_ptr(*global_index);
+                        self.b.ins().load(ty, MemFlagsData::trusted(), ptr, 0)
+                    }
+                };
                 self.push(v);
             }
             Operator::GlobalSet { global_index } => {
@@ -194,6 +201,21 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             other => return Err(unsupported_operator(other, offset)),
         }
         Ok(())
+    }
+
+    /// The value of a global that never changes (see `ModuleEnv::const_globals`).
+    fn constant(&mut self, c: GlobalConst) -> Value {
+        match c {
+            GlobalConst::I32(v) => self.b.ins().iconst(types::I32, i64::from(v)),
+            GlobalConst::I64(v) => self.b.ins().iconst(types::I64, v),
+            GlobalConst::F32(bits) => self.b.ins().f32const(Ieee32::with_bits(bits)),
+            GlobalConst::F64(bits) => self.b.ins().f64const(Ieee64::with_bits(bits)),
+            GlobalConst::V128(bits) => {
+                let bytes = bits.to_le_bytes().to_vec();
+                let c = self.b.func.dfg.constants.insert(bytes.into());
+                self.b.ins().vconst(types::I8X16, c)
+            }
+        }
     }
 
     /// Address of global `index`'s `VMGlobal` cell.

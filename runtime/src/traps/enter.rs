@@ -159,7 +159,7 @@ global_asm!(
 /// `$vmctx`) for compiled code: `wasic_host_call` with that function. Evaluates to the entry's
 /// address.
 macro_rules! host_entry {
-    ($target:path, $vmctx:literal) => {{
+    ($target:path, $vmctx:expr) => {{
         #[unsafe(naked)]
         unsafe extern "C" fn entry() {
             core::arch::naked_asm!(
