@@ -15,7 +15,7 @@
 //! of an exception handler (see `exceptions.rs`).
 
 use super::exceptions::Callee;
-use super::{ir_type, readonly_flags, wasm_signature, FuncTranslator, POINTER};
+use super::{readonly_flags, wasm_signature, FuncTranslator, POINTER};
 use crate::error::CompileError;
 use crate::module::{Slot, StaticTable};
 use crate::object::{STATIC_RECORD_CODE, STATIC_RECORD_SIZE, STATIC_RECORD_TYPE};
@@ -24,7 +24,7 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::immediates::Imm64;
 use cranelift_codegen::ir::{
     types, AbiParam, BlockArg, ExtFuncData, ExternalName, GlobalValueData, InstBuilder,
-    InstructionData, MemFlagsData, Opcode, SigRef, Signature, Type, UserExternalName, Value,
+    InstructionData, MemFlagsData, Opcode, SigRef, Signature, UserExternalName, Value,
 };
 use cranelift_codegen::isa::CallConv;
 use wasic_abi::builtins::BuiltinIndex;
@@ -221,6 +221,21 @@ impl FuncTranslator<'_, '_> {
         tail: bool,
     ) -> Vec<Value> {
         let sig = self.signature(type_index);
+        let funcref = self.checked_funcref(type_index, table_index, index);
+        // A funcref's fields never change once it is in a table; but the load must stay below
+        // the null check, so it is not `can_move`.
+        self.call_funcref(
+            sig,
+            funcref,
+            args,
+            MemFlagsData::trusted().with_readonly(),
+            tail,
+        )
+    }
+
+    /// The funcref at `index` in table `table_index`, after the checks of `call_indirect` with
+    /// type `type_index`: in bounds, not null, of that signature.
+    fn checked_funcref(&mut self, type_index: u32, table_index: u32, index: Value) -> Value {
         let addr = self.table_element_addr(table_index, index, Trap::UndefinedElement);
         let funcref = self.b.ins().load(POINTER, MemFlagsData::trusted(), addr, 0);
         let type_id_flags = if self.env.optimizations.static_tables {
@@ -244,15 +259,7 @@ impl FuncTranslator<'_, '_> {
         let expected = self.load_readonly(types::I32, self.vmctx, off);
         let mismatch = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
         self.trap_if(mismatch, Trap::BadSignature);
-        // A funcref's fields never change once it is in a table; but the load must stay below
-        // the null check, so it is not `can_move`.
-        self.call_funcref(
-            sig,
-            funcref,
-            args,
-            MemFlagsData::trusted().with_readonly(),
-            tail,
-        )
+        funcref
     }
 
     /// `call_indirect` through a static table (see `module::StaticTable`), whose contents are
@@ -263,8 +270,9 @@ impl FuncTranslator<'_, '_> {
     /// sentinel that matches no type) and the record's type is compared with the call's:
     /// equal means a defined function of the right signature, which runs with this very
     /// `VMContext`, so the call goes straight to the record's code address. Anything else (null,
-    /// wrong type, an imported function, out of bounds) takes the generic path, which is correct
-    /// for every slot since the table holds exactly what the records describe.
+    /// wrong type, an imported function, out of bounds) takes the generic checks, which are
+    /// correct for every slot since the table holds exactly what the records describe; both
+    /// paths meet at one call with the code address and the callee's `VMContext`.
     fn static_call_indirect(
         &mut self,
         table: &StaticTable,
@@ -312,17 +320,11 @@ impl FuncTranslator<'_, '_> {
         let is_defined = self.b.ins().icmp_imm_u(IntCC::Equal, tag, i64::from(want));
         let direct = self.b.create_block();
         let generic = self.b.create_block();
+        let call = self.block_with_params(&[POINTER, POINTER]);
         self.b.set_cold_block(generic);
         self.b.ins().brif(is_defined, direct, &[], generic, &[]);
         self.b.seal_block(direct);
         self.b.seal_block(generic);
-
-        let result_types: Vec<Type> = self.env.types[type_index as usize]
-            .results
-            .iter()
-            .map(|t| ir_type(*t))
-            .collect();
-        let merge = (!tail).then(|| self.block_with_params(&result_types));
 
         self.b.switch_to_block(direct);
         let code = self
@@ -331,27 +333,33 @@ impl FuncTranslator<'_, '_> {
             .load(types::I32, flags, record, STATIC_RECORD_CODE as i32);
         let code = self.b.ins().sextend(POINTER, code);
         let code = self.b.ins().iadd(records, code);
-        let mut all = Vec::with_capacity(args.len() + 2);
-        all.push(self.vmctx);
-        all.push(self.vmctx);
-        all.extend_from_slice(&args);
-        let results = self.call_code(sig, code, &all, tail);
-        if let Some(merge) = merge {
-            self.b.ins().jump(merge, &values_as_args(&results));
-        }
+        self.b
+            .ins()
+            .jump(call, &values_as_args(&[code, self.vmctx]));
 
         self.b.switch_to_block(generic);
-        self.reachable = true;
-        let results = self.generic_call_indirect(type_index, table_index, index, args, tail);
-        match merge {
-            Some(merge) => {
-                self.b.ins().jump(merge, &values_as_args(&results));
-                self.b.seal_block(merge);
-                self.b.switch_to_block(merge);
-                self.b.block_params(merge).to_vec()
-            }
-            None => Vec::new(),
-        }
+        let funcref = self.checked_funcref(type_index, table_index, index);
+        let flags = MemFlagsData::trusted().with_readonly();
+        let code = self
+            .b
+            .ins()
+            .load(POINTER, flags, funcref, VMOffsets::FUNCREF_FUNC_PTR as i32);
+        let callee_vmctx =
+            self.b
+                .ins()
+                .load(POINTER, flags, funcref, VMOffsets::FUNCREF_VMCTX as i32);
+        self.b
+            .ins()
+            .jump(call, &values_as_args(&[code, callee_vmctx]));
+
+        self.b.seal_block(call);
+        self.b.switch_to_block(call);
+        let (code, callee_vmctx) = (self.b.block_params(call)[0], self.b.block_params(call)[1]);
+        let mut all = Vec::with_capacity(args.len() + 2);
+        all.push(callee_vmctx);
+        all.push(self.vmctx);
+        all.extend(args);
+        self.call_code(sig, code, &all, tail)
     }
 
     /// The address of static table `data_id`'s slot records (a PC-relative `lea`).
