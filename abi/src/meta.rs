@@ -14,6 +14,13 @@
 //!   host_adapters ─────► [code address; types]   wasm -> host, one per type index
 //! ```
 //!
+//! Besides what the descriptor reaches, the object may hold data only its own code reads, such
+//! as the slot records of tables whose contents are known at compile time (see the compiler's
+//! `object.rs`). Linked or loaded, an object's relocations are `R_X86_64_64`, `R_X86_64_PC32`
+//! and `R_X86_64_PLT32` against its own symbols, in code and in data alike (the slot records
+//! hold code addresses as 32-bit offsets relative to the records, written by `R_X86_64_PC32` in
+//! read-only data).
+//!
 //! Writing and reading the metadata happen only here, and a round-trip test pins the format.
 
 use crate::trap::Trap;

@@ -316,6 +316,7 @@ pub fn compile_with_meta(
         data,
     } = module::parse(wasm, opts.features.wasmparser())?;
     env.optimizations = opts.optimizations;
+    env.find_static_tables(&meta, &bodies);
 
     if bodies.len() != env.num_defined_funcs() {
         return Err(CompileError::Invalid {
@@ -422,6 +423,7 @@ pub fn compile_with_meta(
             data: &data,
             layout,
             funcs,
+            static_tables: &env.static_tables,
         },
     )?;
     Ok((object, meta))

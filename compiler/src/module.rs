@@ -51,6 +51,12 @@ pub struct ModuleEnv {
     pub offsets: VMOffsets,
     /// Which whole-module optimizations to apply (set by the pipeline after parsing).
     pub optimizations: crate::Optimizations,
+    /// Per type index, the first type index with the same signature: two types are the same
+    /// signature (what `call_indirect` checks) exactly when their canonical indices are equal.
+    pub canonical_types: Vec<u32>,
+    /// Per table, its contents when nothing can change them after instantiation; all `None`
+    /// unless the `static_tables` optimization is on (see [`ModuleEnv::find_static_tables`]).
+    pub static_tables: Vec<Option<StaticTable>>,
 }
 
 impl ModuleEnv {
@@ -66,6 +72,8 @@ impl ModuleEnv {
             tags: meta.tag_types().collect(),
             offsets: meta.offsets(),
             optimizations: Default::default(),
+            canonical_types: canonical_types(&meta.types),
+            static_tables: Vec::new(),
         };
         for import in &meta.imports {
             match &import.kind {
@@ -101,6 +109,11 @@ impl ModuleEnv {
     /// Signature of function `index`.
     pub fn func_type(&self, index: u32) -> &FuncType {
         &self.types[self.funcs[index as usize] as usize]
+    }
+
+    /// What is known at compile time of table `index`'s contents (`None`: anything can be in it).
+    pub fn static_table(&self, index: u32) -> Option<&StaticTable> {
+        self.static_tables.get(index as usize)?.as_ref()
     }
 }
 
@@ -498,4 +511,329 @@ pub fn parse(
         bodies,
         data,
     })
+}
+
+// Static tables: which tables nothing can change after instantiation, and their contents.
+
+/// The most slots a static table's contents may span (up to its last non-null slot): the object
+/// holds an 8-byte record per slot, so a larger table is left to the generic path.
+pub const MAX_STATIC_TABLE_SLOTS: u64 = 1 << 20;
+
+/// A table nothing can change after instantiation: defined (not imported), not exported, of
+/// `funcref`, and no function body names it in `table.set`, `table.grow`, `table.fill`,
+/// `table.init` or as the destination of `table.copy`. Its contents whenever code runs are then
+/// those its initializer and active element segments give it, known at compile time.
+#[derive(Debug)]
+pub struct StaticTable {
+    /// Position among the module's static tables: the `DataId` of its slot records in the
+    /// object (see object.rs).
+    pub data_id: u32,
+    /// The table's length, for ever its minimum since it never grows.
+    pub len: u64,
+    /// Contents of the first slots; the slots from `slots.len()` to `len` are null.
+    pub slots: Vec<Slot>,
+    /// Canonical types of the defined functions in `slots`, sorted, without duplicates.
+    defined_types: Vec<u32>,
+}
+
+/// What a slot of a static table holds whenever code runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    Null,
+    /// Function `func` (imported or defined), of canonical type `ty`.
+    Func {
+        func: u32,
+        ty: u32,
+    },
+    /// Whatever the imports make it (`global.get` of an imported global).
+    Dynamic,
+}
+
+impl StaticTable {
+    /// Slot `i`, `None` when `i` is out of bounds.
+    pub fn slot(&self, i: u64) -> Option<Slot> {
+        if i >= self.len {
+            return None;
+        }
+        Some(
+            usize::try_from(i)
+                .ok()
+                .and_then(|i| self.slots.get(i))
+                .copied()
+                .unwrap_or(Slot::Null),
+        )
+    }
+
+    /// Whether some slot holds a defined function of canonical type `ty`.
+    pub fn has_defined(&self, ty: u32) -> bool {
+        self.defined_types.binary_search(&ty).is_ok()
+    }
+}
+
+impl ModuleEnv {
+    /// Fills [`ModuleEnv::static_tables`] when the `static_tables` optimization is on. Reads
+    /// every function body once, looking for operators that change tables.
+    pub fn find_static_tables(&mut self, meta: &ModuleMeta, bodies: &[FuncInput<'_>]) {
+        if self.optimizations.static_tables {
+            self.static_tables = static_tables(meta, &self.canonical_types, bodies);
+        }
+    }
+}
+
+/// For each type index, the first type index with an equal signature.
+fn canonical_types(types: &[FuncType]) -> Vec<u32> {
+    let mut first = std::collections::HashMap::new();
+    types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| *first.entry(t).or_insert(i as u32))
+        .collect()
+}
+
+/// A constant expression's value, as far as compile time knows it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Known {
+    I32(i32),
+    I64(i64),
+    Null,
+    Func(u32),
+    /// Depends on the imports, or of no interest here (floats, vectors).
+    Unknown,
+}
+
+/// Evaluates `expr` as instantiation does, with `globals` the known values of the globals.
+fn eval_known(expr: &ConstExpr, globals: &[Known]) -> Known {
+    let mut stack = Vec::with_capacity(2);
+    for op in &expr.0 {
+        let v = match *op {
+            ConstOp::I32Const(v) => Known::I32(v),
+            ConstOp::I64Const(v) => Known::I64(v),
+            ConstOp::RefNull(_) => Known::Null,
+            ConstOp::RefFunc(f) => Known::Func(f),
+            ConstOp::GlobalGet(g) => globals.get(g as usize).copied().unwrap_or(Known::Unknown),
+            ConstOp::F32Const(_) | ConstOp::F64Const(_) | ConstOp::V128Const(_) => Known::Unknown,
+            ConstOp::I32Add
+            | ConstOp::I32Sub
+            | ConstOp::I32Mul
+            | ConstOp::I64Add
+            | ConstOp::I64Sub
+            | ConstOp::I64Mul => {
+                let (Some(b), Some(a)) = (stack.pop(), stack.pop()) else {
+                    return Known::Unknown;
+                };
+                match (op, a, b) {
+                    (ConstOp::I32Add, Known::I32(a), Known::I32(b)) => {
+                        Known::I32(a.wrapping_add(b))
+                    }
+                    (ConstOp::I32Sub, Known::I32(a), Known::I32(b)) => {
+                        Known::I32(a.wrapping_sub(b))
+                    }
+                    (ConstOp::I32Mul, Known::I32(a), Known::I32(b)) => {
+                        Known::I32(a.wrapping_mul(b))
+                    }
+                    (ConstOp::I64Add, Known::I64(a), Known::I64(b)) => {
+                        Known::I64(a.wrapping_add(b))
+                    }
+                    (ConstOp::I64Sub, Known::I64(a), Known::I64(b)) => {
+                        Known::I64(a.wrapping_sub(b))
+                    }
+                    (ConstOp::I64Mul, Known::I64(a), Known::I64(b)) => {
+                        Known::I64(a.wrapping_mul(b))
+                    }
+                    _ => Known::Unknown,
+                }
+            }
+        };
+        stack.push(v);
+    }
+    match (stack.pop(), stack.is_empty()) {
+        (Some(v), true) => v,
+        _ => Known::Unknown,
+    }
+}
+
+/// Clears `candidate[t]` for every table `t` that `body` may change; returns how many
+/// candidates it cleared.
+fn clear_changed_tables(
+    body: &FunctionBody<'_>,
+    candidate: &mut [bool],
+) -> wasmparser::Result<usize> {
+    use wasmparser::Operator as O;
+    let mut cleared = 0;
+    let mut reader = body.get_operators_reader()?;
+    while !reader.eof() {
+        let table = match reader.read()? {
+            O::TableSet { table }
+            | O::TableGrow { table }
+            | O::TableFill { table }
+            | O::TableInit { table, .. } => table,
+            O::TableCopy { dst_table, .. } => dst_table,
+            _ => continue,
+        };
+        if let Some(c) = candidate.get_mut(table as usize).filter(|c| **c) {
+            *c = false;
+            cleared += 1;
+        }
+    }
+    Ok(cleared)
+}
+
+/// Finds the static tables of the module (see [`StaticTable`]) and their contents.
+///
+/// Instantiation applies the active element segments in order and stops at the first one out
+/// of bounds; functions an earlier segment stored in an imported table stay callable then. So a
+/// table's contents are only known when no segment before one that writes it may fail; a
+/// segment that always fails ends the simulation (the later ones never apply).
+fn static_tables(
+    meta: &ModuleMeta,
+    canonical: &[u32],
+    bodies: &[FuncInput<'_>],
+) -> Vec<Option<StaticTable>> {
+    let num_tables = meta.num_tables() as usize;
+    let num_imported = meta.num_imported_tables as usize;
+    let none = || (0..num_tables).map(|_| None).collect();
+    let mut candidate = vec![false; num_tables];
+    for (j, t) in meta.tables.iter().enumerate() {
+        candidate[num_imported + j] = t.ty.elem == RefType::FuncRef;
+    }
+    for e in &meta.exports {
+        if e.kind == ExternKind::Table {
+            if let Some(c) = candidate.get_mut(e.index as usize) {
+                *c = false;
+            }
+        }
+    }
+    let mut remaining = candidate.iter().filter(|c| **c).count();
+    for body in bodies {
+        if remaining == 0 {
+            return none();
+        }
+        match clear_changed_tables(&body.body, &mut candidate) {
+            Ok(n) => remaining -= n,
+            // The body is malformed: validation rejects the module later.
+            Err(_) => return none(),
+        }
+    }
+    if remaining == 0 {
+        return none();
+    }
+
+    let mut globals: Vec<Known> = vec![Known::Unknown; meta.num_imported_globals as usize];
+    for g in &meta.globals {
+        let v = eval_known(&g.init, &globals);
+        globals.push(v);
+    }
+    let slot_of = |k: Known| match k {
+        Known::Null => Slot::Null,
+        Known::Func(func) => meta
+            .funcs
+            .get(func as usize)
+            .and_then(|&t| canonical.get(t as usize))
+            .map_or(Slot::Dynamic, |&ty| Slot::Func { func, ty }),
+        _ => Slot::Dynamic,
+    };
+    let declared_min = |t: usize| -> u64 {
+        if t < num_imported {
+            meta.imports
+                .iter()
+                .filter_map(|i| match &i.kind {
+                    ImportKind::Table(ty) => Some(ty.min),
+                    _ => None,
+                })
+                .nth(t)
+                .unwrap_or(0)
+        } else {
+            meta.tables.get(t - num_imported).map_or(0, |d| d.ty.min)
+        }
+    };
+
+    // Contents of each candidate as far as the segments applied so far go.
+    let mut contents: Vec<Vec<Slot>> = vec![Vec::new(); num_tables];
+    for (j, decl) in meta.tables.iter().enumerate() {
+        let t = num_imported + j;
+        if !candidate[t] {
+            continue;
+        }
+        let init = decl
+            .init
+            .as_ref()
+            .map_or(Slot::Null, |e| slot_of(eval_known(e, &globals)));
+        if init != Slot::Null {
+            if decl.ty.min > MAX_STATIC_TABLE_SLOTS {
+                candidate[t] = false;
+            } else {
+                contents[t] = vec![init; decl.ty.min as usize];
+            }
+        }
+    }
+    let mut may_have_failed = false;
+    for seg in &meta.elements {
+        let ElemKind::Active { table, offset } = &seg.kind else {
+            continue;
+        };
+        let t = *table as usize;
+        if t >= num_tables {
+            return none();
+        }
+        let start = match eval_known(offset, &globals) {
+            Known::I32(v) => Some(u64::from(v as u32)),
+            _ => None,
+        };
+        let end = start.map(|s| s + seg.items.len() as u64);
+        let fits = end.is_some_and(|e| e <= declared_min(t));
+        if end.is_some() && !fits && t >= num_imported {
+            // A defined table has exactly its minimum length here: this segment always fails.
+            break;
+        }
+        if candidate[t] {
+            match (start, end) {
+                (Some(start), Some(end)) if fits && !may_have_failed => {
+                    if end > MAX_STATIC_TABLE_SLOTS {
+                        candidate[t] = false;
+                    } else {
+                        let c = &mut contents[t];
+                        if (c.len() as u64) < end {
+                            c.resize(end as usize, Slot::Null);
+                        }
+                        for (k, item) in seg.items.iter().enumerate() {
+                            c[start as usize + k] = slot_of(eval_known(item, &globals));
+                        }
+                    }
+                }
+                _ => candidate[t] = false,
+            }
+        }
+        if !fits {
+            may_have_failed = true;
+        }
+    }
+
+    let mut next_id = 0;
+    let mut out: Vec<Option<StaticTable>> = none();
+    for (t, slots) in contents.into_iter().enumerate() {
+        if !candidate[t] {
+            continue;
+        }
+        let mut slots = slots;
+        while slots.last() == Some(&Slot::Null) {
+            slots.pop();
+        }
+        let mut defined_types: Vec<u32> = slots
+            .iter()
+            .filter_map(|s| match *s {
+                Slot::Func { func, ty } if func >= meta.num_imported_funcs => Some(ty),
+                _ => None,
+            })
+            .collect();
+        defined_types.sort_unstable();
+        defined_types.dedup();
+        out[t] = Some(StaticTable {
+            data_id: next_id,
+            len: declared_min(t),
+            slots,
+            defined_types,
+        });
+        next_id += 1;
+    }
+    out
 }

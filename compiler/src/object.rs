@@ -4,15 +4,28 @@
 //!
 //! Symbol layout: defined functions are declared first so that defined function `i` has
 //! `FuncId(i)` (translation relies on it), then the array trampolines and host adapters of every
-//! type index. Only `wasic_module` is exported; the object references no external symbol.
+//! type index. Likewise the slot records of the static tables are the first data objects, so
+//! that static table `k` has `DataId(k)`. Only `wasic_module` is exported; the object
+//! references no external symbol.
+//!
+//! Static table records (the `static_tables` optimization, see translate/calls.rs): for a
+//! table whose contents are known at compile time, `wasic_static_table_{index}` holds one 8-byte
+//! record per slot up to its last non-null one, plus one sentinel record:
+//! `{ code: i32, type: u32 }`, where `type` is the canonical type index of the defined function
+//! in the slot (`u32::MAX` for a null, imported or import-dependent slot, and the sentinel) and
+//! `code` is that function's address minus the record array's, written by an `R_X86_64_PC32`
+//! relocation in read-only data: linked or loaded, the records need no run-time relocation.
 
 use crate::error::CompileError;
+use crate::module::{Slot, StaticTable};
 use crate::trampolines::array_trampoline_signature;
 use crate::translate::wasm_signature;
 use crate::CompiledFunc;
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_module::{DataDescription, DataId, FuncId, Linkage, Module, ModuleError};
-use cranelift_object::{ObjectBuilder, ObjectModule};
+use cranelift_object::object::write::{Relocation, SymbolSection};
+use cranelift_object::object::{RelocationEncoding, RelocationFlags, RelocationKind};
+use cranelift_object::{ObjectBuilder, ObjectModule, ObjectProduct};
 use std::mem::{offset_of, size_of};
 use wasic_abi::meta::{ModuleDescriptor, ModuleMeta, DESCRIPTOR_MAGIC};
 use wasic_abi::{ABI_VERSION, MODULE_DESCRIPTOR_SYMBOL};
@@ -52,6 +65,103 @@ pub struct ObjectInput<'a> {
     pub data: &'a [u8],
     pub layout: FuncLayout,
     pub funcs: Vec<CompiledFunc>,
+    /// Per table, its contents if static (`ModuleEnv::static_tables`).
+    pub static_tables: &'a [Option<StaticTable>],
+}
+
+/// Tag of a static table record that never matches a call's type.
+pub const NO_DEFINED_FUNC: u32 = u32::MAX;
+/// Size of a static table record.
+pub const STATIC_RECORD_SIZE: u32 = 8;
+/// Offset of the code offset (`i32`) in a static table record.
+pub const STATIC_RECORD_CODE: u32 = 0;
+/// Offset of the canonical type index (`u32`) in a static table record.
+pub const STATIC_RECORD_TYPE: u32 = 4;
+
+/// The defined function in each slot of `table` (`None` where the generic path must run),
+/// sentinel included.
+fn static_records(
+    table: &StaticTable,
+    num_imported_funcs: u32,
+) -> impl Iterator<Item = Option<(u32, u32)>> + '_ {
+    table
+        .slots
+        .iter()
+        .map(move |s| match *s {
+            Slot::Func { func, ty } if func >= num_imported_funcs => {
+                Some((func - num_imported_funcs, ty))
+            }
+            _ => None,
+        })
+        .chain(std::iter::once(None))
+}
+
+/// Declares the slot records of every static table, as data objects `0..` in table order
+/// (their code offsets are written by [`relocate_static_tables`]).
+fn declare_static_tables(
+    module: &mut ObjectModule,
+    tables: &[Option<StaticTable>],
+    num_imported_funcs: u32,
+) -> Result<(), CompileError> {
+    for (index, table) in tables.iter().enumerate() {
+        let Some(table) = table else { continue };
+        let mut bytes = Vec::with_capacity((table.slots.len() + 1) * STATIC_RECORD_SIZE as usize);
+        for record in static_records(table, num_imported_funcs) {
+            let tag = record.map_or(NO_DEFINED_FUNC, |(_, ty)| ty);
+            bytes.extend_from_slice(&0i32.to_le_bytes());
+            bytes.extend_from_slice(&tag.to_le_bytes());
+        }
+        let id = define_data(
+            module,
+            &format!("wasic_static_table_{index}"),
+            Linkage::Local,
+            bytes,
+            &[],
+            &[],
+        )?;
+        if id.as_u32() != table.data_id {
+            return Err(object_error(format!(
+                "static table {index} was declared as {id}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Writes the code offsets of the static table records: `R_X86_64_PC32` relocations with
+/// addend `place - records`, which resolve to `function - records`.
+fn relocate_static_tables(
+    product: &mut ObjectProduct,
+    tables: &[Option<StaticTable>],
+    num_imported_funcs: u32,
+) -> Result<(), CompileError> {
+    for table in tables.iter().flatten() {
+        let records = product.data_symbol(DataId::from_u32(table.data_id));
+        let symbol = product.object.symbol(records);
+        let SymbolSection::Section(section) = symbol.section else {
+            return Err(object_error("static table records outside a section"));
+        };
+        let start = symbol.value;
+        for (k, record) in static_records(table, num_imported_funcs).enumerate() {
+            let Some((func, _)) = record else { continue };
+            let place = u64::from(STATIC_RECORD_SIZE) * k as u64 + u64::from(STATIC_RECORD_CODE);
+            let relocation = Relocation {
+                offset: start + place,
+                symbol: product.function_symbol(FuncId::from_u32(func)),
+                addend: place as i64,
+                flags: RelocationFlags::Generic {
+                    kind: RelocationKind::Relative,
+                    encoding: RelocationEncoding::Generic,
+                    size: 32,
+                },
+            };
+            product
+                .object
+                .add_relocation(section, relocation)
+                .map_err(object_error)?;
+        }
+    }
+    Ok(())
 }
 
 /// Defines a read-only data object holding `bytes`, with 8-byte pointers to `funcs` written at
@@ -90,6 +200,7 @@ pub fn emit(isa: OwnedTargetIsa, input: ObjectInput<'_>) -> Result<Vec<u8>, Comp
         data,
         layout,
         funcs,
+        static_tables,
     } = input;
     let builder = ObjectBuilder::new(isa, "wasic", cranelift_module::default_libcall_names())?;
     let mut module = ObjectModule::new(builder);
@@ -131,7 +242,8 @@ pub fn emit(isa: OwnedTargetIsa, input: ObjectInput<'_>) -> Result<Vec<u8>, Comp
         module.define_function_bytes(*id, f.alignment, &f.bytes, &f.relocs)?;
     }
 
-    // Data objects.
+    // Data objects, the static tables' records first (see the module documentation).
+    declare_static_tables(&mut module, static_tables, meta.num_imported_funcs)?;
     let meta_bytes = wasic_abi::meta::encode(meta);
     let meta_len = meta_bytes.len();
     let meta_id = define_data(
@@ -205,5 +317,7 @@ pub fn emit(isa: OwnedTargetIsa, input: ObjectInput<'_>) -> Result<Vec<u8>, Comp
         &pointers,
     )?;
 
-    module.finish().emit().map_err(object_error)
+    let mut product = module.finish();
+    relocate_static_tables(&mut product, static_tables, meta.num_imported_funcs)?;
+    product.emit().map_err(object_error)
 }

@@ -507,6 +507,9 @@ pub fn generate(u: &mut Unstructured<'_>) -> AResult<Generated> {
             OptLevel::Speed
         },
         features: Features::Latest,
+        // Each whole-module optimization is off in a quarter of the cases, so both of its
+        // paths are compared against the oracle.
+        optimizations: crate::arb_optimizations(u)?,
     };
     module
         .ensure_termination(fuel)

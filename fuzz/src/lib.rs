@@ -7,6 +7,20 @@ pub mod differential;
 pub mod exceptions;
 pub mod wasi_paths;
 
+/// Whole-module optimizations with each one off in a quarter of the cases.
+pub fn arb_optimizations(
+    u: &mut arbitrary::Unstructured<'_>,
+) -> arbitrary::Result<wasic_compiler::Optimizations> {
+    let mut o = wasic_compiler::Optimizations::default();
+    for name in wasic_compiler::Optimizations::NAMES {
+        if u.ratio(1, 4)? {
+            o.set(&format!("{name}=off"))
+                .expect("every name in NAMES is an optimization");
+        }
+    }
+    Ok(o)
+}
+
 /// The `compile` target: arbitrary bytes into the compiler must give `Ok` or `Err`, never a
 /// panic; and a module the compiler accepts must load.
 pub fn compile_one(data: &[u8]) {

@@ -4,7 +4,9 @@
 //! so both paths run identical code.
 //!
 //! Only what the compiler emits is supported: allocated sections, and the x86_64 relocations
-//! `R_X86_64_64`, `R_X86_64_PC32` and `R_X86_64_PLT32` against symbols defined in the object.
+//! `R_X86_64_64`, `R_X86_64_PC32` and `R_X86_64_PLT32` against symbols defined in the object,
+//! in any loaded section (read-only data too: static table records are code offsets written by
+//! `R_X86_64_PC32`, see abi/src/meta.rs).
 //! Compiled objects have no undefined symbols (builtins are reached through the VMContext).
 
 use crate::sys::{page_size, Mmap};

@@ -2,9 +2,12 @@
 //! ref.null / ref.is_null / ref.func.
 //!
 //! A table is a `VMTable { base, length }` reached through the `VMContext`; `base` moves when
-//! the table grows (possibly inside any call), so it is reloaded on every access.
+//! the table grows (possibly inside any call), so it is reloaded on every access. Except, with
+//! the `static_tables` optimization, for a table whose type's maximum is its minimum: it can
+//! never grow (an imported one neither: linking requires the exporter's limits to lie within
+//! the declared ones), so its length is that constant and its `base` never moves.
 
-use super::{FuncTranslator, POINTER};
+use super::{readonly_flags, FuncTranslator, POINTER};
 use crate::error::CompileError;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
@@ -20,14 +23,23 @@ impl FuncTranslator<'_, '_> {
         self.load_readonly(POINTER, self.vmctx, off)
     }
 
-    /// Current length of the table behind `table`.
-    fn table_length(&mut self, table: Value) -> Value {
+    /// Current length of table `index`, whose `VMTable` is at `table`.
+    fn table_length(&mut self, index: u32, table: Value) -> Value {
+        if let Some(len) = self.fixed_table_length(index) {
+            return self.b.ins().iconst(types::I64, len as i64);
+        }
         self.b.ins().load(
             types::I64,
             MemFlagsData::trusted(),
             table,
             VMOffsets::TABLE_LENGTH as i32,
         )
+    }
+
+    /// The length of table `index` if it can never change (see the module documentation).
+    fn fixed_table_length(&self, index: u32) -> Option<u64> {
+        let ty = &self.env.tables[index as usize];
+        (self.env.optimizations.static_tables && ty.max == Some(ty.min)).then_some(ty.min)
     }
 
     /// Address of element `index` of table `table_index`, trapping with `oob` when the index is
@@ -39,19 +51,21 @@ impl FuncTranslator<'_, '_> {
         oob: Trap,
     ) -> Value {
         let table = self.table_ptr(table_index);
-        let len = self.table_length(table);
+        let len = self.table_length(table_index, table);
         let index = self.b.ins().uextend(types::I64, index);
         let out_of_bounds = self
             .b
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
         self.trap_if(out_of_bounds, oob);
-        let base = self.b.ins().load(
-            POINTER,
-            MemFlagsData::trusted(),
-            table,
-            VMOffsets::TABLE_BASE as i32,
-        );
+        let base_flags = match self.fixed_table_length(table_index) {
+            Some(_) => readonly_flags(),
+            None => MemFlagsData::trusted(),
+        };
+        let base = self
+            .b
+            .ins()
+            .load(POINTER, base_flags, table, VMOffsets::TABLE_BASE as i32);
         let scaled = self
             .b
             .ins()
@@ -76,7 +90,7 @@ impl FuncTranslator<'_, '_> {
             }
             O::TableSize { table } => {
                 let t = self.table_ptr(*table);
-                let len = self.table_length(t);
+                let len = self.table_length(*table, t);
                 let v = self.b.ins().ireduce(types::I32, len);
                 self.push(v);
             }
