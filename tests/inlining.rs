@@ -63,12 +63,7 @@ fn calls_in_object(text: &str, inline: bool) -> BTreeSet<(u32, u32)> {
 /// Calls export `name` in a fresh instance with inlining on and off and checks both give
 /// `expected` (values in `Debug` form).
 fn same_results(text: &str, name: &str, args: &[Val], expected: &str) {
-    let modes: Vec<bool> = match std::env::var("SCRATCH_INLINE").as_deref() {
-        Ok("1") => vec![true],
-        Ok("0") => vec![false],
-        _ => vec![true, false],
-    };
-    for inline in modes {
+    for inline in [true, false] {
         let (mut store, inst) = instantiate(text, inline);
         let r = wasic_tests::call(&mut store, &inst, name, args)
             .unwrap_or_else(|e| panic!("{name} (inline={inline}): {e}"));
