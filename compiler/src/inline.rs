@@ -190,7 +190,7 @@ impl Plan {
                 continue; // mutual recursion
             };
             let vi = v as usize;
-            if body_len[vi] > knob("BODY", MAX_CANDIDATE_BODY) || callees[vi].binary_search(&v).is_ok() {
+            if body_len[vi] > MAX_CANDIDATE_BODY || callees[vi].binary_search(&v).is_ok() {
                 continue; // too large, or calls itself
             }
             // The callees' components all came earlier, so their levels are known.
@@ -240,8 +240,7 @@ impl Body {
     /// `func` as a body to inline, or `None` when it is too large to be kept.
     pub fn keep(func: &Function, throws: bool) -> Option<Body> {
         let insts = size(func);
-        if std::env::var_os("WASIC_INLINE_PRINT").is_some() && insts <= 12 { eprintln!("KEPT {insts}\n{}", func.display()); }
-        (insts <= knob("KEEP", MAX_CANDIDATE_INSTS)).then(|| Body {
+        (insts <= MAX_CANDIDATE_INSTS).then(|| Body {
             func: func.clone(),
             insts,
             throws,
@@ -254,11 +253,6 @@ pub fn size(func: &Function) -> usize {
     func.dfg.num_insts()
 }
 
-pub static STAT_SITES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-pub static STAT_ADDED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-pub fn knob(name: &str, default: usize) -> usize {
-    std::env::var(format!("WASIC_INLINE_{name}")).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
 /// The kept bodies, by defined-function index.
 pub type Bodies = [Option<Body>];
 
@@ -306,15 +300,13 @@ impl Inline for Inliner<'_> {
         let Some(Some(body)) = self.bodies.get(name.index as usize) else {
             return InlineCommand::KeepCall;
         };
-        if body.insts > knob("ALWAYS", ALWAYS_INLINE_INSTS) && self.size + body.insts > knob("CALLER", MAX_CALLER_INSTS) {
+        if body.insts > ALWAYS_INLINE_INSTS && self.size + body.insts > MAX_CALLER_INSTS {
             return InlineCommand::KeepCall;
         }
         if body.throws && call_opcode == ir::Opcode::TryCall {
             return InlineCommand::KeepCall;
         }
         self.size += body.insts;
-        STAT_SITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        STAT_ADDED.fetch_add(body.insts, std::sync::atomic::Ordering::Relaxed);
         self.inlined_throws |= body.throws;
         InlineCommand::Inline {
             callee: Cow::Borrowed(&body.func),

@@ -202,7 +202,6 @@ struct Output {
     body: Option<inline::Body>,
 }
 
-pub static STAT_INSTS: AtomicUsize = AtomicUsize::new(0);
 /// Per-thread reusable state.
 struct Worker {
     ctx: Context,
@@ -286,10 +285,6 @@ impl Worker {
                 (id, format!("host adapter of type {t}"))
             }
         };
-        STAT_INSTS.fetch_add(self.ctx.func.dfg.num_insts(), Ordering::Relaxed);
-        if std::env::var_os("WASIC_INLINE_DRY").is_some() {
-            return Ok(Output { func: CompiledFunc { bytes: vec![], relocs: vec![], traps: vec![], handlers: vec![], alignment: 1 }, body });
-        }
         let func = self.finish(isa, func_id, what)?;
         Ok(Output { func, body })
     }
@@ -460,11 +455,8 @@ pub fn compile_with_meta(
         num_defined: bodies.len() as u32,
         num_types: env.types.len() as u32,
     };
-    let t0 = std::time::Instant::now();
     let plan = (env.optimizations.inline && opts.opt_level == OptLevel::Speed)
         .then(|| plan_inlining(&env, &bodies));
-    let stats = std::env::var_os("WASIC_INLINE_STATS").is_some();
-    if stats { if let Some(p) = &plan { eprintln!("STATS plan {:?} candidates {} levels {}", t0.elapsed(), p.levels.iter().map(|l| l.len()).sum::<usize>(), p.levels.len()); } }
 
     // Job numbers are FuncIds: defined functions, then array trampolines, then host adapters.
     let num_jobs = (layout.num_defined + 2 * layout.num_types) as usize;
@@ -516,7 +508,6 @@ pub fn compile_with_meta(
             }
         }
     }
-    if stats { eprintln!("STATS candidates done {:?} kept {} insts {}", t0.elapsed(), kept.iter().flatten().count(), kept.iter().flatten().map(|b| b.insts).sum::<usize>()); }
     // Then everything else.
     let mut jobs: Vec<(usize, Job<'_>)> = (0..inputs.len())
         .filter_map(|i| func_job(&mut inputs, num_imported, i, None))
@@ -532,8 +523,6 @@ pub fn compile_with_meta(
         results[i] = Some(r.map(|out| out.func));
     }
     drop(kept);
-    if stats { eprintln!("STATS all done {:?} insts {} sites {} added {}", t0.elapsed(), STAT_INSTS.load(Ordering::Relaxed), inline::STAT_SITES.load(Ordering::Relaxed), inline::STAT_ADDED.load(Ordering::Relaxed)); }
-    if std::env::var_os("WASIC_INLINE_DRY").is_some() { std::process::exit(0); }
 
     // The first error in function order wins, so the reported error is deterministic.
     let mut funcs = Vec::with_capacity(num_jobs);
