@@ -5,9 +5,14 @@
 //! compiled on a pool of worker threads, together with the per-type trampolines
 //! ([`trampolines`]); [`object`] writes code, metadata and the `wasic_module` descriptor into an
 //! ELF object with no undefined symbols. The contract with the runtime is the `wasic-abi` crate.
+//!
+//! With the `inline` optimization, the module's call graph is scanned first and the small
+//! non-recursive functions are compiled before the others, bottom-up, keeping their IR so that
+//! their callers can inline them ([`inline`]).
 
 mod entry;
 mod error;
+mod inline;
 mod isa;
 pub use entry::entry_object;
 pub use isa::required_cpu_features;
@@ -25,6 +30,7 @@ use cranelift_codegen::isa::TargetIsa;
 use cranelift_codegen::Context;
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_module::{FuncId, ModuleReloc};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use wasic_abi::meta::{HandlerSite, ModuleMeta, TrapSite};
 
@@ -178,10 +184,22 @@ pub(crate) struct CompiledFunc {
 
 /// What a worker compiles.
 enum Job<'a> {
-    /// Defined function with this function index.
-    Func(u32, module::FuncInput<'a>),
+    /// Defined function with this function index; `keep`: an inline candidate, whose IR is kept
+    /// for its callers, with whether its body may throw out of itself ([`inline::Body::throws`]).
+    Func {
+        index: u32,
+        input: module::FuncInput<'a>,
+        keep: Option<bool>,
+    },
     ArrayTrampoline(u32),
     HostAdapter(u32),
+}
+
+/// What a job produces.
+struct Output {
+    func: CompiledFunc,
+    /// An inline candidate's IR (with its own callees inlined), unless it grew too large.
+    body: Option<inline::Body>,
 }
 
 /// Per-thread reusable state.
@@ -192,17 +210,29 @@ struct Worker {
 }
 
 impl Worker {
+    fn new() -> Self {
+        Worker {
+            ctx: Context::new(),
+            tcx: Default::default(),
+            fctx: Default::default(),
+        }
+    }
+
+    /// Compiles `job`; with `bodies` (the `inline` optimization), a defined function first
+    /// inlines the calls to the candidates kept so far.
     fn run(
         &mut self,
         isa: &dyn TargetIsa,
         env: &module::ModuleEnv,
         layout: object::FuncLayout,
         job: Job<'_>,
-    ) -> Result<CompiledFunc, CompileError> {
+        bodies: Option<&inline::Bodies>,
+    ) -> Result<Output, CompileError> {
         self.ctx.clear();
         let frontend = isa.frontend_config();
+        let mut body = None;
         let (func_id, what) = match job {
-            Job::Func(index, input) => {
+            Job::Func { index, input, keep } => {
                 let what = format!("function {index}");
                 let id = layout.defined(index - env.num_imported_funcs);
                 let r = translate::translate_function(
@@ -217,6 +247,18 @@ impl Worker {
                     // The builder context may be mid-function: start afresh.
                     self.tcx = translate::TranslatorContext::default();
                     return Err(e);
+                }
+                if let Some(bodies) = bodies {
+                    let mut inliner = inline::Inliner::new(bodies, id, &self.ctx.func);
+                    self.ctx
+                        .inline(&mut inliner)
+                        .map_err(|e| CompileError::Codegen {
+                            what: what.clone(),
+                            message: format!("inlining failed: {e}"),
+                        })?;
+                    if let Some(throws) = keep {
+                        body = inline::Body::keep(&self.ctx.func, throws || inliner.inlined_throws);
+                    }
                 }
                 (id, what)
             }
@@ -243,6 +285,17 @@ impl Worker {
                 (id, format!("host adapter of type {t}"))
             }
         };
+        let func = self.finish(isa, func_id, what)?;
+        Ok(Output { func, body })
+    }
+
+    /// Generates the machine code of the function in `self.ctx`.
+    fn finish(
+        &mut self,
+        isa: &dyn TargetIsa,
+        func_id: u32,
+        what: String,
+    ) -> Result<CompiledFunc, CompileError> {
         self.ctx
             .compile(isa, &mut ControlPlane::default())
             .map_err(|e| CompileError::Codegen {
@@ -273,7 +326,8 @@ impl Worker {
             })
             .collect();
         traps.sort_by_key(|t| t.offset);
-        // `try_call` sites: wasic's exception tables have exactly one catch-all entry per call.
+        // `try_call` sites: wasic's exception tables have one catch-all entry per call, or, in
+        // inlined code, the inlined function's entry first: the innermost handler wins.
         let mut handlers = Vec::new();
         for site in buffer.call_sites() {
             let handler = site.exception_handlers.iter().find_map(|h| match h {
@@ -303,6 +357,80 @@ impl Worker {
     }
 }
 
+/// Runs `work` on every job on a pool of threads, each thread with its own `state()`, and
+/// returns the results with their job numbers. Job numbers order the errors: once a job has
+/// failed, jobs numbered after it are skipped (they cannot be the error reported), but every
+/// job numbered before it still runs, so the error reported is the same whatever the timing.
+/// `first_error` is the lowest failed job number so far, shared by all runs of one compilation.
+fn run_parallel<T: Send, S, R: Send>(
+    jobs: Vec<(usize, T)>,
+    first_error: &AtomicUsize,
+    state: impl Fn() -> S + Sync,
+    work: impl Fn(&mut S, T) -> Result<R, CompileError> + Sync,
+) -> Vec<(usize, Result<R, CompileError>)> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(jobs.len());
+    let queue = Mutex::new(jobs.into_iter());
+    let worker = || {
+        let mut s = state();
+        let mut out = Vec::new();
+        loop {
+            let next = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
+            let Some((i, job)) = next else { break };
+            if i > first_error.load(Ordering::Relaxed) {
+                continue;
+            }
+            let r = work(&mut s, job);
+            if r.is_err() {
+                first_error.fetch_min(i, Ordering::Relaxed);
+            }
+            out.push((i, r));
+        }
+        out
+    };
+    if threads <= 1 {
+        return worker();
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (1..threads).map(|_| s.spawn(worker)).collect();
+        let mut out = worker();
+        for h in handles {
+            out.extend(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        }
+        out
+    })
+}
+
+/// The inline plan of a module: its call graph, scanned in parallel, and which functions are
+/// candidates in which order.
+fn plan_inlining(env: &module::ModuleEnv, bodies: &[module::FuncInput<'_>]) -> inline::Plan {
+    const CHUNK: usize = 256;
+    let num_funcs = env.funcs.len() as u32;
+    let chunks: Vec<(usize, usize)> = (0..bodies.len().div_ceil(CHUNK))
+        .map(|c| (c, c * CHUNK))
+        .collect();
+    let mut scanned = run_parallel(
+        chunks,
+        &AtomicUsize::new(usize::MAX),
+        || (),
+        |_, start| {
+            let end = (start + CHUNK).min(bodies.len());
+            Ok(bodies[start..end]
+                .iter()
+                .map(|b| inline::scan(&b.body, env.num_imported_funcs, num_funcs))
+                .collect::<Vec<_>>())
+        },
+    );
+    scanned.sort_by_key(|(c, _)| *c);
+    let scans: Vec<inline::Scan> = scanned
+        .into_iter()
+        .flat_map(|(_, r)| r.unwrap_or_default())
+        .collect();
+    let body_len: Vec<usize> = bodies.iter().map(|b| b.body.as_bytes().len()).collect();
+    inline::Plan::new(scans, &body_len)
+}
+
 /// Compiles `wasm` and also returns the metadata stored in the object (for tests and tools).
 pub fn compile_with_meta(
     wasm: &[u8],
@@ -328,63 +456,75 @@ pub fn compile_with_meta(
         num_defined: bodies.len() as u32,
         num_types: env.types.len() as u32,
     };
-    let mut jobs: Vec<(usize, Job<'_>)> = Vec::new();
-    for (i, input) in bodies.into_iter().enumerate() {
-        jobs.push((
-            jobs.len(),
-            Job::Func(env.num_imported_funcs + i as u32, input),
-        ));
-    }
-    for t in 0..layout.num_types {
-        jobs.push((jobs.len(), Job::ArrayTrampoline(t)));
-    }
-    for t in 0..layout.num_types {
-        jobs.push((jobs.len(), Job::HostAdapter(t)));
-    }
-    let num_jobs = jobs.len();
+    let plan = (env.optimizations.inline && opts.opt_level == OptLevel::Speed)
+        .then(|| plan_inlining(&env, &bodies));
 
-    // Workers pull jobs from a shared queue; results are put back in job (= FuncId) order.
-    let queue = Mutex::new(jobs.into_iter());
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(num_jobs.max(1));
+    // Job numbers are FuncIds: defined functions, then array trampolines, then host adapters.
+    let num_jobs = (layout.num_defined + 2 * layout.num_types) as usize;
     let mut results: Vec<Option<Result<CompiledFunc, CompileError>>> =
         (0..num_jobs).map(|_| None).collect();
+    let mut inputs: Vec<Option<module::FuncInput<'_>>> = bodies.into_iter().map(Some).collect();
+    let num_imported = env.num_imported_funcs;
+    fn func_job<'a>(
+        inputs: &mut [Option<module::FuncInput<'a>>],
+        num_imported: u32,
+        i: usize,
+        keep: Option<bool>,
+    ) -> Option<(usize, Job<'a>)> {
+        let index = num_imported + i as u32;
+        inputs[i]
+            .take()
+            .map(|input| (i, Job::Func { index, input, keep }))
+    }
     let isa_ref: &dyn TargetIsa = &*isa;
     let env_ref = &env;
-    let outputs: Vec<Vec<(usize, Result<CompiledFunc, CompileError>)>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let queue = &queue;
-                s.spawn(move || {
-                    let mut worker = Worker {
-                        ctx: Context::new(),
-                        tcx: Default::default(),
-                        fctx: Default::default(),
-                    };
-                    let mut out = Vec::new();
-                    loop {
-                        let next = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
-                        let Some((i, job)) = next else { break };
-                        let r = worker.run(isa_ref, env_ref, layout, job);
-                        let failed = r.is_err();
-                        out.push((i, r));
-                        if failed {
-                            break;
-                        }
-                    }
-                    out
+    let first_error = AtomicUsize::new(usize::MAX);
+    let run = |jobs, bodies: Option<&inline::Bodies>| {
+        run_parallel(jobs, &first_error, Worker::new, |w, job| {
+            w.run(isa_ref, env_ref, layout, job, bodies)
+        })
+    };
+
+    // Inline candidates first, level by level, keeping their bodies.
+    let mut kept: Vec<Option<inline::Body>> = Vec::new();
+    if let Some(plan) = &plan {
+        kept.resize_with(layout.num_defined as usize, || None);
+        for level in &plan.levels {
+            let jobs: Vec<_> = level
+                .iter()
+                .filter_map(|&i| {
+                    func_job(
+                        &mut inputs,
+                        num_imported,
+                        i as usize,
+                        Some(plan.throws[i as usize]),
+                    )
                 })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
-    for (i, r) in outputs.into_iter().flatten() {
-        results[i] = Some(r);
+                .collect();
+            for (i, r) in run(jobs, Some(&kept)) {
+                results[i] = Some(r.map(|out| {
+                    kept[i] = out.body;
+                    out.func
+                }));
+            }
+        }
     }
+    // Then everything else.
+    let mut jobs: Vec<(usize, Job<'_>)> = (0..inputs.len())
+        .filter_map(|i| func_job(&mut inputs, num_imported, i, None))
+        .collect();
+    for t in 0..layout.num_types {
+        jobs.push((layout.array_trampoline(t) as usize, Job::ArrayTrampoline(t)));
+    }
+    for t in 0..layout.num_types {
+        jobs.push((layout.host_adapter(t) as usize, Job::HostAdapter(t)));
+    }
+    let bodies = plan.as_ref().map(|_| &kept[..]);
+    for (i, r) in run(jobs, bodies) {
+        results[i] = Some(r.map(|out| out.func));
+    }
+    drop(kept);
+
     // The first error in function order wins, so the reported error is deterministic.
     let mut funcs = Vec::with_capacity(num_jobs);
     for (i, r) in results.into_iter().enumerate() {
