@@ -42,7 +42,7 @@ fn instance(store: &mut Store, imported: i32) -> Instance {
 }
 
 fn get(store: &mut Store, inst: &Instance, name: &str) -> Val {
-    call(store, inst, name, &[]).unwrap()[0].clone()
+    call(store, inst, name, &[]).unwrap()[0]
 }
 
 #[test]

@@ -487,7 +487,7 @@ fn random_copies_and_fills_near_the_edges_match_the_model() {
             let len = all[rng.below(all.len() as u64) as usize];
             let n = n_of(len, [0, 1, 17, 64, 129, 4000][rng.below(6) as usize]);
             let (d, s) = (rng.below(2) as usize, rng.below(2) as usize);
-            let mut start = |mem: usize, rng: &mut Rng| {
+            let start = |mem: usize, rng: &mut Rng| {
                 let size = h.size(mem);
                 match rng.below(4) {
                     0 => rng.below(size),
@@ -568,7 +568,11 @@ fn shapes_module() -> (String, Vec<(String, Shape)>) {
                 text += &format!(
                     "(func (param {it} {vt}) {param} (memory.{op} {operands} (local.get 0) (local.get 1) {arg}))\n"
                 );
-                let shape = if inline { Shape::Inline } else { Shape::Libc(slot) };
+                let shape = if inline {
+                    Shape::Inline
+                } else {
+                    Shape::Libc(slot)
+                };
                 cases.push((format!("{op} {len:?} in memory {mem}"), shape));
             }
         }

@@ -92,7 +92,10 @@ impl Compiled {
 
     /// The `call_indirect` traps that function `index`'s code can raise, in code order.
     fn table_traps(&self, index: u32) -> Vec<Trap> {
-        self.meta.traps.get((index - self.meta.num_imported_funcs) as usize).unwrap()
+        self.meta
+            .traps
+            .get((index - self.meta.num_imported_funcs) as usize)
+            .unwrap()
             .iter()
             .map(|t| t.trap)
             .filter(|t| {
@@ -715,7 +718,10 @@ impl Compiled {
     /// The first bytes of the instruction at each `trap` site of function `index`.
     fn trap_instructions(&self, index: u32, trap: Trap) -> Vec<[u8; 2]> {
         let code = self.code(index);
-        self.meta.traps.get((index - self.meta.num_imported_funcs) as usize).unwrap()
+        self.meta
+            .traps
+            .get((index - self.meta.num_imported_funcs) as usize)
+            .unwrap()
             .iter()
             .filter(|t| t.trap == trap)
             .map(|t| [code[t.offset as usize], code[t.offset as usize + 1]])
