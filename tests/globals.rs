@@ -81,31 +81,13 @@ fn mutable_and_imported_globals_are_read_from_their_cells() {
     assert_eq!(get(&mut store, &b, "mut"), Val::I32(5));
 }
 
-/// The disassembly (`objdump -d`) of defined function `index` of `text` compiled with `opts`.
+/// The disassembly of defined function `index` of `text` compiled with `opts`.
 fn disassemble(text: &str, index: u32, opts: &CompileOptions) -> String {
     let wasm = wat::parse_str(text).unwrap();
     // The module must load too.
     load_wasm_with(&wasm, opts).unwrap();
-    let object = wasic_compiler::compile(&wasm, opts).unwrap();
-    let path = std::env::temp_dir().join(format!("wasic-globals-{}.o", std::process::id()));
-    std::fs::write(&path, object).unwrap();
-    let out = std::process::Command::new("objdump")
-        .args(["-d", "--no-show-raw-insn"])
-        .arg(&path)
-        .output()
-        .expect("objdump (binutils) runs");
-    std::fs::remove_file(&path).ok();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let head = format!("<wasm_func_{index}>:");
-    text.split("\n\n")
-        .find(|part| part.contains(&head))
-        .unwrap_or_else(|| panic!("no {head} in\n{text}"))
-        .to_string()
+    wasic_tests::disassemble_functions(&wasm, opts)
+        .swap_remove(index as usize)
 }
 
 /// Functions 0.. read: an (exported) constant global, a mutable one, one initialized from an

@@ -64,3 +64,34 @@ pub fn call(
         .unwrap_or_else(|| panic!("no export {name}"));
     f.call(store, args)
 }
+
+/// The disassembly (`objdump -d`, AT&T syntax) of each defined function of `wasm` compiled with
+/// `opts`, by defined-function index (the object's `wasm_func_N` symbols).
+pub fn disassemble_functions(wasm: &[u8], opts: &wasic_compiler::CompileOptions) -> Vec<String> {
+    let object = wasic_compiler::compile(wasm, opts).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("module.o");
+    std::fs::write(&path, object).unwrap();
+    let out = std::process::Command::new("objdump")
+        .args(["-d", "--no-show-raw-insn"])
+        .arg(&path)
+        .output()
+        .expect("objdump (binutils) runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut funcs = Vec::new();
+    for part in text.split("\n\n") {
+        if let Some(rest) = part.split("<wasm_func_").nth(1) {
+            let index: usize = rest.split('>').next().unwrap().parse().unwrap();
+            if funcs.len() <= index {
+                funcs.resize(index + 1, String::new());
+            }
+            funcs[index] = part.to_string();
+        }
+    }
+    funcs
+}

@@ -507,36 +507,9 @@ fn random_copies_and_fills_near_the_edges_match_the_model() {
     }
 }
 
-/// The disassembly (`objdump -d`) of each defined function of `text` compiled with `opts`, by
-/// function index.
+/// The disassembly of each defined function of `text` compiled with `opts`, by index.
 fn disassemble(text: &str, opts: &CompileOptions) -> Vec<String> {
-    let wasm = wat::parse_str(text).unwrap();
-    let object = wasic_compiler::compile(&wasm, opts).unwrap();
-    let path = std::env::temp_dir().join(format!("wasic-memops-{}.o", std::process::id()));
-    std::fs::write(&path, object).unwrap();
-    let out = std::process::Command::new("objdump")
-        .args(["-d", "--no-show-raw-insn"])
-        .arg(&path)
-        .output()
-        .expect("objdump (binutils) runs");
-    std::fs::remove_file(&path).ok();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let mut funcs = Vec::new();
-    for part in text.split("\n\n") {
-        if let Some(rest) = part.split("<wasm_func_").nth(1) {
-            let index: usize = rest.split('>').next().unwrap().parse().unwrap();
-            if funcs.len() <= index {
-                funcs.resize(index + 1, String::new());
-            }
-            funcs[index] = part.to_string();
-        }
-    }
-    funcs
+    wasic_tests::disassemble_functions(&wat::parse_str(text).unwrap(), opts)
 }
 
 /// What a `memory.copy` / `memory.fill` should compile to.
