@@ -86,8 +86,7 @@ fn disassemble(text: &str, index: u32, opts: &CompileOptions) -> String {
     let wasm = wat::parse_str(text).unwrap();
     // The module must load too.
     load_wasm_with(&wasm, opts).unwrap();
-    wasic_tests::disassemble_functions(&wasm, opts)
-        .swap_remove(index as usize)
+    wasic_tests::disassemble_functions(&wasm, opts).swap_remove(index as usize)
 }
 
 /// Functions 0.. read: an (exported) constant global, a mutable one, one initialized from an
