@@ -105,15 +105,18 @@ pub fn in_compiled_code(pc: usize) -> bool {
     let Some((_, (start, code))) = reg.range(pc + 1..).next() else {
         return false;
     };
-    let within = |v: &[(usize, usize)]| {
-        let i = v.partition_point(|(s, _)| *s <= pc);
-        i > 0 && pc < v[i - 1].0 + v[i - 1].1
-    };
     pc >= *start
-        && (within(&code.stubs) || {
-            let i = code.funcs.partition_point(|(s, _, _)| *s <= pc);
-            i > 0 && pc < code.funcs[i - 1].0 + code.funcs[i - 1].1
-        })
+        && (covers(&code.stubs, pc, |&(s, len)| (s, len))
+            || covers(&code.funcs, pc, |&(s, len, _)| (s, len)))
+}
+
+/// Whether one of `pieces` (sorted by start; `span` gives (start, length)) contains `pc`.
+fn covers<T>(pieces: &[T], pc: usize, span: impl Fn(&T) -> (usize, usize)) -> bool {
+    let i = pieces.partition_point(|p| span(p).0 <= pc);
+    i > 0 && {
+        let (start, len) = span(&pieces[i - 1]);
+        pc < start + len
+    }
 }
 
 /// Whether `pc` lies in wasm code, without blocking: `None` when the registry is busy. For

@@ -24,7 +24,7 @@ use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::immediates::Imm64;
 use cranelift_codegen::ir::{
     types, AbiParam, BlockArg, ExtFuncData, ExternalName, GlobalValueData, InstBuilder,
-    InstructionData, MemFlagsData, Opcode, SigRef, Signature, UserExternalName, Value,
+    MemFlagsData, SigRef, Signature, UserExternalName, Value,
 };
 use cranelift_codegen::isa::CallConv;
 use wasic_abi::builtins::BuiltinIndex;
@@ -296,8 +296,8 @@ impl FuncTranslator<'_, '_> {
         tail: bool,
     ) -> Vec<Value> {
         let want = self.env.canonical_types[type_index as usize];
-        if let Some(k) = self.iconst_u32(index) {
-            match table.slot(u64::from(k)) {
+        if let Some(k) = self.const_u64(index) {
+            match table.slot(k) {
                 None => return self.trap_now(Trap::UndefinedElement),
                 Some(Slot::Null) => return self.trap_now(Trap::UninitializedElement),
                 Some(Slot::Func { func, ty }) if ty == want => {
@@ -403,18 +403,6 @@ impl FuncTranslator<'_, '_> {
             })
         });
         self.b.ins().symbol_value(POINTER, gv)
-    }
-
-    /// The value of `v` if it is an `iconst`, as a `u32`.
-    fn iconst_u32(&self, v: Value) -> Option<u32> {
-        let inst = self.b.func.dfg.value_def(v).inst()?;
-        match self.b.func.dfg.insts[inst] {
-            InstructionData::UnaryImm {
-                opcode: Opcode::Iconst,
-                imm,
-            } => Some(imm.bits() as u32),
-            _ => None,
-        }
     }
 
     /// Traps with `trap` here; what follows is unreachable. Returns no results.

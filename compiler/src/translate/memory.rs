@@ -34,9 +34,7 @@ use super::{FuncTranslator, POINTER};
 use crate::error::CompileError;
 use crate::traps::trap_code;
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{
-    types, Endianness, InstBuilder, InstructionData, MemFlagsData, Opcode, TrapCode, Type, Value,
-};
+use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, TrapCode, Type, Value};
 use wasic_abi::builtins::BuiltinIndex;
 use wasic_abi::vmctx::VMOffsets;
 use wasic_abi::Trap;
@@ -216,27 +214,6 @@ impl FuncTranslator<'_, '_> {
 
     fn iconst32(&mut self, v: u32) -> Value {
         self.b.ins().iconst(types::I32, i64::from(v))
-    }
-
-    /// The value of `v` if it is an integer constant (zero-extended from its type's width).
-    fn const_u64(&self, v: Value) -> Option<u64> {
-        let dfg = &self.b.func.dfg;
-        let inst = dfg.value_def(v).inst()?;
-        match dfg.insts[inst] {
-            InstructionData::UnaryImm {
-                opcode: Opcode::Iconst,
-                imm,
-            } => {
-                let bits = dfg.value_type(v).bits();
-                let raw = imm.bits() as u64;
-                Some(if bits >= 64 {
-                    raw
-                } else {
-                    raw & ((1 << bits) - 1)
-                })
-            }
-            _ => None,
-        }
     }
 
     /// Traps with `MemoryOutOfBounds` unless `[start, start + len)` lies in memory `mem`:

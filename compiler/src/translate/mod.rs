@@ -218,6 +218,27 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         }
     }
 
+    /// The value of `v` if it is an integer constant (zero-extended from its type's width).
+    pub(super) fn const_u64(&self, v: Value) -> Option<u64> {
+        let dfg = &self.b.func.dfg;
+        let inst = dfg.value_def(v).inst()?;
+        match dfg.insts[inst] {
+            ir::InstructionData::UnaryImm {
+                opcode: ir::Opcode::Iconst,
+                imm,
+            } => {
+                let bits = dfg.value_type(v).bits();
+                let raw = imm.bits() as u64;
+                Some(if bits >= 64 {
+                    raw
+                } else {
+                    raw & ((1 << bits) - 1)
+                })
+            }
+            _ => None,
+        }
+    }
+
     /// Address of global `index`'s `VMGlobal` cell.
     fn global_ptr(&mut self, index: u32) -> Value {
         let off = self.offsets().global(index);
