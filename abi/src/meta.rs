@@ -213,7 +213,7 @@ pub struct ModuleMeta {
     pub trampoline_sizes: Vec<u32>,
     pub adapter_sizes: Vec<u32>,
     /// Trap sites of each defined function, sorted by offset.
-    pub traps: PerFunc<TrapSite>,
+    pub traps: TrapTable,
     /// Exception handler sites of each defined function, sorted by return offset.
     pub handlers: PerFunc<HandlerSite>,
     /// Function names from the name section.
@@ -277,6 +277,204 @@ impl<T, L: IntoIterator<Item = T>> FromIterator<L> for PerFunc<T> {
             p.push(l);
         }
         p
+    }
+}
+
+/// The trap sites of every defined function, kept in one byte string of fixed layout that
+/// lookups read in place: an executable decodes its metadata at every start, and decoding the
+/// sites one by one (thousands even in a hello world) was the largest part of that.
+///
+/// Layout, all little-endian: `n` (u32, the number of functions), `ends` (`n` × u32: one past
+/// function `i`'s last site), `offsets` (one u32 per site), `traps` (one [`Trap`] code byte per
+/// site). Decoding checks the layout once; lookups cannot then go out of bounds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrapTable {
+    bytes: Vec<u8>,
+    funcs: usize,
+    sites: usize,
+}
+
+/// One function's trap sites, sorted by offset: a view into a [`TrapTable`].
+#[derive(Clone, Copy, Debug)]
+pub struct TrapSites<'a> {
+    offsets: &'a [u8],
+    traps: &'a [u8],
+}
+
+impl Default for TrapTable {
+    fn default() -> Self {
+        TrapTable {
+            bytes: 0u32.to_le_bytes().to_vec(),
+            funcs: 0,
+            sites: 0,
+        }
+    }
+}
+
+fn le_u32(bytes: &[u8], i: usize) -> u32 {
+    let b = &bytes[4 * i..4 * i + 4];
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+impl TrapTable {
+    /// Checks `bytes` against the layout.
+    fn from_bytes(bytes: Vec<u8>) -> Result<TrapTable, &'static str> {
+        let funcs = bytes.get(..4).ok_or("trap table without a header")?;
+        let funcs = le_u32(funcs, 0) as usize;
+        let rest = (bytes.len() - 4)
+            .checked_sub(funcs.checked_mul(4).ok_or("trap table too large")?)
+            .ok_or("trap table shorter than its function count")?;
+        if rest % 5 != 0 {
+            return Err("trap table length does not fit its layout");
+        }
+        let sites = rest / 5;
+        let ends = &bytes[4..4 + 4 * funcs];
+        let mut prev = 0;
+        for i in 0..funcs {
+            let end = le_u32(ends, i) as usize;
+            if end < prev || end > sites {
+                return Err("trap table function ends out of order");
+            }
+            prev = end;
+        }
+        if prev != sites {
+            return Err("trap table sites past the last function");
+        }
+        if bytes[bytes.len() - sites..]
+            .iter()
+            .any(|&t| Trap::from_u8(t).is_none())
+        {
+            return Err("unknown trap code in the trap table");
+        }
+        Ok(TrapTable {
+            bytes,
+            funcs,
+            sites,
+        })
+    }
+
+    /// Number of functions.
+    pub fn len(&self) -> usize {
+        self.funcs
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.funcs == 0
+    }
+
+    fn end(&self, i: usize) -> usize {
+        le_u32(&self.bytes[4..], i) as usize
+    }
+
+    /// The sites of function `i`, or `None` past the last function.
+    pub fn get(&self, i: usize) -> Option<TrapSites<'_>> {
+        if i >= self.funcs {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.end(i - 1) };
+        let end = self.end(i);
+        let offsets = 4 + 4 * self.funcs;
+        let traps = offsets + 4 * self.sites;
+        Some(TrapSites {
+            offsets: &self.bytes[offsets + 4 * start..offsets + 4 * end],
+            traps: &self.bytes[traps + start..traps + end],
+        })
+    }
+
+    /// Every function's sites, in order.
+    pub fn iter(&self) -> impl Iterator<Item = TrapSites<'_>> + '_ {
+        (0..self.funcs).filter_map(|i| self.get(i))
+    }
+}
+
+impl<L: IntoIterator<Item = TrapSite>> FromIterator<L> for TrapTable {
+    fn from_iter<I: IntoIterator<Item = L>>(lists: I) -> Self {
+        let mut ends = Vec::new();
+        let mut offsets = Vec::new();
+        let mut traps = Vec::new();
+        for list in lists {
+            for site in list {
+                offsets.extend_from_slice(&site.offset.to_le_bytes());
+                traps.push(site.trap as u8);
+            }
+            ends.extend_from_slice(&(traps.len() as u32).to_le_bytes());
+        }
+        let funcs = ends.len() / 4;
+        let sites = traps.len();
+        let mut bytes = (funcs as u32).to_le_bytes().to_vec();
+        bytes.extend(ends);
+        bytes.extend(offsets);
+        bytes.extend(traps);
+        TrapTable {
+            bytes,
+            funcs,
+            sites,
+        }
+    }
+}
+
+impl Serialize for TrapTable {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.bytes)
+    }
+}
+
+impl<'de> Deserialize<'de> for TrapTable {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Bytes;
+        impl serde::de::Visitor<'_> for Bytes {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a trap table")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+        }
+        let bytes = d.deserialize_byte_buf(Bytes)?;
+        TrapTable::from_bytes(bytes).map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'a> TrapSites<'a> {
+    pub fn len(&self) -> usize {
+        self.traps.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.traps.is_empty()
+    }
+
+    fn site(&self, i: usize) -> TrapSite {
+        TrapSite {
+            offset: le_u32(self.offsets, i),
+            // Checked when the table was decoded or built from `Trap`s.
+            trap: Trap::from_u8(self.traps[i]).unwrap_or(Trap::Unreachable),
+        }
+    }
+
+    /// The sites, by offset.
+    pub fn iter(&self) -> impl Iterator<Item = TrapSite> + 'a {
+        let this = *self;
+        (0..this.len()).map(move |i| this.site(i))
+    }
+
+    /// The trap of the site at `offset`, if there is one: a binary search, for the signal
+    /// handler (no allocation).
+    pub fn find(&self, offset: u32) -> Option<Trap> {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match le_u32(self.offsets, mid).cmp(&offset) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(self.site(mid).trap),
+            }
+        }
+        None
     }
 }
 
@@ -436,6 +634,73 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(decode(&encode(&meta)).unwrap(), meta);
+    }
+
+    #[test]
+    fn trap_tables_find_sites_per_function_and_reject_corrupt_layouts() {
+        let site = |offset, trap| TrapSite { offset, trap };
+        let t: TrapTable = [
+            vec![site(3, Trap::Unreachable), site(9, Trap::MemoryOutOfBounds)],
+            vec![],
+            vec![site(0, Trap::StackOverflow)],
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(t.len(), 3);
+        let f0 = t.get(0).unwrap();
+        assert_eq!(
+            (f0.find(3), f0.find(9), f0.find(4), f0.find(0)),
+            (
+                Some(Trap::Unreachable),
+                Some(Trap::MemoryOutOfBounds),
+                None,
+                None
+            )
+        );
+        assert_eq!(t.get(1).unwrap().len(), 0);
+        assert_eq!(t.get(2).unwrap().find(0), Some(Trap::StackOverflow));
+        assert!(t.get(3).is_none());
+        assert_eq!(
+            t.iter()
+                .map(|s| s.iter().collect::<Vec<_>>())
+                .collect::<Vec<_>>(),
+            [
+                vec![site(3, Trap::Unreachable), site(9, Trap::MemoryOutOfBounds)],
+                vec![],
+                vec![site(0, Trap::StackOverflow)]
+            ]
+        );
+        let good = t.bytes.clone();
+        assert_eq!(TrapTable::from_bytes(good.clone()), Ok(t));
+        let mut bad = Vec::new();
+        // Truncated, a site too few, ends out of order, an unknown trap code, a huge count.
+        bad.push(good[..2].to_vec());
+        bad.push(good[..good.len() - 1].to_vec());
+        let mut b = good.clone();
+        b[4..8].copy_from_slice(&3u32.to_le_bytes());
+        bad.push(b);
+        let mut b = good.clone();
+        *b.last_mut().unwrap() = 0xee;
+        bad.push(b);
+        let mut b = good.clone();
+        b[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        bad.push(b);
+        for b in bad {
+            assert!(TrapTable::from_bytes(b.clone()).is_err(), "{b:?}");
+            let encoded = postcard::to_stdvec(&serde_bytes_of(&b)).unwrap();
+            assert!(postcard::from_bytes::<TrapTable>(&encoded).is_err());
+        }
+    }
+
+    /// `bytes` serialized the way a [`TrapTable`] is.
+    fn serde_bytes_of(bytes: &[u8]) -> impl Serialize + '_ {
+        struct B<'a>(&'a [u8]);
+        impl Serialize for B<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_bytes(self.0)
+            }
+        }
+        B(bytes)
     }
 
     #[test]

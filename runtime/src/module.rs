@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::{Arc, RwLock};
 use wasic_abi::meta::{
-    self, DataKind, ElemKind, ExternKind, ImportKind, ModuleDescriptor, ModuleMeta, TrapSite,
+    self, DataKind, ElemKind, ExternKind, ImportKind, ModuleDescriptor, ModuleMeta,
     DESCRIPTOR_MAGIC,
 };
 use wasic_abi::{FuncType, Trap, ABI_VERSION};
@@ -55,11 +55,8 @@ pub struct CodeLookup {
 
 impl CodeLookup {
     pub fn trap(&self) -> Option<Trap> {
-        let sites: &[TrapSite] = self.code.meta.traps.get(self.defined_index() as usize)?;
-        let i = sites
-            .binary_search_by_key(&self.offset, |s| s.offset)
-            .ok()?;
-        Some(sites[i].trap)
+        let sites = self.code.meta.traps.get(self.defined_index() as usize)?;
+        sites.find(self.offset)
     }
 
     fn defined_index(&self) -> u32 {

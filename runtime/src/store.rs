@@ -16,7 +16,7 @@ use crate::instance::InstanceData;
 use crate::memory::LinearMemory;
 use crate::module::Module;
 use crate::table::Table;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::num::NonZeroU64;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -196,10 +196,12 @@ pub(crate) struct StoreInner {
     pub funcref_arrays: Vec<std::ops::Range<usize>>,
     /// The exception objects (see `exceptions.rs`).
     pub exceptions: crate::exceptions::ExceptionHeap,
-    /// Array trampoline for each canonical type id, from any registered module.
-    pub trampolines: HashMap<u32, *const u8>,
+    /// Array trampoline for each canonical type id, from any registered module. Keyed by ids
+    /// the runtime hands out itself, so a fast hasher needs no random seed (std's costs a
+    /// `getrandom` call and SipHash at every start).
+    pub trampolines: FxHashMap<u32, *const u8>,
     /// Host adapter for each canonical type id, from any registered module.
-    pub adapters: HashMap<u32, *const u8>,
+    pub adapters: FxHashMap<u32, *const u8>,
 }
 
 /// Owns instances and everything they use. Not shared between threads.

@@ -39,7 +39,7 @@ mod instance;
 mod linking;
 
 pub use checks::{check_command, check_command_exports, check_imports, check_library};
-pub use command::{main, report_error, run_command, store_config, with_timeout};
+pub use command::{main, report_error, store_config, with_timeout};
 pub use cpu::{check_cpu, cpu_has};
 pub use grants::{
     bind_listener, env_grant_policy, is_grant_variable, secure_execution, wasi_ctx_for_process,
