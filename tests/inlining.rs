@@ -24,12 +24,16 @@ fn instantiate(text: &str, inline: bool) -> (Store, Instance) {
 }
 
 /// The direct calls the compiled code still makes, as (caller, callee) function indices: the
-/// relocations of each `wasm_func_N` symbol's code that target another `wasm_func_M`.
+/// relocations of each function symbol's code that target another one.
 fn calls_in_object(text: &str, inline: bool) -> BTreeSet<(u32, u32)> {
     let wasm = wat::parse_str(text).unwrap();
-    let obj = wasic_compiler::compile(&wasm, &options(inline)).unwrap();
+    let (obj, meta) = wasic_compiler::compile_with_meta(&wasm, &options(inline)).unwrap();
+    let symbols = wasic_tests::function_symbols(&obj);
     let file = object::read::elf::ElfFile64::<object::Endianness>::parse(&*obj).unwrap();
-    let func_index = |name: &str| name.strip_prefix("wasm_func_")?.parse::<u32>().ok();
+    let func_index = |name: &str| {
+        let defined = symbols.iter().position(|s| s == name)?;
+        Some(meta.num_imported_funcs + defined as u32)
+    };
     let funcs: Vec<(object::SectionIndex, u64, u64, u32)> = file
         .symbols()
         .filter_map(|s| {

@@ -65,10 +65,38 @@ pub fn call(
     f.call(store, args)
 }
 
+/// The symbol of each defined function of a compiled object, by defined-function index: the
+/// symbols the descriptor's function table (`wasic_funcs`) points at.
+pub fn function_symbols(object: &[u8]) -> Vec<String> {
+    use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget};
+    let file = object::File::parse(object).expect("an ELF object");
+    let table = file
+        .symbols()
+        .find(|s| s.name() == Ok("wasic_funcs"))
+        .expect("a wasic_funcs symbol");
+    let section = file
+        .section_by_index(table.section_index().unwrap())
+        .unwrap();
+    let mut entries: Vec<(u64, String)> = section
+        .relocations()
+        .filter(|(offset, _)| (table.address()..table.address() + table.size()).contains(offset))
+        .map(|(offset, r)| {
+            let RelocationTarget::Symbol(target) = r.target() else {
+                panic!("function table entry at {offset} is not a symbol");
+            };
+            let name = file.symbol_by_index(target).unwrap().name().unwrap();
+            (offset, name.to_string())
+        })
+        .collect();
+    entries.sort();
+    entries.into_iter().map(|(_, name)| name).collect()
+}
+
 /// The disassembly (`objdump -d`, AT&T syntax) of each defined function of `wasm` compiled with
-/// `opts`, by defined-function index (the object's `wasm_func_N` symbols).
+/// `opts`, by defined-function index.
 pub fn disassemble_functions(wasm: &[u8], opts: &wasic_compiler::CompileOptions) -> Vec<String> {
     let object = wasic_compiler::compile(wasm, opts).unwrap_or_else(|e| panic!("{e}"));
+    let symbols = function_symbols(&object);
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("module.o");
     std::fs::write(&path, object).unwrap();
@@ -83,13 +111,12 @@ pub fn disassemble_functions(wasm: &[u8], opts: &wasic_compiler::CompileOptions)
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    let mut funcs = Vec::new();
+    let mut funcs = vec![String::new(); symbols.len()];
     for part in text.split("\n\n") {
-        if let Some(rest) = part.split("<wasm_func_").nth(1) {
-            let index: usize = rest.split('>').next().unwrap().parse().unwrap();
-            if funcs.len() <= index {
-                funcs.resize(index + 1, String::new());
-            }
+        let Some(name) = part.split_once(" <").and_then(|(_, r)| r.split_once(">:")) else {
+            continue;
+        };
+        if let Some(index) = symbols.iter().position(|s| *s == name.0) {
             funcs[index] = part.to_string();
         }
     }

@@ -45,11 +45,17 @@ fn compile(text: &str) -> Compiled {
 }
 
 impl Compiled {
+    /// The symbol of function `index` (imports included in the numbering).
+    fn symbol(&self, index: u32) -> String {
+        let defined = (index - self.meta.num_imported_funcs) as usize;
+        wasic_tests::function_symbols(&self.object)[defined].clone()
+    }
+
     /// Names of the symbols the code of function `index` has relocations against.
     fn code_refs(&self, index: u32) -> Vec<String> {
         use object::{Object, ObjectSection, ObjectSymbol, RelocationTarget};
         let file = object::File::parse(&*self.object).unwrap();
-        let name = format!("wasm_func_{index}");
+        let name = self.symbol(index);
         let sym = file
             .symbols()
             .find(|s| s.name() == Ok(name.as_str()))
@@ -86,8 +92,7 @@ impl Compiled {
 
     /// Whether the code of function `index` calls defined function `callee` directly.
     fn calls_directly(&self, index: u32, callee: u32) -> bool {
-        self.code_refs(index)
-            .contains(&format!("wasm_func_{callee}"))
+        self.code_refs(index).contains(&self.symbol(callee))
     }
 
     /// The `call_indirect` traps that function `index`'s code can raise, in code order.
@@ -705,7 +710,7 @@ impl Compiled {
     fn code(&self, index: u32) -> Vec<u8> {
         use object::{Object, ObjectSection, ObjectSymbol};
         let file = object::File::parse(&*self.object).unwrap();
-        let name = format!("wasm_func_{index}");
+        let name = self.symbol(index);
         let sym = file
             .symbols()
             .find(|s| s.name() == Ok(name.as_str()))

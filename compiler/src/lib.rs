@@ -17,6 +17,7 @@ mod isa;
 pub use entry::entry_object;
 pub use isa::required_cpu_features;
 mod module;
+mod names;
 mod object;
 mod strict;
 mod trampolines;
@@ -556,9 +557,12 @@ pub fn compile_with_meta(
         .map(|f| f.handlers.iter().copied())
         .collect();
 
+    let symbols = names::function_symbols(&meta);
+    meta.func_names = names::demangled(&meta.func_names);
     let object = object::emit(
         isa,
         object::ObjectInput {
+            symbols: &symbols,
             meta: &meta,
             data: &data,
             layout,

@@ -61,6 +61,8 @@ impl FuncLayout {
 
 /// Functions compiled for the object, in `FuncId` order.
 pub struct ObjectInput<'a> {
+    /// The symbol of each defined function (`names::function_symbols`).
+    pub symbols: &'a [String],
     pub meta: &'a ModuleMeta,
     pub data: &'a [u8],
     pub layout: FuncLayout,
@@ -196,6 +198,7 @@ fn define_data(
 /// Builds the object file.
 pub fn emit(isa: OwnedTargetIsa, input: ObjectInput<'_>) -> Result<Vec<u8>, CompileError> {
     let ObjectInput {
+        symbols,
         meta,
         data,
         layout,
@@ -210,11 +213,10 @@ pub fn emit(isa: OwnedTargetIsa, input: ObjectInput<'_>) -> Result<Vec<u8>, Comp
     for i in 0..layout.num_defined {
         let index = meta.num_imported_funcs + i;
         let ty = &meta.types[meta.funcs[index as usize] as usize];
-        ids.push(module.declare_function(
-            &format!("wasm_func_{index}"),
-            Linkage::Local,
-            &wasm_signature(ty),
-        )?);
+        let symbol = symbols
+            .get(i as usize)
+            .ok_or_else(|| object_error(format!("no symbol for function {index}")))?;
+        ids.push(module.declare_function(symbol, Linkage::Local, &wasm_signature(ty))?);
     }
     for t in 0..layout.num_types {
         let sig = array_trampoline_signature();
