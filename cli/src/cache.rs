@@ -96,7 +96,7 @@ pub fn executable(wasm: &[u8], input: &Path, common: &CommonArgs) -> Result<Exec
         .tempfile()
         .context("creating a temporary executable")?
         .into_temp_path();
-    link::build_executable(wasm, input, &temp, common, &cfg, false)?;
+    link::build_executable(wasm, input, &temp, common, &cfg, Default::default())?;
     log(format_args!("`{}`: compiled, {why_not}", input.display()));
     Ok(Executable::Temporary(temp))
 }
@@ -118,6 +118,7 @@ fn cached_executable(
     let key = KeyBuilder::new("executable")
         .map_err(Unusable::Cache)?
         .part(env!("WASIC_RT_LIB").as_bytes())
+        .part(if common.debug { b"debug" } else { b"stripped" })
         .part(format!("{:?}", link::compile_options(common)).as_bytes())
         .part(format!("{cfg:?}").as_bytes())
         .part(link::linker_program(common).as_bytes())
@@ -136,7 +137,8 @@ fn cached_executable(
         Lookup::Rejected(why) => format!(" (the cache entry was rejected: {why})"),
     };
     let temp = cache.temp_file().map_err(Unusable::Cache)?.into_temp_path();
-    link::build_executable(wasm, input, &temp, common, cfg, false).map_err(Unusable::Build)?;
+    link::build_executable(wasm, input, &temp, common, cfg, Default::default())
+        .map_err(Unusable::Build)?;
     let exe = cache.commit(temp, &key).map_err(Unusable::Cache)?;
     log(format_args!(
         "`{}`: compiled{rejected}, cached as `{}`",

@@ -21,8 +21,19 @@ const NATIVE_LIBS: &[&str] = &["-lpthread", "-ldl", "-lm", "-lrt", "-Wl,--gc-sec
 /// read-only (`relro`), so a memory-corruption bug in the runtime cannot redirect calls.
 const HARDENING: &[&str] = &["-Wl,-z,relro,-z,now"];
 
-/// The runtime static library, built by build.rs.
-static RT_LIB: &[u8] = include_bytes!(env!("WASIC_RT_LIB"));
+/// The runtime static library, built by build.rs: with its debug information (`--debug`) and
+/// without (the default).
+static RT_LIB_DEBUG: &[u8] = include_bytes!(env!("WASIC_RT_LIB"));
+static RT_LIB: &[u8] = include_bytes!(env!("WASIC_RT_LIB_STRIPPED"));
+
+/// How an executable is linked, besides the shared options.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ExeOptions {
+    /// `--static`: a static PIE.
+    pub static_: bool,
+    /// `--strip`: no symbols, no debug information.
+    pub strip: bool,
+}
 
 pub fn compile_options(common: &CommonArgs) -> wasic_compiler::CompileOptions {
     wasic_compiler::CompileOptions {
@@ -133,10 +144,12 @@ struct Scratch {
 }
 
 impl Scratch {
-    fn new(object: &[u8]) -> Result<Scratch> {
+    /// With `debug` (`--debug`), the runtime library keeps its debug information.
+    fn new(object: &[u8], debug: bool) -> Result<Scratch> {
         let dir = tempfile::tempdir().context("creating a temporary directory")?;
         std::fs::write(dir.path().join("module.o"), object)?;
-        std::fs::write(dir.path().join("libwasic_rt.a"), RT_LIB)?;
+        let lib = if debug { RT_LIB_DEBUG } else { RT_LIB };
+        std::fs::write(dir.path().join("libwasic_rt.a"), lib)?;
         Ok(Scratch { dir })
     }
     fn path(&self, name: &str) -> PathBuf {
@@ -222,12 +235,12 @@ pub fn build_executable(
     output: &Path,
     common: &CommonArgs,
     cfg: &ExecConfig,
-    static_: bool,
+    exe: ExeOptions,
 ) -> Result<()> {
     check_entry_point(wasm, input)?;
     let (object, module) = compile(wasm, input, common)?;
     exec::check_command(module.meta()).map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
-    let scratch = Scratch::new(&object)?;
+    let scratch = Scratch::new(&object, common.debug)?;
     let entry = scratch.path("entry.o");
     std::fs::write(
         &entry,
@@ -242,10 +255,13 @@ pub fn build_executable(
         .arg(&entry)
         .arg(scratch.path("libwasic_rt.a"));
     // A static executable is a static PIE, so ASLR still moves it.
-    if static_ {
+    if exe.static_ {
         cmd.arg("-static-pie");
     } else {
         cmd.arg("-pie");
+    }
+    if exe.strip {
+        cmd.arg("-Wl,--strip-all");
     }
     cmd.args(NATIVE_LIBS).args(HARDENING);
     // Fewer shared objects to load at start-up: the unwinder (libgcc_s) goes in statically and
@@ -274,7 +290,7 @@ pub fn build_library(
         )?),
         None => None,
     };
-    let scratch = Scratch::new(&object)?;
+    let scratch = Scratch::new(&object, common.debug)?;
     let partial = PartialOutput::new(output)?;
     match output.extension().and_then(|e| e.to_str()) {
         Some("a") => {

@@ -91,6 +91,10 @@ pub struct CommonArgs {
     /// The C compiler driver used to link (default: $CC or `cc`)
     #[arg(long, value_name = "PROGRAM")]
     pub linker: Option<String>,
+    /// Keep the debug information of wasic's runtime (and Rust's standard library) in the
+    /// output, for debugging wasic itself; by default the output carries none of it
+    #[arg(long)]
+    pub debug: bool,
 }
 
 #[derive(Args)]
@@ -110,6 +114,10 @@ struct BuildArgs {
     /// With --lib: also write a C header declaring the API and one function per export
     #[arg(long, value_name = "NAME.h", requires = "lib")]
     header: Option<PathBuf>,
+    /// Drop every symbol and all debug information from the executable: the smallest output.
+    /// Trap backtraces keep their function names; perf, gdb and nm see none
+    #[arg(long, conflicts_with_all = ["debug", "lib"])]
+    strip: bool,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -276,7 +284,11 @@ fn build(a: BuildArgs) -> Result<i32> {
         return Ok(0);
     }
     let cfg = link::exec_config(&a.common, true)?;
-    link::build_executable(&wasm, &a.input, &a.output, &a.common, &cfg, a.static_)?;
+    let exe = link::ExeOptions {
+        static_: a.static_,
+        strip: a.strip,
+    };
+    link::build_executable(&wasm, &a.input, &a.output, &a.common, &cfg, exe)?;
     Ok(0)
 }
 

@@ -1,11 +1,24 @@
-//! The names native tools see in a built executable: every wasm function with a name in the
+//! What native tools see in a built executable: every wasm function with a name in the
 //! module's `name` section is an ELF symbol of that name (what `perf report`, `gdb` and `nm`
-//! show), local to the executable, and trap backtraces use the same names.
+//! show), local to the executable, and trap backtraces use the same names; the runtime's own
+//! debug information is left out unless `--debug` asks for it, and `--strip` drops symbols.
 
 mod common;
 
 use common::*;
+use object::{Object, ObjectSection};
 use std::process::Command;
+
+/// The names of the executable's sections, and whether it has a symbol table.
+fn sections(exe: &std::path::Path) -> (Vec<String>, bool) {
+    let bytes = std::fs::read(exe).unwrap();
+    let file = object::File::parse(&*bytes).unwrap();
+    let names = file
+        .sections()
+        .filter_map(|s| s.name().ok().map(str::to_string))
+        .collect();
+    (names, file.symbol_table().is_some())
+}
 
 #[test]
 fn wasm_functions_are_local_elf_symbols_named_from_the_name_section() {
@@ -37,4 +50,27 @@ fn wasm_functions_are_local_elf_symbols_named_from_the_name_section() {
         "the backtrace names functions as the symbols do: {}",
         out.stderr
     );
+}
+
+#[test]
+fn executables_carry_the_runtimes_debug_info_only_with_debug_and_no_symbols_with_strip() {
+    let t = tempfile::tempdir().unwrap();
+    let wasm = compile_c("misc");
+    let default = build(&wasm, t.path(), "default", &[]);
+    let debug = build(&wasm, t.path(), "debug", &["--debug"]);
+    let strip = build(&wasm, t.path(), "strip", &["--strip"]);
+    let has_debug_info = |s: &[String]| s.iter().any(|n| n == ".debug_info");
+    let (default_sections, default_symbols) = sections(&default);
+    let (debug_sections, _) = sections(&debug);
+    let (strip_sections, strip_symbols) = sections(&strip);
+    assert!(!has_debug_info(&default_sections), "{default_sections:?}");
+    assert!(default_symbols, "the default keeps the symbol table");
+    assert!(has_debug_info(&debug_sections), "{debug_sections:?}");
+    assert!(!has_debug_info(&strip_sections) && !strip_symbols);
+    let size = |p: &std::path::Path| std::fs::metadata(p).unwrap().len();
+    assert!(size(&strip) < size(&default) && size(&default) < size(&debug));
+    // All three run the same program.
+    for exe in [&default, &debug, &strip] {
+        assert_run(&run_exe(exe, &["exit", "7"]), 7, "exiting with 7\n");
+    }
 }
