@@ -242,7 +242,8 @@ fn descriptor_leads_to_the_metadata() {
     assert_eq!(meta.exports.len(), 1);
     assert_eq!(meta.func_names.get(1), Some("add"));
     for traps in meta.traps.iter() {
-        assert!(traps.windows(2).all(|w| w[0].offset <= w[1].offset));
+        let sites: Vec<_> = traps.iter().collect();
+        assert!(sites.windows(2).all(|w| w[0].offset <= w[1].offset));
     }
     let traps = |f: usize| meta.traps.get(f).unwrap();
     let has = |f: usize, t: Trap| traps(f).iter().any(|s| s.trap == t);
@@ -252,7 +253,7 @@ fn descriptor_leads_to_the_metadata() {
         assert!(
             !has(f, Trap::StackOverflow),
             "prologue stack check in {f}: {:?}",
-            traps(f)
+            traps(f).iter().collect::<Vec<_>>()
         );
     }
     assert!(has(1, Trap::MemoryOutOfBounds));
