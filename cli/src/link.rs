@@ -5,6 +5,7 @@
 //! are position independent (`--static`: a static PIE), so ASLR applies, and linked with full
 //! RELRO.
 
+use crate::progress::Reporter;
 use crate::CommonArgs;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -130,9 +131,16 @@ pub fn check_entry_point(wasm: &[u8], input: &Path) -> Result<()> {
 }
 
 /// Compiles `wasm` and loads the result to read its metadata.
-pub fn compile(wasm: &[u8], input: &Path, common: &CommonArgs) -> Result<(Vec<u8>, Arc<Module>)> {
-    let object = wasic_compiler::compile(wasm, &compile_options(common))
-        .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+/// With `reporter`, the functions compiled are counted for its display.
+pub fn compile(
+    wasm: &[u8],
+    input: &Path,
+    common: &CommonArgs,
+    reporter: &Reporter,
+) -> Result<(Vec<u8>, Arc<Module>)> {
+    let (object, _) =
+        wasic_compiler::compile_with_progress(wasm, &compile_options(common), reporter.compile())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
     // SAFETY: `object` was just produced by the compiler this binary is built with.
     let module = unsafe { Module::from_object(&object) }.context("loading the compiled module")?;
     Ok((object, module))
@@ -238,7 +246,8 @@ pub fn build_executable(
     exe: ExeOptions,
 ) -> Result<()> {
     check_entry_point(wasm, input)?;
-    let (object, module) = compile(wasm, input, common)?;
+    let reporter = Reporter::start(input.display().to_string());
+    let (object, module) = compile(wasm, input, common, &reporter)?;
     exec::check_command(module.meta()).map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
     let scratch = Scratch::new(&object, common.debug)?;
     let entry = scratch.path("entry.o");
@@ -267,7 +276,9 @@ pub fn build_executable(
     // Fewer shared objects to load at start-up: the unwinder (libgcc_s) goes in statically and
     // libraries nothing refers to are dropped.
     cmd.args(["-static-libgcc", "-Wl,--as-needed"]);
+    reporter.linking();
     run_tool(cmd, "linking")?;
+    drop(reporter);
     partial.commit()
 }
 
@@ -280,7 +291,9 @@ pub fn build_library(
     common: &CommonArgs,
     header: Option<&Path>,
 ) -> Result<()> {
-    let (object, module) = compile(wasm, input, common)?;
+    let reporter = Reporter::start(input.display().to_string());
+    let (object, module) = compile(wasm, input, common, &reporter)?;
+    reporter.linking();
     exec::check_library(module.meta()).map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
     let header_text = match header {
         Some(h) => Some(crate::header::generate(

@@ -5,6 +5,7 @@ mod cache;
 mod header;
 mod invoke;
 mod link;
+mod progress;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};

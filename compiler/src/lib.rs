@@ -432,10 +432,39 @@ fn plan_inlining(env: &module::ModuleEnv, bodies: &[module::FuncInput<'_>]) -> i
     inline::Plan::new(scans, &body_len)
 }
 
+/// How far a compilation has come, for a progress display on another thread: how many of its
+/// jobs (functions, then one trampoline and one adapter per type) are compiled.
+#[derive(Debug, Default)]
+pub struct Progress {
+    done: AtomicUsize,
+    total: AtomicUsize,
+}
+
+impl Progress {
+    /// Jobs compiled so far.
+    pub fn done(&self) -> usize {
+        self.done.load(Ordering::Relaxed)
+    }
+
+    /// All jobs: 0 until the module is parsed.
+    pub fn total(&self) -> usize {
+        self.total.load(Ordering::Relaxed)
+    }
+}
+
 /// Compiles `wasm` and also returns the metadata stored in the object (for tests and tools).
 pub fn compile_with_meta(
     wasm: &[u8],
     opts: &CompileOptions,
+) -> Result<(Vec<u8>, ModuleMeta), CompileError> {
+    compile_with_progress(wasm, opts, &Progress::default())
+}
+
+/// [`compile_with_meta`], counting the compiled jobs in `progress`.
+pub fn compile_with_progress(
+    wasm: &[u8],
+    opts: &CompileOptions,
+    progress: &Progress,
 ) -> Result<(Vec<u8>, ModuleMeta), CompileError> {
     let isa = isa::build_isa(opts)?;
     let module::ParsedModule {
@@ -462,6 +491,7 @@ pub fn compile_with_meta(
 
     // Job numbers are FuncIds: defined functions, then array trampolines, then host adapters.
     let num_jobs = (layout.num_defined + 2 * layout.num_types) as usize;
+    progress.total.store(num_jobs, Ordering::Relaxed);
     let mut results: Vec<Option<Result<CompiledFunc, CompileError>>> =
         (0..num_jobs).map(|_| None).collect();
     let mut inputs: Vec<Option<module::FuncInput<'_>>> = bodies.into_iter().map(Some).collect();
@@ -482,7 +512,9 @@ pub fn compile_with_meta(
     let first_error = AtomicUsize::new(usize::MAX);
     let run = |jobs, bodies: Option<&inline::Bodies>| {
         run_parallel(jobs, &first_error, Worker::new, |w, job| {
-            w.run(isa_ref, env_ref, layout, job, bodies)
+            let out = w.run(isa_ref, env_ref, layout, job, bodies);
+            progress.done.fetch_add(1, Ordering::Relaxed);
+            out
         })
     };
 
