@@ -10,6 +10,7 @@
 //! non-recursive functions are compiled before the others, bottom-up, keeping their IR so that
 //! their callers can inline them ([`inline`]).
 
+mod dwarf;
 mod entry;
 mod error;
 mod inline;
@@ -177,6 +178,9 @@ pub fn compile(wasm: &[u8], opts: &CompileOptions) -> Result<Vec<u8>, CompileErr
 /// One compiled function, ready to be placed in the object.
 pub(crate) struct CompiledFunc {
     pub bytes: Vec<u8>,
+    /// With DWARF to translate: (native start, native end, code-section offset) of each
+    /// range of the code, by start.
+    pub srclocs: Vec<(u32, u32, u32)>,
     pub relocs: Vec<ModuleReloc>,
     pub traps: Vec<TrapSite>,
     pub handlers: Vec<HandlerSite>,
@@ -286,7 +290,7 @@ impl Worker {
                 (id, format!("host adapter of type {t}"))
             }
         };
-        let func = self.finish(isa, func_id, what)?;
+        let func = self.finish(isa, func_id, what, env.srcloc_base.is_some())?;
         Ok(Output { func, body })
     }
 
@@ -296,6 +300,7 @@ impl Worker {
         isa: &dyn TargetIsa,
         func_id: u32,
         what: String,
+        srclocs: bool,
     ) -> Result<CompiledFunc, CompileError> {
         self.ctx
             .compile(isa, &mut ControlPlane::default())
@@ -348,7 +353,18 @@ impl Worker {
             }
         }
         handlers.sort_by_key(|h| h.ret_offset);
+        let srclocs = if srclocs {
+            buffer
+                .get_srclocs_sorted()
+                .iter()
+                .filter(|l| l.loc.is_abs() && !l.loc.as_abs().is_default())
+                .map(|l| (l.start, l.end, l.loc.as_abs().bits()))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(CompiledFunc {
+            srclocs,
             bytes: buffer.data().to_vec(),
             relocs,
             traps,
@@ -472,8 +488,17 @@ pub fn compile_with_progress(
         mut env,
         bodies,
         data,
+        dwarf,
     } = module::parse(wasm, opts.features.wasmparser())?;
     env.optimizations = opts.optimizations;
+    // Reading the line table first: a module whose DWARF is unusable compiles without it.
+    let lines = dwarf
+        .has_lines()
+        .then(|| dwarf::LineTable::read(&dwarf))
+        .flatten();
+    if lines.is_some() {
+        env.srcloc_base = Some(dwarf.code_start);
+    }
     env.find_static_tables(&meta, &bodies);
 
     if bodies.len() != env.num_defined_funcs() {
@@ -595,6 +620,7 @@ pub fn compile_with_progress(
         isa,
         object::ObjectInput {
             symbols: &symbols,
+            lines: lines.as_ref(),
             meta: &meta,
             data: &data,
             layout,

@@ -57,6 +57,9 @@ pub struct ModuleEnv {
     /// Per table, its contents when nothing can change them after instantiation; all `None`
     /// unless the `static_tables` optimization is on (see [`ModuleEnv::find_static_tables`]).
     pub static_tables: Vec<Option<StaticTable>>,
+    /// With DWARF to translate (`dwarf.rs`): the offset of the code section's contents, from
+    /// which every instruction's source location counts.
+    pub srcloc_base: Option<u64>,
 }
 
 impl ModuleEnv {
@@ -74,6 +77,7 @@ impl ModuleEnv {
             optimizations: Default::default(),
             canonical_types: canonical_types(&meta.types),
             static_tables: Vec::new(),
+            srcloc_base: None,
         };
         for import in &meta.imports {
             match &import.kind {
@@ -122,6 +126,8 @@ pub struct ParsedModule<'a> {
     pub meta: ModuleMeta,
     pub env: ModuleEnv,
     pub bodies: Vec<FuncInput<'a>>,
+    /// The module's own DWARF, if it has any.
+    pub dwarf: crate::dwarf::WasmDwarf<'a>,
     /// All data segments' bytes, back to back.
     pub data: Vec<u8>,
 }
@@ -319,6 +325,7 @@ pub fn parse(
     let mut meta = ModuleMeta::default();
     let mut bodies = Vec::new();
     let mut data = Vec::new();
+    let mut dwarf = crate::dwarf::WasmDwarf::default();
 
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload?;
@@ -498,8 +505,13 @@ pub fn parse(
             Payload::CustomSection(reader) => {
                 if let wasmparser::KnownCustom::Name(names) = reader.as_known() {
                     read_names(names, &mut meta);
+                } else {
+                    dwarf.add_section(reader.name(), reader.data());
                 }
             }
+            Payload::CodeSectionStart {
+                unchecked_range, ..
+            } => dwarf.code_start = unchecked_range.start,
             _ => {}
         }
     }
@@ -510,6 +522,7 @@ pub fn parse(
         env,
         bodies,
         data,
+        dwarf,
     })
 }
 

@@ -63,6 +63,8 @@ impl FuncLayout {
 pub struct ObjectInput<'a> {
     /// The symbol of each defined function (`names::function_symbols`).
     pub symbols: &'a [String],
+    /// The module's line table, when its DWARF is translated (`dwarf.rs`).
+    pub lines: Option<&'a crate::dwarf::LineTable>,
     pub meta: &'a ModuleMeta,
     pub data: &'a [u8],
     pub layout: FuncLayout,
@@ -199,6 +201,7 @@ fn define_data(
 pub fn emit(isa: OwnedTargetIsa, input: ObjectInput<'_>) -> Result<Vec<u8>, CompileError> {
     let ObjectInput {
         symbols,
+        lines,
         meta,
         data,
         layout,
@@ -321,5 +324,19 @@ pub fn emit(isa: OwnedTargetIsa, input: ObjectInput<'_>) -> Result<Vec<u8>, Comp
 
     let mut product = module.finish();
     relocate_static_tables(&mut product, static_tables, meta.num_imported_funcs)?;
+    if let Some(lines) = lines {
+        let debug_funcs: Vec<crate::dwarf::DebugFunc<'_>> = (0..layout.num_defined as usize)
+            .map(|i| crate::dwarf::DebugFunc {
+                symbol: product.function_symbol(ids[i]),
+                name: meta
+                    .func_names
+                    .get(meta.num_imported_funcs + i as u32)
+                    .unwrap_or(&symbols[i]),
+                size: funcs[i].bytes.len() as u64,
+                srclocs: &funcs[i].srclocs,
+            })
+            .collect();
+        crate::dwarf::emit(&mut product, lines, &debug_funcs)?;
+    }
     product.emit().map_err(object_error)
 }

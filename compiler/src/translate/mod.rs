@@ -368,6 +368,11 @@ pub fn translate_function(
             // Validation already rejects operators after the final `end`.
             continue;
         }
+        if let Some(base) = env.srcloc_base {
+            // Code-section offsets, as the module's DWARF counts them (`dwarf.rs`).
+            let loc = offset.saturating_sub(base);
+            t.b.set_srcloc(ir::SourceLoc::new(loc.min(u64::from(u32::MAX - 1)) as u32));
+        }
         t.translate(&op, offset)?;
     }
     reader.finish()?;
