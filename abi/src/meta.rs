@@ -218,6 +218,8 @@ pub struct ModuleMeta {
     pub handlers: PerFunc<HandlerSite>,
     /// Function names from the name section.
     pub func_names: NameMap,
+    /// Source lines of the compiled code (from the module's DWARF; empty without).
+    pub lines: LazyLines,
 }
 
 /// One list per defined function, stored flat: an executable decodes its metadata at every
@@ -280,76 +282,133 @@ impl<T, L: IntoIterator<Item = T>> FromIterator<L> for PerFunc<T> {
     }
 }
 
-/// The trap sites of every defined function, kept in one byte string of fixed layout that
-/// lookups read in place: an executable decodes its metadata at every start, and decoding the
-/// sites one by one (thousands even in a hello world) was the largest part of that.
+/// A record of a [`PackedTable`]: fixed size, little-endian, its first four bytes the code
+/// offset it is sorted and searched by.
+pub trait Packed: Copy {
+    /// Bytes per record.
+    const SIZE: usize;
+    /// Appends the record's bytes.
+    fn write(&self, out: &mut Vec<u8>);
+    /// Reads a record (`bytes` is `SIZE` long); `None` when the bytes are no valid record.
+    fn read(bytes: &[u8]) -> Option<Self>;
+}
+
+impl Packed for TrapSite {
+    const SIZE: usize = 5;
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.offset.to_le_bytes());
+        out.push(self.trap as u8);
+    }
+    fn read(bytes: &[u8]) -> Option<Self> {
+        Some(TrapSite {
+            offset: le_u32(bytes, 0),
+            trap: Trap::from_u8(bytes[4])?,
+        })
+    }
+}
+
+/// A source position of compiled code: from `offset` (in the function's code) on, until the
+/// next row, the code is line `line` of file `file` (an index in [`SourceLines::files`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineRow {
+    pub offset: u32,
+    pub file: u32,
+    pub line: u32,
+}
+
+impl Packed for LineRow {
+    const SIZE: usize = 12;
+    fn write(&self, out: &mut Vec<u8>) {
+        for v in [self.offset, self.file, self.line] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    fn read(bytes: &[u8]) -> Option<Self> {
+        Some(LineRow {
+            offset: le_u32(bytes, 0),
+            file: le_u32(bytes, 1),
+            line: le_u32(bytes, 2),
+        })
+    }
+}
+
+/// Records of every defined function, kept in one byte string of fixed layout that lookups
+/// read in place: an executable decodes its metadata at every start, and decoding records one
+/// by one (thousands of trap sites even in a hello world) was the largest part of that.
 ///
 /// Layout, all little-endian: `n` (u32, the number of functions), `ends` (`n` × u32: one past
-/// function `i`'s last site), `offsets` (one u32 per site), `traps` (one [`Trap`] code byte per
-/// site). Decoding checks the layout once; lookups cannot then go out of bounds.
+/// function `i`'s last record), then the records, [`Packed::SIZE`] bytes each. Decoding checks
+/// the layout and every record once; lookups cannot then go out of bounds.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TrapTable {
+pub struct PackedTable<T> {
     bytes: Vec<u8>,
     funcs: usize,
-    sites: usize,
+    _records: std::marker::PhantomData<T>,
 }
 
-/// One function's trap sites, sorted by offset: a view into a [`TrapTable`].
+/// The trap sites of every defined function.
+pub type TrapTable = PackedTable<TrapSite>;
+
+/// One function's records, sorted by offset: a view into a [`PackedTable`].
 #[derive(Clone, Copy, Debug)]
-pub struct TrapSites<'a> {
-    offsets: &'a [u8],
-    traps: &'a [u8],
+pub struct Records<'a, T> {
+    bytes: &'a [u8],
+    _records: std::marker::PhantomData<T>,
 }
 
-impl Default for TrapTable {
+/// The trap sites of one function.
+pub type TrapSites<'a> = Records<'a, TrapSite>;
+
+impl<T> Default for PackedTable<T> {
     fn default() -> Self {
-        TrapTable {
+        PackedTable {
             bytes: 0u32.to_le_bytes().to_vec(),
             funcs: 0,
-            sites: 0,
+            _records: std::marker::PhantomData,
         }
     }
 }
 
+/// The `i`th little-endian u32 of `bytes`.
 fn le_u32(bytes: &[u8], i: usize) -> u32 {
     let b = &bytes[4 * i..4 * i + 4];
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
-impl TrapTable {
+impl<T: Packed> PackedTable<T> {
     /// Checks `bytes` against the layout.
-    fn from_bytes(bytes: Vec<u8>) -> Result<TrapTable, &'static str> {
-        let funcs = bytes.get(..4).ok_or("trap table without a header")?;
+    fn from_bytes(bytes: Vec<u8>) -> Result<PackedTable<T>, &'static str> {
+        let funcs = bytes.get(..4).ok_or("packed table without a header")?;
         let funcs = le_u32(funcs, 0) as usize;
         let rest = (bytes.len() - 4)
-            .checked_sub(funcs.checked_mul(4).ok_or("trap table too large")?)
-            .ok_or("trap table shorter than its function count")?;
-        if rest % 5 != 0 {
-            return Err("trap table length does not fit its layout");
+            .checked_sub(funcs.checked_mul(4).ok_or("packed table too large")?)
+            .ok_or("packed table shorter than its function count")?;
+        if rest % T::SIZE != 0 {
+            return Err("packed table length does not fit its layout");
         }
-        let sites = rest / 5;
+        let records = rest / T::SIZE;
         let ends = &bytes[4..4 + 4 * funcs];
         let mut prev = 0;
         for i in 0..funcs {
             let end = le_u32(ends, i) as usize;
-            if end < prev || end > sites {
-                return Err("trap table function ends out of order");
+            if end < prev || end > records {
+                return Err("packed table function ends out of order");
             }
             prev = end;
         }
-        if prev != sites {
-            return Err("trap table sites past the last function");
+        if prev != records {
+            return Err("packed table records past the last function");
         }
-        if bytes[bytes.len() - sites..]
-            .iter()
-            .any(|&t| Trap::from_u8(t).is_none())
+        if bytes[4 + 4 * funcs..]
+            .chunks_exact(T::SIZE)
+            .any(|r| T::read(r).is_none())
         {
-            return Err("unknown trap code in the trap table");
+            return Err("invalid record in a packed table");
         }
-        Ok(TrapTable {
+        Ok(PackedTable {
             bytes,
             funcs,
-            sites,
+            _records: std::marker::PhantomData,
         })
     }
 
@@ -366,66 +425,62 @@ impl TrapTable {
         le_u32(&self.bytes[4..], i) as usize
     }
 
-    /// The sites of function `i`, or `None` past the last function.
-    pub fn get(&self, i: usize) -> Option<TrapSites<'_>> {
+    /// The records of function `i`, or `None` past the last function.
+    pub fn get(&self, i: usize) -> Option<Records<'_, T>> {
         if i >= self.funcs {
             return None;
         }
         let start = if i == 0 { 0 } else { self.end(i - 1) };
-        let end = self.end(i);
-        let offsets = 4 + 4 * self.funcs;
-        let traps = offsets + 4 * self.sites;
-        Some(TrapSites {
-            offsets: &self.bytes[offsets + 4 * start..offsets + 4 * end],
-            traps: &self.bytes[traps + start..traps + end],
+        let base = 4 + 4 * self.funcs;
+        Some(Records {
+            bytes: &self.bytes[base + start * T::SIZE..base + self.end(i) * T::SIZE],
+            _records: std::marker::PhantomData,
         })
     }
 
-    /// Every function's sites, in order.
-    pub fn iter(&self) -> impl Iterator<Item = TrapSites<'_>> + '_ {
+    /// Every function's records, in order.
+    pub fn iter(&self) -> impl Iterator<Item = Records<'_, T>> + '_ {
         (0..self.funcs).filter_map(|i| self.get(i))
     }
 }
 
-impl<L: IntoIterator<Item = TrapSite>> FromIterator<L> for TrapTable {
+impl<T: Packed, L: IntoIterator<Item = T>> FromIterator<L> for PackedTable<T> {
     fn from_iter<I: IntoIterator<Item = L>>(lists: I) -> Self {
         let mut ends = Vec::new();
-        let mut offsets = Vec::new();
-        let mut traps = Vec::new();
+        let mut records = Vec::new();
+        let mut count = 0u32;
         for list in lists {
-            for site in list {
-                offsets.extend_from_slice(&site.offset.to_le_bytes());
-                traps.push(site.trap as u8);
+            for r in list {
+                r.write(&mut records);
+                count += 1;
             }
-            ends.extend_from_slice(&(traps.len() as u32).to_le_bytes());
+            ends.extend_from_slice(&count.to_le_bytes());
         }
         let funcs = ends.len() / 4;
-        let sites = traps.len();
         let mut bytes = (funcs as u32).to_le_bytes().to_vec();
         bytes.extend(ends);
-        bytes.extend(offsets);
-        bytes.extend(traps);
-        TrapTable {
+        bytes.extend(records);
+        PackedTable {
             bytes,
             funcs,
-            sites,
+            _records: std::marker::PhantomData,
         }
     }
 }
 
-impl Serialize for TrapTable {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(&self.bytes)
+/// Serde for byte strings kept as they are (postcard: a length and the bytes, read with one
+/// copy), shared by the tables below.
+mod byte_string {
+    pub fn serialize<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
     }
-}
 
-impl<'de> Deserialize<'de> for TrapTable {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         struct Bytes;
         impl serde::de::Visitor<'_> for Bytes {
             type Value = Vec<u8>;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a trap table")
+                f.write_str("a byte string")
             }
             fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
                 Ok(v.to_vec())
@@ -434,47 +489,116 @@ impl<'de> Deserialize<'de> for TrapTable {
                 Ok(v)
             }
         }
-        let bytes = d.deserialize_byte_buf(Bytes)?;
-        TrapTable::from_bytes(bytes).map_err(serde::de::Error::custom)
+        d.deserialize_byte_buf(Bytes)
     }
 }
 
-impl<'a> TrapSites<'a> {
+impl<T> Serialize for PackedTable<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        byte_string::serialize(&self.bytes, s)
+    }
+}
+
+impl<'de, T: Packed> Deserialize<'de> for PackedTable<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let bytes = byte_string::deserialize(d)?;
+        PackedTable::from_bytes(bytes).map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'a, T: Packed + 'a> Records<'a, T> {
     pub fn len(&self) -> usize {
-        self.traps.len()
+        self.bytes.len() / T::SIZE
     }
 
     pub fn is_empty(&self) -> bool {
-        self.traps.is_empty()
+        self.bytes.is_empty()
     }
 
-    fn site(&self, i: usize) -> TrapSite {
-        TrapSite {
-            offset: le_u32(self.offsets, i),
-            // Checked when the table was decoded or built from `Trap`s.
-            trap: Trap::from_u8(self.traps[i]).unwrap_or(Trap::Unreachable),
-        }
+    fn offset(&self, i: usize) -> u32 {
+        le_u32(&self.bytes[i * T::SIZE..], 0)
     }
 
-    /// The sites, by offset.
-    pub fn iter(&self) -> impl Iterator<Item = TrapSite> + 'a {
+    fn record(&self, i: usize) -> Option<T> {
+        T::read(&self.bytes[i * T::SIZE..(i + 1) * T::SIZE])
+    }
+
+    /// The records, by offset.
+    pub fn iter(&self) -> impl Iterator<Item = T> + 'a {
         let this = *self;
-        (0..this.len()).map(move |i| this.site(i))
+        (0..this.len()).filter_map(move |i| this.record(i))
     }
 
-    /// The trap of the site at `offset`, if there is one: a binary search, for the signal
-    /// handler (no allocation).
-    pub fn find(&self, offset: u32) -> Option<Trap> {
+    /// The record at exactly `offset`: a binary search, with no allocation (the signal
+    /// handler looks up trap sites).
+    pub fn at(&self, offset: u32) -> Option<T> {
+        let i = self.first_after(offset).checked_sub(1)?;
+        (self.offset(i) == offset).then(|| self.record(i)).flatten()
+    }
+
+    /// The last record at or before `offset`.
+    pub fn covering(&self, offset: u32) -> Option<T> {
+        let i = self.first_after(offset).checked_sub(1)?;
+        self.record(i)
+    }
+
+    /// The index of the first record after `offset`.
+    fn first_after(&self, offset: u32) -> usize {
         let (mut lo, mut hi) = (0, self.len());
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            match le_u32(self.offsets, mid).cmp(&offset) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Some(self.site(mid).trap),
+            if self.offset(mid) <= offset {
+                lo = mid + 1;
+            } else {
+                hi = mid;
             }
         }
-        None
+        lo
+    }
+}
+
+impl TrapSites<'_> {
+    /// The trap of the site at `offset`, if there is one.
+    pub fn find(&self, offset: u32) -> Option<Trap> {
+        self.at(offset).map(|s| s.trap)
+    }
+}
+
+/// Where compiled code came from in the source, from the module's DWARF: what trap
+/// backtraces print after a function's name.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceLines {
+    /// Source file paths.
+    pub files: Vec<String>,
+    /// Per defined function, its rows by offset.
+    pub rows: PackedTable<LineRow>,
+}
+
+impl SourceLines {
+    /// The file and line of code offset `offset` of defined function `func`.
+    pub fn lookup(&self, func: usize, offset: u32) -> Option<(&str, u32)> {
+        let row = self.rows.get(func)?.covering(offset)?;
+        Some((self.files.get(row.file as usize)?, row.line))
+    }
+}
+
+/// [`SourceLines`], kept encoded until a backtrace needs them: most runs never print one, and
+/// decoding them at every start would cost a start-up as much as the rest of the metadata.
+/// Empty when the module had no DWARF.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LazyLines(#[serde(with = "byte_string")] Vec<u8>);
+
+impl LazyLines {
+    pub fn new(lines: &SourceLines) -> LazyLines {
+        LazyLines(postcard::to_stdvec(lines).expect("serializing into a Vec cannot fail"))
+    }
+
+    /// The lines, or `None` without (or with corrupt) ones.
+    pub fn decode(&self) -> Option<SourceLines> {
+        if self.0.is_empty() {
+            return None;
+        }
+        postcard::from_bytes(&self.0).ok()
     }
 }
 
@@ -637,7 +761,7 @@ mod tests {
     }
 
     #[test]
-    fn trap_tables_find_sites_per_function_and_reject_corrupt_layouts() {
+    fn packed_tables_find_records_per_function_and_reject_corrupt_layouts() {
         let site = |offset, trap| TrapSite { offset, trap };
         let t: TrapTable = [
             vec![site(3, Trap::Unreachable), site(9, Trap::MemoryOutOfBounds)],
@@ -671,7 +795,28 @@ mod tests {
             ]
         );
         let good = t.bytes.clone();
-        assert_eq!(TrapTable::from_bytes(good.clone()), Ok(t));
+        assert_eq!(TrapTable::from_bytes(good.clone()), Ok(t.clone()));
+        // Rows covering an offset.
+        let lines: PackedTable<LineRow> = [vec![
+            LineRow {
+                offset: 0,
+                file: 0,
+                line: 7,
+            },
+            LineRow {
+                offset: 10,
+                file: 1,
+                line: 9,
+            },
+        ]]
+        .into_iter()
+        .collect();
+        let f = lines.get(0).unwrap();
+        assert_eq!(f.covering(0).map(|r| r.line), Some(7));
+        assert_eq!(f.covering(9).map(|r| r.line), Some(7));
+        assert_eq!(f.covering(10).map(|r| r.line), Some(9));
+        assert_eq!(f.covering(1000).map(|r| r.line), Some(9));
+        assert_eq!(f.at(9), None);
         let mut bad = Vec::new();
         // Truncated, a site too few, ends out of order, an unknown trap code, a huge count.
         bad.push(good[..2].to_vec());

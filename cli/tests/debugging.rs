@@ -1,7 +1,7 @@
 //! Native debugging of a program built from a module with DWARF (`clang -g`): gdb stops at
 //! breakpoints set by function name and by `file:line`, names wasm frames with their source
 //! lines in `bt`, and stops at a fault on its source line; `addr2line` maps a function's
-//! address to its line. The program is `tests/wasi/debug.c`; the line numbers below are its.
+//! address to its line; a trap's own backtrace prints `function (file:line)`. The program is `tests/wasi/debug.c`; the line numbers below are its.
 
 mod common;
 
@@ -122,4 +122,34 @@ fn a_module_without_dwarf_gets_no_debug_sections_and_strip_drops_them() {
     );
     let with = debug_exe(t.path(), &[]);
     assert!(has_debug_line(&with));
+}
+
+#[test]
+fn a_trap_backtrace_shows_each_frames_source_line() {
+    let t = tempfile::tempdir().unwrap();
+    let exe = debug_exe(t.path(), &[]);
+    let out = run_exe(&exe, &["0xfffffff0"]);
+    assert_eq!(out.status, 134, "stderr: {}", out.stderr);
+    let frames: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("!depth"))
+        .collect();
+    assert_eq!(frames.len(), 3, "three frames of depth:\n{}", out.stderr);
+    assert!(
+        frames[0].ends_with("tests/wasi/debug.c:10)"),
+        "{}",
+        frames[0]
+    );
+    assert!(
+        frames[1].ends_with("tests/wasi/debug.c:13)"),
+        "{}",
+        frames[1]
+    );
+    // Frames of code without DWARF stay as they were.
+    assert!(
+        out.stderr.contains("!_start.command_export\n"),
+        "{}",
+        out.stderr
+    );
 }

@@ -29,6 +29,7 @@ use gimli::{Encoding, Format, LineEncoding, LittleEndian, SectionId};
 use std::collections::HashMap;
 
 use crate::CompileError;
+use wasic_abi::meta::{LineRow, SourceLines};
 
 /// The module's DWARF sections, as found in its custom sections.
 #[derive(Debug, Default)]
@@ -172,6 +173,73 @@ fn read_lines(wasm: &WasmDwarf<'_>) -> Result<LineTable, gimli::Error> {
     Ok(table)
 }
 
+/// The line rows of one function's machine code, from its source locations: (native offset,
+/// row, whether the body starts there). The prologue (code without a source location) belongs
+/// to the function's first line, so every address of the function has one, and the body
+/// begins where the first located code does: a debugger's `break FUNCTION` stops there.
+fn function_rows<'t>(
+    table: &'t LineTable,
+    srclocs: &[(u32, u32, u32)],
+) -> Vec<(u32, &'t Row, bool)> {
+    let mut rows = Vec::new();
+    let mut last = None;
+    for &(native, _, wasm) in srclocs {
+        let Some(row) = table.lookup(u64::from(wasm)) else {
+            continue;
+        };
+        let key = (row.file, row.line, row.column);
+        if last == Some(key) {
+            continue;
+        }
+        let first = last.is_none();
+        last = Some(key);
+        if first && native > 0 {
+            rows.push((0, row, false));
+        }
+        rows.push((native, row, first));
+    }
+    rows
+}
+
+/// The source lines of every function for the runtime's trap backtraces (metadata).
+pub fn source_lines<'a>(
+    table: &LineTable,
+    funcs: impl Iterator<Item = &'a [(u32, u32, u32)]>,
+) -> SourceLines {
+    let files = table
+        .files
+        .iter()
+        .map(|(dir, name)| {
+            let name = String::from_utf8_lossy(name);
+            let dir = String::from_utf8_lossy(dir);
+            let path = std::path::Path::new(&*dir).join(&*name);
+            let path = match &table.comp_dir {
+                Some(c) if path.is_relative() => {
+                    std::path::Path::new(&*String::from_utf8_lossy(c)).join(path)
+                }
+                _ => path,
+            };
+            path.to_string_lossy().into_owned()
+        })
+        .collect();
+    let rows = funcs
+        .map(|srclocs| {
+            let mut rows: Vec<LineRow> = function_rows(table, srclocs)
+                .into_iter()
+                .map(|(offset, row, _)| LineRow {
+                    offset,
+                    file: row.file,
+                    line: u32::try_from(row.line).unwrap_or(u32::MAX),
+                })
+                .collect();
+            // Backtraces print lines, not columns: one row per change of line.
+            rows.dedup_by_key(|r| (r.file, r.line));
+            rows
+        })
+        .collect();
+    SourceLines { files, rows }
+}
+
 /// One compiled function, for the debug information.
 pub struct DebugFunc<'a> {
     pub symbol: SymbolId,
@@ -268,33 +336,14 @@ pub fn emit(
             length: f.size,
         });
         program.begin_sequence(Some(start));
-        let mut last = None;
-        for &(native, _, wasm) in f.srclocs {
-            let Some(row) = table.lookup(u64::from(wasm)) else {
-                continue;
-            };
-            let key = (row.file, row.line, row.column);
-            let first = last.is_none();
-            if last == Some(key) {
-                continue;
-            }
-            last = Some(key);
-            let mut put = |address: u32, prologue_end: bool| {
-                let r = program.row();
-                r.address_offset = u64::from(address);
-                r.file = file_ids[row.file as usize];
-                r.line = row.line;
-                r.column = row.column;
-                r.prologue_end = prologue_end;
-                program.generate_row();
-            };
-            // The prologue (code without a source location) belongs to the function's first
-            // line, so every address of the function has one, and the body begins where the
-            // first located code does: a debugger's `break FUNCTION` stops there.
-            if first && native > 0 {
-                put(0, false);
-            }
-            put(native, first);
+        for (native, row, prologue_end) in function_rows(table, f.srclocs) {
+            let r = program.row();
+            r.address_offset = u64::from(native);
+            r.file = file_ids[row.file as usize];
+            r.line = row.line;
+            r.column = row.column;
+            r.prologue_end = prologue_end;
+            program.generate_row();
         }
         program.end_sequence(f.size);
     }

@@ -614,6 +614,14 @@ pub fn compile_with_progress(
         .map(|f| f.handlers.iter().copied())
         .collect();
 
+    if let Some(lines) = &lines {
+        meta.lines = wasic_abi::meta::LazyLines::new(&dwarf::source_lines(
+            lines,
+            funcs[..layout.num_defined as usize]
+                .iter()
+                .map(|f| &f.srclocs[..]),
+        ));
+    }
     let symbols = names::function_symbols(&meta);
     meta.func_names = names::demangled(&meta.func_names);
     let object = object::emit(

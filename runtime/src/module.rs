@@ -42,6 +42,8 @@ pub struct CodeInfo {
     /// (start address, length) of the array trampolines and host adapters, sorted by start.
     stubs: Vec<(usize, usize)>,
     pub meta: Arc<ModuleMeta>,
+    /// `meta.lines`, decoded when a backtrace first needs them.
+    lines: std::sync::OnceLock<Option<meta::SourceLines>>,
 }
 
 /// Where a PC lies in wasm code.
@@ -65,6 +67,18 @@ impl CodeLookup {
 
     pub fn func_name(&self) -> Option<&str> {
         self.code.meta.func_names.get(self.func_index)
+    }
+
+    /// The source file and line of this code, when the module had DWARF. Not for the signal
+    /// handler: the lines are decoded on first use.
+    pub fn source_line(&self) -> Option<(&str, u32)> {
+        let lines = self
+            .code
+            .lines
+            .get_or_init(|| self.code.meta.lines.decode());
+        lines
+            .as_ref()?
+            .lookup(self.defined_index() as usize, self.offset)
     }
 }
 
@@ -458,6 +472,7 @@ impl Module {
             funcs,
             stubs,
             meta: meta.clone(),
+            lines: Default::default(),
         });
         if range.1 > range.0 {
             let mut reg = REGISTRY.write().unwrap_or_else(|e| e.into_inner());

@@ -288,6 +288,8 @@ pub struct FrameInfo {
     pub func_index: u32,
     pub func_name: Option<String>,
     pub offset: u32,
+    /// Source file and line, when the module had DWARF.
+    pub source: Option<(String, u32)>,
 }
 
 impl std::fmt::Display for FrameInfo {
@@ -297,8 +299,12 @@ impl std::fmt::Display for FrameInfo {
             None => write!(f, "<module>!")?,
         }
         match &self.func_name {
-            Some(n) => write!(f, "{n}"),
-            None => write!(f, "<wasm function {}>", self.func_index),
+            Some(n) => write!(f, "{n}")?,
+            None => write!(f, "<wasm function {}>", self.func_index)?,
+        }
+        match &self.source {
+            Some((file, line)) => write!(f, " ({file}:{line})"),
+            None => Ok(()),
         }
     }
 }
@@ -314,6 +320,7 @@ pub fn symbolize(rec: &TrapRecord) -> Vec<FrameInfo> {
             func_index: l.func_index,
             func_name: l.func_name().map(str::to_owned),
             offset: l.offset,
+            source: l.source_line().map(|(file, line)| (file.to_owned(), line)),
         })
         .collect()
 }
