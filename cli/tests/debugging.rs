@@ -153,3 +153,57 @@ fn a_trap_backtrace_shows_each_frames_source_line() {
         out.stderr
     );
 }
+
+/// `wasm` without its `name` section.
+fn without_name_section(wasm: &[u8]) -> Vec<u8> {
+    fn leb(bytes: &[u8], mut at: usize) -> (usize, usize) {
+        let (mut value, mut shift) = (0usize, 0);
+        loop {
+            let b = bytes[at];
+            at += 1;
+            value |= ((b & 0x7f) as usize) << shift;
+            shift += 7;
+            if b < 0x80 {
+                return (value, at);
+            }
+        }
+    }
+    let mut out = wasm[..8].to_vec();
+    let mut at = 8;
+    while at < wasm.len() {
+        let (size, body) = leb(wasm, at + 1);
+        let end = body + size;
+        let is_name = wasm[at] == 0 && {
+            let (len, name) = leb(wasm, body);
+            &wasm[name..name + len] == b"name"
+        };
+        if !is_name {
+            out.extend_from_slice(&wasm[at..end]);
+        }
+        at = end;
+    }
+    out
+}
+
+#[test]
+fn without_a_name_section_functions_are_named_from_the_dwarf() {
+    let t = tempfile::tempdir().unwrap();
+    let wasm = std::fs::read(compile_c_with("debug", &["-g", "-O1"])).unwrap();
+    let stripped = without_name_section(&wasm);
+    assert!(stripped.len() < wasm.len(), "the name section was removed");
+    let path = t.path().join("noname.wasm");
+    std::fs::write(&path, stripped).unwrap();
+    let exe = build(&path, t.path(), "noname", &[]);
+    let nm = run(Command::new("nm").arg(&exe), None);
+    assert!(
+        nm.stdout.lines().any(|l| l.ends_with(" t depth")),
+        "the symbol comes from DW_AT_name:\n{}",
+        nm.stdout
+    );
+    let out = run_exe(&exe, &["0xfffffff0"]);
+    assert!(
+        out.stderr.contains("!depth (") && out.stderr.contains("debug.c:10)"),
+        "{}",
+        out.stderr
+    );
+}

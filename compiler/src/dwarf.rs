@@ -240,6 +240,64 @@ pub fn source_lines<'a>(
     SourceLines { files, rows }
 }
 
+/// The functions the module's DWARF names: (code-section offset of the body, name), the
+/// linkage name where there is one (so C++ and Rust names stay mangled for the symbol table),
+/// else the plain name. Empty when the DWARF cannot be read.
+pub fn function_names(wasm: &WasmDwarf<'_>) -> Vec<(u64, String)> {
+    read_function_names(wasm).unwrap_or_default()
+}
+
+fn read_function_names(wasm: &WasmDwarf<'_>) -> Result<Vec<(u64, String)>, gimli::Error> {
+    let dwarf = gimli::Dwarf::load(|id| {
+        Ok::<_, gimli::Error>(gimli::EndianSlice::new(wasm.section(id), LittleEndian))
+    })?;
+    let mut names = Vec::new();
+    let mut units = dwarf.units();
+    while let Some(header) = units.next()? {
+        let unit = dwarf.unit(header)?;
+        let mut entries = unit.entries();
+        while let Some(entry) = entries.next_dfs()? {
+            if entry.tag() != gimli::DW_TAG_subprogram {
+                continue;
+            }
+            let Some(gimli::AttributeValue::Addr(low_pc)) = entry.attr_value(gimli::DW_AT_low_pc)
+            else {
+                continue;
+            };
+            if low_pc >= TOMBSTONE {
+                continue;
+            }
+            // A definition may leave its names to its declaration (C++ methods).
+            let mut name = None;
+            let mut die = Some(entry.clone());
+            for _ in 0..2 {
+                let Some(d) = die.take() else { break };
+                for attr in [gimli::DW_AT_linkage_name, gimli::DW_AT_name] {
+                    if let Some(v) = d.attr_value(attr) {
+                        if let Ok(s) = dwarf.attr_string(&unit, v) {
+                            name = Some(String::from_utf8_lossy(&s).into_owned());
+                            break;
+                        }
+                    }
+                }
+                if name.is_some() {
+                    break;
+                }
+                if let Some(gimli::AttributeValue::UnitRef(r)) = d
+                    .attr_value(gimli::DW_AT_specification)
+                    .or_else(|| d.attr_value(gimli::DW_AT_abstract_origin))
+                {
+                    die = unit.entry(r).ok();
+                }
+            }
+            if let Some(name) = name {
+                names.push((low_pc, name));
+            }
+        }
+    }
+    Ok(names)
+}
+
 /// One compiled function, for the debug information.
 pub struct DebugFunc<'a> {
     pub symbol: SymbolId,

@@ -448,6 +448,41 @@ fn plan_inlining(env: &module::ModuleEnv, bodies: &[module::FuncInput<'_>]) -> i
     inline::Plan::new(scans, &body_len)
 }
 
+/// Names the functions the name section leaves unnamed (a module stripped of it, or built
+/// without one) from the DWARF's subprograms, matched by where their bodies start.
+fn name_from_dwarf(
+    meta: &mut ModuleMeta,
+    dwarf: &dwarf::WasmDwarf<'_>,
+    bodies: &[module::FuncInput<'_>],
+) {
+    let by_start: std::collections::HashMap<u64, u32> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let start = (b.body.range().start as u64).wrapping_sub(dwarf.code_start);
+            (start, meta.num_imported_funcs + i as u32)
+        })
+        .collect();
+    let mut names: std::collections::BTreeMap<u32, String> = meta
+        .func_names
+        .iter()
+        .map(|(i, n)| (i, n.to_string()))
+        .collect();
+    let before = names.len();
+    for (low_pc, name) in dwarf::function_names(dwarf) {
+        if let Some(&index) = by_start.get(&low_pc) {
+            names.entry(index).or_insert(name);
+        }
+    }
+    if names.len() != before {
+        let mut map = wasic_abi::meta::NameMap::default();
+        for (i, n) in &names {
+            map.push(*i, n);
+        }
+        meta.func_names = map;
+    }
+}
+
 /// How far a compilation has come, for a progress display on another thread: how many of its
 /// jobs (functions, then one trampoline and one adapter per type) are compiled.
 #[derive(Debug, Default)]
@@ -498,6 +533,9 @@ pub fn compile_with_progress(
         .flatten();
     if lines.is_some() {
         env.srcloc_base = Some(dwarf.code_start);
+    }
+    if dwarf.has_lines() {
+        name_from_dwarf(&mut meta, &dwarf, &bodies);
     }
     env.find_static_tables(&meta, &bodies);
 
