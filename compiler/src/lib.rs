@@ -459,7 +459,7 @@ fn name_from_dwarf(
         .iter()
         .enumerate()
         .map(|(i, b)| {
-            let start = (b.body.range().start as u64).wrapping_sub(dwarf.code_start);
+            let start = b.body.range().start.wrapping_sub(dwarf.code_start);
             (start, meta.num_imported_funcs + i as u32)
         })
         .collect();
