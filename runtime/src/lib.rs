@@ -31,6 +31,7 @@ pub mod instance;
 pub mod linker;
 pub mod loader;
 pub mod memory;
+pub mod parking;
 pub mod module;
 pub mod store;
 pub mod sys;
