@@ -118,6 +118,12 @@ const SUITES: &[Suite] = &[
         run: Run::Yes,
         features: Features::Latest,
     },
+    Suite {
+        dir: "proposals/threads",
+        source: Source::Proposal(Proposal::Threads),
+        run: Run::Yes,
+        features: Features::Wasm1Threads,
+    },
 ];
 
 /// A file or directive that is not run, and why.
@@ -1100,6 +1106,18 @@ fn define_spectest(store: &mut Store, linker: &mut Linker, verbose: bool) {
     )
     .expect("spectest memory");
     linker.define("spectest", "memory", Extern::Memory(memory));
+    // The threads proposal's imports.wast imports it.
+    let shared = Memory::new(
+        store,
+        MemoryType {
+            min: 1,
+            max: Some(2),
+            memory64: false,
+            shared: true,
+        },
+    )
+    .expect("spectest shared memory");
+    linker.define("spectest", "shared_memory", Extern::Memory(shared));
 }
 
 /// A message from a worker to the main thread.

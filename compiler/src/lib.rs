@@ -63,6 +63,10 @@ pub enum Features {
     /// Exactly WebAssembly 2.0, with its binary-format rules (e.g. a memory index immediate
     /// must be a zero byte): what the 2.0 spec test suite checks.
     Wasm2,
+    /// WebAssembly 1.0 with the threads proposal: the base the threads proposal's own test
+    /// suite is written against (it still checks 1.0's "one table, one memory" rules, which
+    /// reference types and multi-memory lifted).
+    Wasm1Threads,
 }
 
 impl Features {
@@ -71,6 +75,9 @@ impl Features {
         match self {
             Features::Latest => validate_features(),
             Features::Wasm2 => wasmparser::WasmFeatures::WASM2,
+            Features::Wasm1Threads => {
+                wasmparser::WasmFeatures::WASM1 | wasmparser::WasmFeatures::THREADS
+            }
         }
     }
 }

@@ -47,6 +47,7 @@ pub use exceptions::{ExnRef, Tag};
 pub use func::{Caller, Func, HostError, Val};
 pub use instance::{Extern, Global, Instance, Memory, Table};
 pub use linker::Linker;
+pub use memory::SharedMemory;
 pub use module::Module;
 pub use store::{Store, StoreConfig};
 pub use wasic_abi::Trap;
