@@ -57,10 +57,16 @@ fn write_atomic(dst: &Path, bytes: &[u8]) {
 /// Compiles `tests/wasi/<name>.c` with `clang --target=wasm32-wasi -O2` (once per source
 /// content) and returns the path of the `.wasm`. Fails the test, loudly, without clang.
 pub fn compile_c(name: &str) -> PathBuf {
+    compile_c_with(name, &[])
+}
+
+/// [`compile_c`] with more clang flags (e.g. `-matomics`).
+pub fn compile_c_with(name: &str, extra: &[&str]) -> PathBuf {
     let src = tests_dir().join("wasi").join(format!("{name}.c"));
     let source =
         std::fs::read(&src).unwrap_or_else(|e| panic!("cannot read {}: {e}", src.display()));
-    let flags = ["--target=wasm32-wasi", "-O2", "-Wall", "-Werror"];
+    let mut flags = vec!["--target=wasm32-wasi", "-O2", "-Wall", "-Werror"];
+    flags.extend_from_slice(extra);
     // The shared header(s) are part of every program.
     let mut headers: Vec<PathBuf> = std::fs::read_dir(tests_dir().join("wasi"))
         .unwrap()
@@ -83,7 +89,7 @@ pub fn compile_c(name: &str) -> PathBuf {
         std::thread::current().id()
     ));
     let result = Command::new("clang")
-        .args(flags)
+        .args(&flags)
         .arg(&src)
         .arg("-o")
         .arg(&tmp)

@@ -1,0 +1,30 @@
+//! A C program using `_Atomic` and `__atomic_*` builtins on its ordinary memory (clang with
+//! `-matomics`, no shared memory: the threads proposal's atomics on a non-shared memory, as in
+//! real wasi-sdk C++ programs), built with `wasic build` in the default feature set and run.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn c_program_with_atomics_on_ordinary_memory_builds_and_runs() {
+    let wasm = compile_c_with("atomics", &["-matomics"]);
+    let bytes = std::fs::read(&wasm).unwrap();
+    // The program really contains atomic instructions (prefix 0xfe) and no shared memory.
+    assert!(
+        bytes.windows(2).any(|w| w == [0xfe, 0x1e]),
+        "no i32.atomic.rmw.add in {}",
+        wasm.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let exe = build(&wasm, dir.path(), "atomics", &[]);
+    let out = run_exe(&exe, &[]);
+    assert_run(
+        &out,
+        0,
+        "fetch_add 3000, counter 7\n\
+         exchange -1, wide 123456788abc\n\
+         cas 1/3005, failed cas 0 saw 7\n\
+         u8 250 -> 4, u16 fff0 -> ffff\n",
+    );
+}
