@@ -216,6 +216,11 @@ fn cell(vmctx: vmctx, mem: u32, addr: u64) -> usize {
     m.base() as usize + addr as usize
 }
 
+/// The builtins' result of a wait: its code, or the `--timeout` watchdog's trap.
+fn wait_result(r: Option<crate::parking::WaitResult>) -> u32 {
+    finish(r.map(|r| r as u32).ok_or(Trap::Interrupted))
+}
+
 unsafe extern "C" fn memory_atomic_wait32(
     vmctx: vmctx,
     mem: u32,
@@ -229,7 +234,12 @@ unsafe extern "C" fn memory_atomic_wait32(
         // memories never shrink), accessed atomically by every thread that shares it.
         unsafe { std::sync::atomic::AtomicU32::from_ptr(p as *mut u32) }.load(SeqCst) == expected
     };
-    crate::parking::wait(p, matches, crate::parking::timeout_of(timeout)) as u32
+    wait_result(crate::parking::wait(
+        p,
+        matches,
+        crate::parking::timeout_of(timeout),
+        crate::traps::interrupt::pending,
+    ))
 }
 
 unsafe extern "C" fn memory_atomic_wait64(
@@ -244,7 +254,12 @@ unsafe extern "C" fn memory_atomic_wait64(
         // SAFETY: as in `memory_atomic_wait32`, for an 8-byte-aligned cell.
         unsafe { std::sync::atomic::AtomicU64::from_ptr(p as *mut u64) }.load(SeqCst) == expected
     };
-    crate::parking::wait(p, matches, crate::parking::timeout_of(timeout)) as u32
+    wait_result(crate::parking::wait(
+        p,
+        matches,
+        crate::parking::timeout_of(timeout),
+        crate::traps::interrupt::pending,
+    ))
 }
 
 unsafe extern "C" fn memory_atomic_notify(vmctx: vmctx, mem: u32, addr: u64, count: u32) -> u32 {

@@ -13,6 +13,10 @@
 //! same way). `notify` marks up to `count` waiters of its address as woken, oldest first, and
 //! wakes the bucket's condition variable; every sleeper rechecks its own mark, so waiters of
 //! other addresses in the bucket merely wake spuriously.
+//!
+//! A sleeper also wakes every [`POLL`] to ask `interrupted()` (the `--timeout` watchdog's
+//! pending interrupt, `traps/interrupt.rs`): a condition-variable wait does not return on a
+//! signal, so this is how a guest stuck in a wait is still stopped.
 
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -66,6 +70,9 @@ impl Bucket {
     }
 }
 
+/// How often a sleeper checks for an interrupt.
+const POLL: Duration = Duration::from_millis(10);
+
 const BUCKETS: usize = 64;
 static LOT: [Bucket; BUCKETS] = [const { Bucket::new() }; BUCKETS];
 
@@ -77,12 +84,18 @@ fn bucket(addr: usize) -> &'static Bucket {
 }
 
 /// Sleeps on `addr` if `matches()` (the comparison with the expected value, made under the
-/// bucket's lock) holds, until notified or until `timeout` (`None`: forever) runs out.
-pub fn wait(addr: usize, matches: impl FnOnce() -> bool, timeout: Option<Duration>) -> WaitResult {
+/// bucket's lock) holds, until notified or until `timeout` (`None`: forever) runs out; `None`
+/// when `interrupted()` became true first.
+pub fn wait(
+    addr: usize,
+    matches: impl FnOnce() -> bool,
+    timeout: Option<Duration>,
+    interrupted: impl Fn() -> bool,
+) -> Option<WaitResult> {
     let b = bucket(addr);
     let mut w = b.lock();
     if !matches() {
-        return WaitResult::NotEqual;
+        return Some(WaitResult::NotEqual);
     }
     let ticket = w.next_ticket;
     w.next_ticket += 1;
@@ -101,23 +114,26 @@ pub fn wait(addr: usize, matches: impl FnOnce() -> bool, timeout: Option<Duratio
             .expect("a waiter's entry stays until it leaves");
         if w.list[pos].woken {
             w.list.remove(pos);
-            return WaitResult::Ok;
+            return Some(WaitResult::Ok);
         }
-        match deadline {
-            None => w = b.cv.wait(w).unwrap_or_else(|e| e.into_inner()),
-            Some(d) => {
-                let now = Instant::now();
-                if now >= d {
-                    w.list.remove(pos);
-                    return WaitResult::TimedOut;
-                }
-                w = b
-                    .cv
-                    .wait_timeout(w, d - now)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
+        if interrupted() {
+            w.list.remove(pos);
+            return None;
+        }
+        let now = Instant::now();
+        let slice = match deadline {
+            None => POLL,
+            Some(d) if now >= d => {
+                w.list.remove(pos);
+                return Some(WaitResult::TimedOut);
             }
-        }
+            Some(d) => (d - now).min(POLL),
+        };
+        w = b
+            .cv
+            .wait_timeout(w, slice)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
     }
 }
 
@@ -158,12 +174,28 @@ mod tests {
     fn wait_returns_not_equal_without_sleeping_and_times_out() {
         let cell = 0u32;
         let addr = &cell as *const u32 as usize;
-        assert_eq!(wait(addr, || false, None), WaitResult::NotEqual);
+        let never = || false;
+        assert_eq!(wait(addr, || false, None, never), Some(WaitResult::NotEqual));
         let t = Instant::now();
-        let r = wait(addr, || true, Some(Duration::from_millis(20)));
-        assert_eq!(r, WaitResult::TimedOut);
+        let r = wait(addr, || true, Some(Duration::from_millis(20)), never);
+        assert_eq!(r, Some(WaitResult::TimedOut));
         assert!(t.elapsed() >= Duration::from_millis(20));
         assert_eq!(notify(addr, 1), 0, "a timed-out waiter is gone");
+    }
+
+    #[test]
+    fn an_interrupt_ends_a_wait_without_timeout() {
+        let cell = 0u32;
+        let addr = &cell as *const u32 as usize;
+        let t = Instant::now();
+        let asked = std::cell::Cell::new(0);
+        let interrupted = || {
+            asked.set(asked.get() + 1);
+            asked.get() > 3
+        };
+        assert_eq!(wait(addr, || true, None, interrupted), None);
+        assert!(t.elapsed() >= 2 * POLL, "{:?}", t.elapsed());
+        assert_eq!(notify(addr, 1), 0, "an interrupted waiter is gone");
     }
 
     #[test]
@@ -182,6 +214,7 @@ mod tests {
                             true
                         },
                         Some(Duration::from_secs(10)),
+                        || false,
                     )
                 })
             })
@@ -194,7 +227,7 @@ mod tests {
         assert_eq!(notify(addr, 2), 2);
         assert_eq!(notify(addr, 5), 1);
         for t in threads {
-            assert_eq!(t.join().unwrap(), WaitResult::Ok);
+            assert_eq!(t.join().unwrap(), Some(WaitResult::Ok));
         }
         assert_eq!(timeout_of(u64::MAX), None);
         assert_eq!(timeout_of(5), Some(Duration::from_nanos(5)));
