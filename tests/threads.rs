@@ -67,7 +67,10 @@ fn atomics_on_non_shared_memory_compile_and_run_under_the_default_features() {
     c(&mut store, "fence", &[]).unwrap();
     // Narrow read-modify-writes return the old value zero-extended and leave the other bytes.
     c(&mut store, "store8", &[Val::I32(16), Val::I32(0x1ff)]).unwrap();
-    assert_eq!(i32s(c(&mut store, "sub8", &[Val::I32(16), Val::I32(1)])), 0xff);
+    assert_eq!(
+        i32s(c(&mut store, "sub8", &[Val::I32(16), Val::I32(1)])),
+        0xff
+    );
     assert_eq!(i32s(c(&mut store, "load", &[Val::I32(16)])), 0xfe);
     assert_eq!(
         i64s(c(&mut store, "xchg16", &[Val::I32(16), Val::I64(-1)])),
@@ -95,14 +98,20 @@ fn atomics_on_non_shared_memory_compile_and_run_under_the_default_features() {
     );
     assert_eq!(i32s(c(&mut store, "load", &[Val::I32(16)])), 0xff12);
     // Nothing can wait on a non-shared memory: notify wakes nobody, wait traps.
-    assert_eq!(i32s(c(&mut store, "notify", &[Val::I32(0), Val::I32(1)])), 0);
+    assert_eq!(
+        i32s(c(&mut store, "notify", &[Val::I32(0), Val::I32(1)])),
+        0
+    );
     let r = c(
         &mut store,
         "wait32",
         &[Val::I32(0), Val::I32(0), Val::I64(0)],
     );
     assert_eq!(trap_of(r), Trap::AtomicWaitNonShared);
-    assert_eq!(Trap::AtomicWaitNonShared.to_string(), "expected shared memory");
+    assert_eq!(
+        Trap::AtomicWaitNonShared.to_string(),
+        "expected shared memory"
+    );
 }
 
 #[test]
@@ -112,7 +121,9 @@ fn atomics_are_refused_under_the_strict_wasm2_features() {
         features: Features::Wasm2,
         ..CompileOptions::default()
     };
-    let e = wasic_compiler::compile(&wasm, &strict).unwrap_err().to_string();
+    let e = wasic_compiler::compile(&wasm, &strict)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("threads"), "{e}");
     assert!(wasic_compiler::compile(&wasm, &CompileOptions::default()).is_ok());
 }
@@ -169,10 +180,16 @@ fn atomics_on_a_shared_64_bit_memory_are_bounds_checked() {
     let mut c = |name: &str, args: &[Val]| call(&mut store, &inst, name, args);
     assert_eq!(i64s(c("add", &[Val::I64(65520)])), 0);
     assert_eq!(i64s(c("add", &[Val::I64(65520)])), 3);
-    assert_eq!(trap_of(c("add", &[Val::I64(65528)])), Trap::MemoryOutOfBounds);
+    assert_eq!(
+        trap_of(c("add", &[Val::I64(65528)])),
+        Trap::MemoryOutOfBounds
+    );
     assert_eq!(trap_of(c("add", &[Val::I64(-8)])), Trap::MemoryOutOfBounds);
     assert_eq!(trap_of(c("add", &[Val::I64(-16)])), Trap::MemoryOutOfBounds);
-    assert_eq!(trap_of(c("wait", &[Val::I64(65536)])), Trap::MemoryOutOfBounds);
+    assert_eq!(
+        trap_of(c("wait", &[Val::I64(65536)])),
+        Trap::MemoryOutOfBounds
+    );
     assert_eq!(i64s(c("grow", &[])), 1);
     assert_eq!(i64s(c("add", &[Val::I64(65528)])), 0);
     // The value differs: wait returns 1 ("not-equal") at once.
@@ -193,7 +210,12 @@ fn wait_with_a_timeout_returns_2_after_roughly_the_timeout() {
     let inst = Instance::new(&mut store, &m, &[]).unwrap();
     for name in ["wait32", "wait64"] {
         let t = Instant::now();
-        let r = call(&mut store, &inst, name, &[Val::I32(8), Val::I64(50_000_000)]);
+        let r = call(
+            &mut store,
+            &inst,
+            name,
+            &[Val::I32(8), Val::I64(50_000_000)],
+        );
         let took = t.elapsed();
         assert_eq!(i32s(r), 2, "{name}: timed out");
         assert!(took >= Duration::from_millis(50), "{name}: {took:?}");
@@ -245,7 +267,12 @@ fn notify_wakes_a_waiter_in_another_thread_sharing_the_memory() {
         std::thread::spawn(move || {
             let (mut store, inst) = user(&m, &mem);
             // No timeout: only a notify ends this wait.
-            let r = i32s(call(&mut store, &inst, "wait", &[Val::I32(64), Val::I32(0)]));
+            let r = i32s(call(
+                &mut store,
+                &inst,
+                "wait",
+                &[Val::I32(64), Val::I32(0)],
+            ));
             let seen = i32s(call(&mut store, &inst, "load", &[Val::I32(64)]));
             (r, seen)
         })
@@ -255,7 +282,12 @@ fn notify_wakes_a_waiter_in_another_thread_sharing_the_memory() {
     // Notify until the waiter was asleep and got woken (notify returns how many it woke).
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let woken = i32s(call(&mut store, &inst, "notify", &[Val::I32(64), Val::I32(1)]));
+        let woken = i32s(call(
+            &mut store,
+            &inst,
+            "notify",
+            &[Val::I32(64), Val::I32(1)],
+        ));
         if woken == 1 {
             break;
         }
@@ -288,7 +320,10 @@ fn atomic_adds_of_two_threads_on_a_shared_memory_lose_no_update() {
         t.join().unwrap();
     }
     let (mut store, inst) = user(&m, &mem);
-    assert_eq!(i32s(call(&mut store, &inst, "load", &[Val::I32(128)])), 2 * N);
+    assert_eq!(
+        i32s(call(&mut store, &inst, "load", &[Val::I32(128)])),
+        2 * N
+    );
 }
 
 #[test]
@@ -300,7 +335,13 @@ fn growing_a_shared_memory_is_seen_by_every_store() {
     assert_eq!(i32s(call(&mut a, &ia, "grow", &[Val::I32(2)])), 1);
     assert_eq!(i32s(call(&mut b, &ib, "size", &[])), 3);
     // The new pages are accessible from the other store, and the maximum holds for both.
-    call(&mut b, &ib, "store", &[Val::I32(3 * 65536 - 4), Val::I32(9)]).unwrap();
+    call(
+        &mut b,
+        &ib,
+        "store",
+        &[Val::I32(3 * 65536 - 4), Val::I32(9)],
+    )
+    .unwrap();
     assert_eq!(
         i32s(call(&mut a, &ia, "load", &[Val::I32(3 * 65536 - 4)])),
         9

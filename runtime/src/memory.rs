@@ -187,7 +187,10 @@ impl LinearMemory {
 
     /// The shared memory this is, if it is one.
     pub fn shared(&self) -> Option<SharedMemory> {
-        self.region.ty.shared.then(|| SharedMemory(self.region.clone()))
+        self.region
+            .ty
+            .shared
+            .then(|| SharedMemory(self.region.clone()))
     }
 
     pub fn ty(&self) -> MemoryType {

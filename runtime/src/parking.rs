@@ -129,11 +129,10 @@ pub fn wait(
             }
             Some(d) => (d - now).min(POLL),
         };
-        w = b
-            .cv
-            .wait_timeout(w, slice)
-            .unwrap_or_else(|e| e.into_inner())
-            .0;
+        w =
+            b.cv.wait_timeout(w, slice)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
     }
 }
 
@@ -175,7 +174,10 @@ mod tests {
         let cell = 0u32;
         let addr = &cell as *const u32 as usize;
         let never = || false;
-        assert_eq!(wait(addr, || false, None, never), Some(WaitResult::NotEqual));
+        assert_eq!(
+            wait(addr, || false, None, never),
+            Some(WaitResult::NotEqual)
+        );
         let t = Instant::now();
         let r = wait(addr, || true, Some(Duration::from_millis(20)), never);
         assert_eq!(r, Some(WaitResult::TimedOut));
