@@ -105,6 +105,7 @@ impl Memory {
     }
     /// This store's handle of shared memory `shared` (which other stores may use at the same
     /// time, on other threads): importing it shares the bytes, the length and `memory.grow`.
+    /// Its size limit is the one it was made with, not this store's `max_memory`.
     pub fn from_shared(store: &mut Store, shared: &SharedMemory) -> Memory {
         let p = keep(
             &mut store.inner.memories,

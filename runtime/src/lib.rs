@@ -19,6 +19,11 @@
 //! another store, or after its store was dropped, is refused: a [`Error::Usage`] (or
 //! [`Error::Link`] for imports) where the method returns a `Result`, a panic otherwise. An
 //! [`Instance`] keeps its module and its exports' handles, so its export lookups need no store.
+//!
+//! The one exception is a [`SharedMemory`] (threads proposal): it belongs to no store, is `Send`
+//! and `Sync`, and [`Memory::from_shared`] gives each store (on any thread) its own handle of
+//! the same memory, so instances of several stores running at the same time share its bytes,
+//! its length and `memory.atomic.wait`/`notify` ([`parking`]).
 
 mod builtins;
 #[cfg(feature = "compiler")]
