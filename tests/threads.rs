@@ -382,3 +382,26 @@ fn a_shared_import_needs_a_shared_memory_and_vice_versa() {
     };
     assert!(SharedMemory::new(ty, None).is_err());
 }
+
+#[test]
+fn concurrent_grows_of_a_shared_memory_each_get_their_own_old_size() {
+    let m = module(SHARED_USER);
+    let mem = shared_memory();
+    // Four threads grow by one page at once: three succeed (maximum 4), each seeing a
+    // different old size, one fails.
+    let barrier = Arc::new(std::sync::Barrier::new(4));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (m, mem, barrier) = (m.clone(), mem.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                let (mut store, inst) = user(&m, &mem);
+                barrier.wait();
+                i32s(call(&mut store, &inst, "grow", &[Val::I32(1)]))
+            })
+        })
+        .collect();
+    let mut olds: Vec<i32> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    olds.sort();
+    assert_eq!(olds, [-1, 1, 2, 3]);
+    assert_eq!(mem.pages(), 4);
+}
