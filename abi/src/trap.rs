@@ -72,6 +72,9 @@ traps! {
     UncaughtException = 13 => "uncaught exception",
     /// Memory access with a bad alignment where alignment is required (atomics).
     HeapMisaligned = 14 => "unaligned atomic",
+    /// `memory.atomic.wait32/64` on a memory that is not shared: no other thread could ever
+    /// notify it (the threads proposal makes it a trap; the reference interpreter's message).
+    AtomicWaitNonShared = 15 => "expected shared memory",
 }
 
 impl From<Trap> for u8 {

@@ -199,10 +199,11 @@ fn table_type(ty: &wasmparser::TableType, offset: u64) -> Result<TableType, Comp
 
 fn memory_type(ty: &wasmparser::MemoryType, offset: u64) -> Result<MemoryType, CompileError> {
     // Accesses to 32-bit memories are unchecked (guard pages), those to 64-bit memories checked
-    // explicitly (see translate/memory.rs). Shared memories belong to the threads proposal.
-    if ty.shared || ty.page_size_log2.is_some() {
+    // explicitly (see translate/memory.rs). Shared memories (threads proposal) are the same,
+    // and the runtime shares them between threads (runtime/src/memory.rs).
+    if ty.page_size_log2.is_some() {
         return Err(CompileError::unsupported(
-            "shared (threads) or custom-page-size memories are not supported yet",
+            "custom-page-size memories are not supported yet",
             offset,
         ));
     }

@@ -27,7 +27,8 @@ pub fn trap_code(trap: Trap) -> TrapCode {
         | Trap::Interrupted
         | Trap::NullReference
         | Trap::UncaughtException
-        | Trap::HeapMisaligned) => user(t),
+        | Trap::HeapMisaligned
+        | Trap::AtomicWaitNonShared) => user(t),
     }
 }
 
@@ -51,7 +52,7 @@ mod tests {
 
     #[test]
     fn codes_wasic_never_emits_stand_for_no_trap() {
-        for raw in [15, 200] {
+        for raw in [99, 200] {
             assert_eq!(
                 from_trap_code(TrapCode::unwrap_user(raw)),
                 None,

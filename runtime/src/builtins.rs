@@ -15,6 +15,7 @@ use wasic_abi::vmctx::VMContext;
 use wasic_abi::Trap;
 
 use libc::c_int;
+use std::sync::atomic::Ordering::SeqCst;
 
 #[allow(non_camel_case_types)]
 type vmctx = *mut VMContext;
@@ -205,6 +206,64 @@ unsafe extern "C" fn throw_ref(_vmctx: vmctx, exn: u64) {
     }
     // SAFETY: called by compiled code with a live exnref; nothing needing drop is live here.
     unsafe { crate::exceptions::throw(exn as usize as *const wasic_abi::ValRaw) }
+}
+
+/// The native address of byte `addr` of memory `mem`, which compiled code checked to hold an
+/// aligned cell of the waited-on width (`compiler/src/translate/atomics.rs`).
+fn cell(vmctx: vmctx, mem: u32, addr: u64) -> usize {
+    let m = instance(vmctx).memory(mem);
+    debug_assert!(addr < m.byte_len());
+    m.base() as usize + addr as usize
+}
+
+/// The builtins' result of a wait: its code, or the `--timeout` watchdog's trap.
+fn wait_result(r: Option<crate::parking::WaitResult>) -> u32 {
+    finish(r.map(|r| r as u32).ok_or(Trap::Interrupted))
+}
+
+unsafe extern "C" fn memory_atomic_wait32(
+    vmctx: vmctx,
+    mem: u32,
+    addr: u64,
+    expected: u32,
+    timeout: u64,
+) -> u32 {
+    let p = cell(vmctx, mem, addr);
+    let matches = || {
+        // SAFETY: `p` is an aligned, in-bounds cell of a live memory (checked by compiled code;
+        // memories never shrink), accessed atomically by every thread that shares it.
+        unsafe { std::sync::atomic::AtomicU32::from_ptr(p as *mut u32) }.load(SeqCst) == expected
+    };
+    wait_result(crate::parking::wait(
+        p,
+        matches,
+        crate::parking::timeout_of(timeout),
+        crate::traps::interrupt::pending,
+    ))
+}
+
+unsafe extern "C" fn memory_atomic_wait64(
+    vmctx: vmctx,
+    mem: u32,
+    addr: u64,
+    expected: u64,
+    timeout: u64,
+) -> u32 {
+    let p = cell(vmctx, mem, addr);
+    let matches = || {
+        // SAFETY: as in `memory_atomic_wait32`, for an 8-byte-aligned cell.
+        unsafe { std::sync::atomic::AtomicU64::from_ptr(p as *mut u64) }.load(SeqCst) == expected
+    };
+    wait_result(crate::parking::wait(
+        p,
+        matches,
+        crate::parking::timeout_of(timeout),
+        crate::traps::interrupt::pending,
+    ))
+}
+
+unsafe extern "C" fn memory_atomic_notify(vmctx: vmctx, mem: u32, addr: u64, count: u32) -> u32 {
+    crate::parking::notify(cell(vmctx, mem, addr), count)
 }
 
 unsafe extern "C" fn memmove(dst: ptr, src: cptr, len: usize, _vmctx: vmctx) -> ptr {

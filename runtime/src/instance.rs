@@ -5,7 +5,7 @@
 use crate::error::Error;
 use crate::exceptions::Tag;
 use crate::func::{unwind_to_error, Func, Val};
-use crate::memory::LinearMemory;
+use crate::memory::{LinearMemory, SharedMemory};
 use crate::module::Module;
 use crate::store::{GlobalData, Store, StoreId, StoreInner, StoreItem, Stored};
 use crate::table::Table as TableData;
@@ -102,6 +102,22 @@ impl Memory {
         let p = keep(&mut store.inner.memories, m);
         // SAFETY: boxed in this store's `memories`, for the store's life.
         Ok(Memory(unsafe { Stored::new(store.inner.id, p) }))
+    }
+    /// This store's handle of shared memory `shared` (which other stores may use at the same
+    /// time, on other threads): importing it shares the bytes, the length and `memory.grow`.
+    /// Its size limit is the one it was made with, not this store's `max_memory`.
+    pub fn from_shared(store: &mut Store, shared: &SharedMemory) -> Memory {
+        let p = keep(
+            &mut store.inner.memories,
+            Box::new(LinearMemory::from_shared(shared)),
+        );
+        // SAFETY: boxed in this store's `memories`, for the store's life.
+        Memory(unsafe { Stored::new(store.inner.id, p) })
+    }
+    /// The memory as a [`SharedMemory`] other stores can import, if its type is shared.
+    #[track_caller]
+    pub fn shared(&self, store: &Store) -> Option<SharedMemory> {
+        self.0.get(&store.inner).shared()
     }
     #[track_caller]
     pub fn data<'a>(&self, store: &'a Store) -> &'a [u8] {
@@ -424,8 +440,10 @@ impl Instance {
                 }
                 (ImportKind::Memory(ty), Extern::Memory(m)) => {
                     let aty = m.0.get(&store.inner).ty();
+                    // A shared memory matches only a shared import and vice versa.
                     if !limits_match(aty.min, aty.max, ty.min, ty.max)
                         || aty.memory64 != ty.memory64
+                        || aty.shared != ty.shared
                     {
                         return Err(incompatible());
                     }

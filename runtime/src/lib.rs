@@ -19,6 +19,11 @@
 //! another store, or after its store was dropped, is refused: a [`Error::Usage`] (or
 //! [`Error::Link`] for imports) where the method returns a `Result`, a panic otherwise. An
 //! [`Instance`] keeps its module and its exports' handles, so its export lookups need no store.
+//!
+//! The one exception is a [`SharedMemory`] (threads proposal): it belongs to no store, is `Send`
+//! and `Sync`, and [`Memory::from_shared`] gives each store (on any thread) its own handle of
+//! the same memory, so instances of several stores running at the same time share its bytes,
+//! its length and `memory.atomic.wait`/`notify` ([`parking`]).
 
 mod builtins;
 #[cfg(feature = "compiler")]
@@ -32,6 +37,7 @@ pub mod linker;
 pub mod loader;
 pub mod memory;
 pub mod module;
+pub mod parking;
 pub mod store;
 pub mod sys;
 pub mod table;
@@ -46,6 +52,7 @@ pub use exceptions::{ExnRef, Tag};
 pub use func::{Caller, Func, HostError, Val};
 pub use instance::{Extern, Global, Instance, Memory, Table};
 pub use linker::Linker;
+pub use memory::SharedMemory;
 pub use module::Module;
 pub use store::{Store, StoreConfig};
 pub use wasic_abi::Trap;

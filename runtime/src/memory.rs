@@ -7,8 +7,15 @@
 //! explicitly against `VMMemory::length`, so the reservation only has to hold their maximum:
 //! a 64-bit memory can grow to [`MAX_PAGES_64`] pages (the whole reservation) at most, and
 //! `memory.grow` beyond that fails (returns -1), as the specification allows.
+//!
+//! Shared memories (threads proposal) are the same thing behind an `Arc` several stores may
+//! hold ([`SharedMemory`]): since the base never moves, growing one is a locked `mprotect` and
+//! an atomic store of the new length, and every thread sees it on its next access.
 
 use crate::sys::Mmap;
+use std::cell::UnsafeCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use wasic_abi::vmctx::VMMemory;
 use wasic_abi::{MemoryType, MEMORY_RESERVATION, WASM_PAGE_SIZE};
 
@@ -24,16 +31,117 @@ pub enum MemoryError {
     Reserve(std::io::Error),
     #[error("memory minimum of {0} pages exceeds the limit of {1} pages")]
     TooLarge(u64, u64),
+    #[error("a shared memory needs a shared memory type")]
+    NotShared,
 }
 
-/// A linear memory owned by a store. `vm` is what compiled code sees, at a stable address.
+/// The mapping of a linear memory and the record compiled code reads, at a stable address.
+/// Behind an `Arc` so that a shared memory can be used by several stores and threads
+/// ([`SharedMemory`]); a non-shared memory's region has one owner.
 #[derive(Debug)]
-pub struct LinearMemory {
-    vm: Box<VMMemory>,
+struct Region {
+    /// What compiled code sees. `base` never changes; `length` changes only in [`Region::grow`],
+    /// under `grow_lock`, with an atomic store (compiled code reads it with plain 8-byte loads,
+    /// which are atomic on x86-64).
+    vm: UnsafeCell<VMMemory>,
     mmap: Mmap,
     ty: MemoryType,
     /// Effective maximum in pages: the type's maximum, the address space and the embedder's cap.
     max_pages: u64,
+    /// Serializes `memory.grow` of a shared memory by several threads (the check against the
+    /// maximum and the `mprotect` must not interleave).
+    grow_lock: Mutex<()>,
+}
+
+// SAFETY: `vm.base` and the mapping never change after construction and `vm.length` is only
+// written under `grow_lock` with atomic stores (read with atomic loads here), so sharing a
+// region between threads adds no race of the runtime's own; accesses to the bytes themselves
+// are the guest's (shared memories are racy by design, as in every wasm engine).
+unsafe impl Send for Region {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Region {}
+
+impl Region {
+    fn length(&self) -> &AtomicU64 {
+        // SAFETY: `length` is an aligned u64 living as long as `self`, and every access of the
+        // runtime to it goes through this atomic view.
+        unsafe { AtomicU64::from_ptr(std::ptr::addr_of_mut!((*self.vm.get()).length)) }
+    }
+
+    fn base(&self) -> *mut u8 {
+        // SAFETY: `base` is written once, before the region is shared.
+        unsafe { (*self.vm.get()).base }
+    }
+
+    fn grow(&self, delta: u64) -> Option<u64> {
+        let _guard = self.grow_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let old_len = self.length().load(Ordering::Acquire);
+        let old = old_len / WASM_PAGE_SIZE;
+        let new = old.checked_add(delta)?;
+        if new > self.max_pages {
+            return None;
+        }
+        let new_len = new * WASM_PAGE_SIZE;
+        self.mmap
+            .make_accessible(old_len as usize, (new_len - old_len) as usize)
+            .ok()?;
+        // Release: a thread that sees the new length also sees the pages accessible.
+        self.length().store(new_len, Ordering::Release);
+        Some(old)
+    }
+}
+
+/// A linear memory owned by a store. [`LinearMemory::vm`] is what compiled code sees, at a
+/// stable address.
+#[derive(Debug)]
+pub struct LinearMemory {
+    region: Arc<Region>,
+}
+
+/// A shared linear memory (threads proposal: `(memory min max shared)`), independent of any
+/// store: it can be imported by instances of several stores, on several threads
+/// ([`crate::Memory::from_shared`]); every one sees the same bytes and the same length, and
+/// `memory.grow` by any of them is seen by all (the base never moves).
+#[derive(Clone, Debug)]
+pub struct SharedMemory(Arc<Region>);
+
+impl SharedMemory {
+    /// A new shared memory of `ty.min` pages; `ty` must be shared (and so have a maximum).
+    /// `cap_bytes` is the embedder's limit on its size.
+    pub fn new(ty: MemoryType, cap_bytes: Option<u64>) -> Result<SharedMemory, MemoryError> {
+        if !ty.shared {
+            return Err(MemoryError::NotShared);
+        }
+        Ok(SharedMemory(LinearMemory::new(ty, cap_bytes)?.region))
+    }
+
+    pub fn ty(&self) -> MemoryType {
+        MemoryType {
+            min: self.pages(),
+            ..self.0.ty
+        }
+    }
+
+    pub fn pages(&self) -> u64 {
+        self.0.length().load(Ordering::Acquire) / WASM_PAGE_SIZE
+    }
+
+    /// Grows by `delta` pages, as `memory.grow` does; returns the old size in pages.
+    pub fn grow(&self, delta: u64) -> Option<u64> {
+        self.0.grow(delta)
+    }
+
+    /// The address of byte 0. Bytes `[0, pages() * 64 KiB)` are accessible as long as this
+    /// memory (any clone, or any store using it) lives; other threads may access them at any
+    /// time, so go through atomics or raw pointers, not references.
+    pub fn base(&self) -> *mut u8 {
+        self.0.base()
+    }
+
+    /// Whether `self` and `other` are the same memory.
+    pub fn same(&self, other: &SharedMemory) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl LinearMemory {
@@ -55,73 +163,85 @@ impl LinearMemory {
         let len = ty.min * WASM_PAGE_SIZE;
         mmap.make_accessible(0, len as usize)
             .map_err(MemoryError::Reserve)?;
-        let vm = Box::new(VMMemory {
+        let vm = UnsafeCell::new(VMMemory {
             base: mmap.as_ptr(),
             length: len,
         });
         Ok(LinearMemory {
-            vm,
-            mmap,
-            ty,
-            max_pages,
+            region: Arc::new(Region {
+                vm,
+                mmap,
+                ty,
+                max_pages,
+                grow_lock: Mutex::new(()),
+            }),
         })
+    }
+
+    /// This store's view of a shared memory.
+    pub fn from_shared(shared: &SharedMemory) -> LinearMemory {
+        LinearMemory {
+            region: shared.0.clone(),
+        }
+    }
+
+    /// The shared memory this is, if it is one.
+    pub fn shared(&self) -> Option<SharedMemory> {
+        self.region
+            .ty
+            .shared
+            .then(|| SharedMemory(self.region.clone()))
     }
 
     pub fn ty(&self) -> MemoryType {
         MemoryType {
             min: self.pages(),
-            ..self.ty
+            ..self.region.ty
         }
     }
 
     /// The declared type (with the declared minimum), used for import matching.
     pub fn declared_type(&self) -> MemoryType {
-        self.ty
+        self.region.ty
     }
 
+    /// The record compiled code reads; every store using a shared memory gets the same one.
     pub fn vm(&mut self) -> *mut VMMemory {
-        &mut *self.vm
+        self.region.vm.get()
     }
 
     pub fn base(&self) -> *mut u8 {
-        self.vm.base
+        self.region.base()
     }
 
     pub fn byte_len(&self) -> u64 {
-        self.vm.length
+        self.region.length().load(Ordering::Acquire)
     }
 
     pub fn pages(&self) -> u64 {
-        self.vm.length / WASM_PAGE_SIZE
+        self.byte_len() / WASM_PAGE_SIZE
     }
 
     pub fn max_pages(&self) -> u64 {
-        self.max_pages
+        self.region.max_pages
     }
 
     /// Grows by `delta` pages; returns the old size in pages, or `None` (memory.grow's -1).
     pub fn grow(&mut self, delta: u64) -> Option<u64> {
-        let old = self.pages();
-        let new = old.checked_add(delta)?;
-        if new > self.max_pages {
-            return None;
-        }
-        let old_len = self.vm.length as usize;
-        let new_len = (new * WASM_PAGE_SIZE) as usize;
-        self.mmap.make_accessible(old_len, new_len - old_len).ok()?;
-        self.vm.length = new_len as u64;
-        Some(old)
+        self.region.grow(delta)
     }
 
-    /// The accessible bytes.
+    /// The accessible bytes. (Of a shared memory, only while no other thread writes them: the
+    /// spec harness and single-threaded embedders; wasi-threads needs raw accesses instead.)
     pub fn data(&self) -> &[u8] {
         // SAFETY: `[base, base + length)` is mapped read-write for as long as we live.
-        unsafe { std::slice::from_raw_parts(self.vm.base, self.vm.length as usize) }
+        unsafe { std::slice::from_raw_parts(self.base(), self.byte_len() as usize) }
     }
 
     pub fn data_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in `data`, and we hold the only reference.
-        unsafe { std::slice::from_raw_parts_mut(self.vm.base, self.vm.length as usize) }
+        // SAFETY: as in `data`, and we hold the only reference in this store (see `data` for
+        // a shared memory).
+        unsafe { std::slice::from_raw_parts_mut(self.base(), self.byte_len() as usize) }
     }
 }
 

@@ -57,15 +57,16 @@ fn write_atomic(dst: &Path, bytes: &[u8]) {
 /// Compiles `tests/wasi/<name>.c` with `clang --target=wasm32-wasi -O2` (once per source
 /// content) and returns the path of the `.wasm`. Fails the test, loudly, without clang.
 pub fn compile_c(name: &str) -> PathBuf {
-    compile_c_with(name, &["-O2"])
+    compile_c_with(name, &[])
 }
 
-/// [`compile_c`] with `extra` flags instead of `-O2` (e.g. `-g -O1`).
+/// [`compile_c`] with more clang flags after its own (e.g. `-matomics`, or `-g -O1`: the last
+/// `-O` wins).
 pub fn compile_c_with(name: &str, extra: &[&str]) -> PathBuf {
     let src = tests_dir().join("wasi").join(format!("{name}.c"));
     let source =
         std::fs::read(&src).unwrap_or_else(|e| panic!("cannot read {}: {e}", src.display()));
-    let mut flags = vec!["--target=wasm32-wasi", "-Wall", "-Werror"];
+    let mut flags = vec!["--target=wasm32-wasi", "-O2", "-Wall", "-Werror"];
     flags.extend_from_slice(extra);
     // The shared header(s) are part of every program.
     let mut headers: Vec<PathBuf> = std::fs::read_dir(tests_dir().join("wasi"))
@@ -89,7 +90,7 @@ pub fn compile_c_with(name: &str, extra: &[&str]) -> PathBuf {
         std::thread::current().id()
     ));
     let result = Command::new("clang")
-        .args(flags)
+        .args(&flags)
         .arg(&src)
         .arg("-o")
         .arg(&tmp)

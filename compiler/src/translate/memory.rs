@@ -29,6 +29,15 @@
 //!   The accessible part of a memory is exactly `[0, length)`, so if that store does not fault
 //!   the whole destination `[dst, dst + len)` is in bounds and the remaining stores cannot
 //!   fault either. (`dst + len` is below `2^32 + INLINE_MAX`, inside the reservation.)
+//!
+//! Atomic accesses (threads proposal, also valid on non-shared memories) first trap with
+//! `HeapMisaligned` ("unaligned atomic") unless the effective address `index + offset` is a
+//! multiple of the access size, as the specification orders it. An aligned access of at most
+//! 8 bytes cannot straddle the end of the accessible part, whose length is a multiple of the
+//! 64 KiB page, so 32-bit memories still need no bounds check: the access is entirely in bounds
+//! or entirely past the end, where it faults like any access. 64-bit memories get the explicit
+//! check. `memory.atomic.wait*` / `notify` touch memory in the runtime (or not at all), not in
+//! compiled code, so they are always checked explicitly.
 
 use super::{FuncTranslator, POINTER};
 use crate::error::CompileError;
@@ -201,6 +210,70 @@ impl FuncTranslator<'_, '_> {
             Some(_) => ins.istore32(f, value, addr, off),
         };
         Ok(())
+    }
+
+    /// Pops the index operand of an atomic access of `access` bytes (1, 2, 4 or 8) to the memory
+    /// `memarg` names and returns that memory and the effective address `index + offset` as a
+    /// u64, after the alignment trap and the bounds check the module comment describes: explicit
+    /// for 64-bit memories and whenever `checked` (an access made outside compiled code).
+    pub(super) fn atomic_effective_address(
+        &mut self,
+        memarg: &MemArg,
+        access: u32,
+        checked: bool,
+    ) -> Result<(u32, Value), CompileError> {
+        let MemArgTarget::Memory(memory) = memarg.target else {
+            return Err(CompileError::unsupported(
+                "GC array accesses are not supported",
+                self.offset,
+            ));
+        };
+        let memory64 = self.is_memory64(memory);
+        let oob = trap_code(Trap::MemoryOutOfBounds);
+        let index = self.pop();
+        let index = self.zext_u64(index);
+        // A 32-bit memory's `zext(index) + u32 offset` cannot wrap; a 64-bit one's sum traps
+        // when it does (such an address is out of bounds anyway).
+        let ea = match memarg.offset {
+            0 => index,
+            off => {
+                let off = self.b.ins().iconst(types::I64, off as i64);
+                if memory64 {
+                    self.b.ins().uadd_overflow_trap(index, off, oob)
+                } else {
+                    self.b.ins().iadd(index, off)
+                }
+            }
+        };
+        if access > 1 {
+            let low = self.b.ins().band_imm_u(ea, i64::from(access - 1));
+            self.trap_if(low, Trap::HeapMisaligned);
+        }
+        if memory64 || checked {
+            let size = self.b.ins().iconst(types::I64, i64::from(access));
+            // An aligned `ea` can still be the last `access` bytes of the u64 range.
+            let end = self.b.ins().uadd_overflow_trap(ea, size, oob);
+            let len = self.memory_length(memory);
+            let out = self.b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
+            self.trap_if(out, Trap::MemoryOutOfBounds);
+        }
+        Ok((memory, ea))
+    }
+
+    /// The native address of an atomic access of `access` bytes made by compiled code (the
+    /// instruction carries no offset: Cranelift's atomic instructions take none).
+    pub(super) fn atomic_address(
+        &mut self,
+        memarg: &MemArg,
+        access: u32,
+    ) -> Result<Value, CompileError> {
+        let (memory, ea) = self.atomic_effective_address(memarg, access, false)?;
+        Ok(self.native_address(memory, ea))
+    }
+
+    /// Whether memory `index` is shared (threads proposal).
+    pub(super) fn is_shared_memory(&self, index: u32) -> bool {
+        self.env.memories[index as usize].shared
     }
 
     /// Zero-extends a 32-bit address or length to the builtins' u64.

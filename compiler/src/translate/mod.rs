@@ -6,9 +6,10 @@
 //! stack of control frames ([`control`]); code that follows an unconditional branch is validated
 //! but not translated (the `reachable` flag, as in wasmtime). Lowering is split by concern:
 //! [`control`] (blocks, branches), [`numeric`] (arithmetic and conversions), [`memory`] (linear
-//! memory), [`simd`] (v128), [`table`] (tables and references), [`calls`] (calls and runtime
+//! memory), [`atomics`] (threads proposal atomics), [`simd`] (v128), [`table`] (tables and references), [`calls`] (calls and runtime
 //! builtins), [`exceptions`] (exception handling).
 
+mod atomics;
 mod calls;
 mod control;
 mod exceptions;
@@ -149,6 +150,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
         if self.translate_control(op, offset)?
             || self.translate_numeric(op)
             || self.translate_memory(op)?
+            || self.translate_atomic(op)?
             || self.translate_simd(op)?
             || self.translate_table(op)?
             || self.translate_call(op)?
