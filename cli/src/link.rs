@@ -278,7 +278,7 @@ pub fn build_executable(
     cmd.args(["-static-libgcc", "-Wl,--as-needed"]);
     reporter.linking();
     run_tool(cmd, "linking")?;
-    drop(reporter);
+    reporter.finish(input);
     partial.commit()
 }
 
@@ -368,5 +368,6 @@ pub fn build_library(
         std::fs::write(partial_h.path(), text)?;
         partial_h.commit()?;
     }
+    reporter.finish(input);
     partial.commit()
 }

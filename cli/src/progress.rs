@@ -49,6 +49,15 @@ impl Reporter {
         &self.shared.compile
     }
 
+    /// Ends the display and prints the compiler's warnings, each on one line of stderr.
+    pub fn finish(self, input: &std::path::Path) {
+        let warnings = self.shared.compile.warnings();
+        drop(self);
+        for w in warnings {
+            eprintln!("warning: {}: {w}", input.display());
+        }
+    }
+
     /// The compilation is over; the linker runs.
     pub fn linking(&self) {
         self.shared.linking.store(true, Ordering::Relaxed);

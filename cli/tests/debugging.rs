@@ -207,3 +207,37 @@ fn without_a_name_section_functions_are_named_from_the_dwarf() {
         out.stderr
     );
 }
+
+#[test]
+fn a_module_with_broken_dwarf_builds_without_debug_info_and_one_warning() {
+    let t = tempfile::tempdir().unwrap();
+    let wat = t.path().join("broken.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+             (func (export "_start"))
+             (@custom ".debug_info" "\ff\ff\ff\ff not DWARF")
+             (@custom ".debug_line" "\01\02\03"))"#,
+    )
+    .unwrap();
+    let exe = t.path().join("broken");
+    let out = run(
+        Command::new(wasic())
+            .env("WASIC_CACHE", "off")
+            .args(["build", "-o"])
+            .arg(&exe)
+            .arg(&wat),
+        None,
+    );
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one warning: {}", out.stderr);
+    assert!(
+        lines[0].starts_with("warning: ")
+            && lines[0].contains("broken.wat")
+            && lines[0].contains("built without debug information"),
+        "{}",
+        lines[0]
+    );
+    assert_run(&run_exe(&exe, &[]), 0, "");
+}

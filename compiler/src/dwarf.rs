@@ -14,7 +14,7 @@
 //! What is not carried over: variable locations and types (Cranelift does not track wasm
 //! locals through register allocation in a form this could translate), inlined-call trees and
 //! the module's other DWARF sections. A module whose DWARF cannot be read compiles as if it
-//! had none.
+//! had none, with a warning ([`crate::Progress::warnings`]).
 
 use cranelift_object::object::write::SymbolId;
 use cranelift_object::object::{
@@ -85,9 +85,13 @@ pub struct LineTable {
 }
 
 impl LineTable {
-    /// Reads every compile unit's line program; `None` when the DWARF is unusable.
-    pub fn read(dwarf: &WasmDwarf<'_>) -> Option<LineTable> {
-        read_lines(dwarf).ok().filter(|t| !t.rows.is_empty())
+    /// Reads every compile unit's line program: `None` when it has no rows, an error (the
+    /// module then builds without debug information) when the DWARF cannot be read.
+    pub fn read(dwarf: &WasmDwarf<'_>) -> Result<Option<LineTable>, String> {
+        match read_lines(dwarf) {
+            Ok(t) => Ok(Some(t).filter(|t| !t.rows.is_empty())),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     /// The row covering code-section offset `addr`.

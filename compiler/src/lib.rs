@@ -494,14 +494,31 @@ fn name_from_dwarf(
 }
 
 /// How far a compilation has come, for a progress display on another thread: how many of its
-/// jobs (functions, then one trampoline and one adapter per type) are compiled.
+/// jobs (functions, then one trampoline and one adapter per type) are compiled; and what it
+/// had to warn about without failing (e.g. unreadable DWARF).
 #[derive(Debug, Default)]
 pub struct Progress {
     done: AtomicUsize,
     total: AtomicUsize,
+    warnings: Mutex<Vec<String>>,
 }
 
 impl Progress {
+    fn warn(&self, warning: String) {
+        self.warnings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(warning);
+    }
+
+    /// The warnings so far, each one line.
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Jobs compiled so far.
     pub fn done(&self) -> usize {
         self.done.load(Ordering::Relaxed)
@@ -537,10 +554,16 @@ pub fn compile_with_progress(
     } = module::parse(wasm, opts.features.wasmparser())?;
     env.optimizations = opts.optimizations;
     // Reading the line table first: a module whose DWARF is unusable compiles without it.
-    let lines = dwarf
-        .has_lines()
-        .then(|| dwarf::LineTable::read(&dwarf))
-        .flatten();
+    let lines = match dwarf.has_lines().then(|| dwarf::LineTable::read(&dwarf)) {
+        Some(Ok(lines)) => lines,
+        Some(Err(e)) => {
+            progress.warn(format!(
+                "its DWARF cannot be read ({e}): built without debug information"
+            ));
+            None
+        }
+        None => None,
+    };
     if lines.is_some() {
         env.srcloc_base = Some(dwarf.code_start);
     }

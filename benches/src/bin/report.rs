@@ -676,6 +676,8 @@ struct Startup {
         Engine,
         Result<(Duration, Option<Result<u64, String>>), Unavailable>,
     )>,
+    /// Size of each row's executable (`None` for wasmtime, which runs a `.cwasm`).
+    sizes: Vec<Option<u64>>,
     load_before: String,
     load_after: String,
 }
@@ -771,6 +773,14 @@ fn startup(bench: &Bench, o: &Opts) -> Startup {
         }
     }
     let load_after = loadavg();
+    let sizes = engines
+        .iter()
+        .zip(&runners)
+        .map(|((_, e), r)| match (e, r) {
+            (Engine::Wasmtime, _) | (_, Err(_)) => None,
+            (_, Ok(r)) => std::fs::metadata(&r.exe).ok().map(|m| m.len()),
+        })
+        .collect();
     let valgrind = bench.tools.valgrind.path.clone();
     let rows = engines
         .into_iter()
@@ -800,6 +810,7 @@ fn startup(bench: &Bench, o: &Opts) -> Startup {
         .collect();
     Startup {
         rows,
+        sizes,
         load_before,
         load_after,
     }
@@ -827,9 +838,10 @@ impl Startup {
 
     fn table(&self) -> String {
         let mut s = String::from(
-            "| what | median wall, spawn to exit | / native | instructions (callgrind) | / native |\n|---|---:|---:|---:|---:|\n",
+            "| what | median wall, spawn to exit | / native | instructions (callgrind) | / native | executable size |\n|---|---:|---:|---:|---:|---:|\n",
         );
-        for (what, e, cell) in &self.rows {
+        for ((what, e, cell), size) in self.rows.iter().zip(&self.sizes) {
+            let size = size.map_or("—".to_string(), |b| format!("{:.0} KB", b as f64 / 1024.0));
             let base = match e {
                 Engine::Wasic {
                     static_link: true, ..
@@ -837,7 +849,7 @@ impl Startup {
                 _ => Engine::NATIVE,
             };
             match cell {
-                Err(u) => writeln!(s, "| {what} | {u} | | | |").unwrap(),
+                Err(u) => writeln!(s, "| {what} | {u} | | | | |").unwrap(),
                 Ok((t, ir)) => {
                     let (rw, ri) = if matches!(e, Engine::Native { .. }) {
                         (None, None)
@@ -852,7 +864,7 @@ impl Startup {
                     };
                     writeln!(
                         s,
-                        "| {what} | {:.3} ms | {} | {irs} | {} |",
+                        "| {what} | {:.3} ms | {} | {irs} | {} | {size} |",
                         ms(*t),
                         f(rw),
                         f(ri)
