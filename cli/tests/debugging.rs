@@ -221,14 +221,7 @@ fn a_module_with_broken_dwarf_builds_without_debug_info_and_one_warning() {
     )
     .unwrap();
     let exe = t.path().join("broken");
-    let out = run(
-        Command::new(wasic())
-            .env("WASIC_CACHE", "off")
-            .args(["build", "-o"])
-            .arg(&exe)
-            .arg(&wat),
-        None,
-    );
+    let out = build_output(&wat, &exe);
     assert_eq!(out.status, 0, "{}", out.stderr);
     let lines: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "one warning: {}", out.stderr);

@@ -29,14 +29,7 @@ fn a_slow_build_shows_progress_on_a_terminal_and_nothing_elsewhere() {
     let wat = slow_module(t.path());
     let exe = t.path().join("slow");
     // Not a terminal: not one byte on stderr.
-    let piped = run(
-        Command::new(wasic())
-            .env("WASIC_CACHE", "off")
-            .args(["build", "-o"])
-            .arg(&exe)
-            .arg(&wat),
-        None,
-    );
+    let piped = build_output(&wat, &exe);
     assert_eq!((piped.status, piped.stderr.as_str()), (0, ""));
 
     if Command::new("script").arg("--version").output().is_err() {

@@ -305,6 +305,19 @@ fn spawn_and_wait(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
     }
 }
 
+/// `wasic build -o <exe> <input>` with the cache off, whatever its outcome: for tests of
+/// what a build prints.
+pub fn build_output(input: &Path, exe: &Path) -> Output {
+    run(
+        Command::new(wasic())
+            .env("WASIC_CACHE", "off")
+            .args(["build", "-o"])
+            .arg(exe)
+            .arg(input),
+        None,
+    )
+}
+
 /// `wasic build <wasm> -o <dir>/<name> <extra...>`; asserts success and returns the executable.
 pub fn build(wasm: &Path, dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
     let exe = dir.join(name);
