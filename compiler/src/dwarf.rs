@@ -55,6 +55,11 @@ impl<'a> WasmDwarf<'a> {
     fn section(&self, id: SectionId) -> &'a [u8] {
         self.sections.get(id.name()).copied().unwrap_or(&[])
     }
+
+    /// The sections as gimli reads them.
+    fn load(&self) -> Result<gimli::Dwarf<gimli::EndianSlice<'a, LittleEndian>>, gimli::Error> {
+        gimli::Dwarf::load(|id| Ok(gimli::EndianSlice::new(self.section(id), LittleEndian)))
+    }
 }
 
 /// One row of the module's line table: from `addr` (a code-section offset) on, until the next
@@ -105,9 +110,7 @@ impl LineTable {
 }
 
 fn read_lines(wasm: &WasmDwarf<'_>) -> Result<LineTable, gimli::Error> {
-    let dwarf = gimli::Dwarf::load(|id| {
-        Ok::<_, gimli::Error>(gimli::EndianSlice::new(wasm.section(id), LittleEndian))
-    })?;
+    let dwarf = wasm.load()?;
     let mut table = LineTable::default();
     let mut file_index: HashMap<(Vec<u8>, Vec<u8>), u32> = HashMap::new();
     let mut units = dwarf.units();
@@ -252,9 +255,7 @@ pub fn function_names(wasm: &WasmDwarf<'_>) -> Vec<(u64, String)> {
 }
 
 fn read_function_names(wasm: &WasmDwarf<'_>) -> Result<Vec<(u64, String)>, gimli::Error> {
-    let dwarf = gimli::Dwarf::load(|id| {
-        Ok::<_, gimli::Error>(gimli::EndianSlice::new(wasm.section(id), LittleEndian))
-    })?;
+    let dwarf = wasm.load()?;
     let mut names = Vec::new();
     let mut units = dwarf.units();
     while let Some(header) = units.next()? {
