@@ -5,8 +5,7 @@
 //! error), and `--timeout`'s watchdog interrupts the thread it guards only, also inside host
 //! calls, while a signal that is no timeout leaves a blocked read waiting for its data.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasic_abi::{FuncType, RefType, TableType, ValType};
 use wasic_runtime::traps::interrupt::Watchdog;
@@ -210,7 +209,7 @@ fn run_yielder(n: i32) -> Result<Vec<Val>, Error> {
     let m = module(YIELDER);
     let mut store = Store::default();
     let mut linker = Linker::new();
-    let ctx = Rc::new(RefCell::new(WasiCtx::builder().build().unwrap()));
+    let ctx = Arc::new(WasiCtx::builder().build().unwrap());
     wasic_runtime::exec::add_wasi_to_linker(&mut linker, &mut store, ctx);
     let inst = linker.instantiate(&mut store, &m).unwrap();
     call(&mut store, &inst, "run", &[Val::I32(n)])
@@ -273,11 +272,7 @@ fn signals_without_an_expired_watchdog_leave_a_blocked_fd_read_waiting_for_its_d
             .stdin(reader.as_raw_fd())
             .build()
             .unwrap();
-        wasic_runtime::exec::add_wasi_to_linker(
-            &mut linker,
-            &mut store,
-            Rc::new(RefCell::new(ctx)),
-        );
+        wasic_runtime::exec::add_wasi_to_linker(&mut linker, &mut store, Arc::new(ctx));
         let inst = linker.instantiate(&mut store, &m).unwrap();
         // Right before blocking in fd_read.
         // SAFETY: no preconditions.

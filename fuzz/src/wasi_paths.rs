@@ -1,7 +1,7 @@
 //! The WASI path-sandbox checker: a sequence of path operations (open/create, mkdir, rmdir,
 //! unlink, rename, symlink, link, readlink, stat, set-times, plus reads and writes through the
 //! descriptors opened) with fuzzer-chosen paths, run by calling wasic's WASI functions directly
-//! (`fn(&mut WasiCtx, &mut [u8], &mut [ValRaw])`, paths written into a `Vec<u8>` guest memory)
+//! (`fn(&WasiCtx, &mut GuestMemory, &mut [ValRaw])`, paths written into a `Vec<u8>` guest memory)
 //! against a fresh preopened directory.
 //!
 //! The preopen sits four directories deep in a private tree with sentinel files and
@@ -359,7 +359,11 @@ impl Guest {
         if cells.is_empty() {
             cells.push(ValRaw::from_i32(0));
         }
-        match function(name)(&mut self.ctx, &mut self.mem, &mut cells) {
+        match function(name)(
+            &self.ctx,
+            &mut wasi::GuestMemory::new(&mut self.mem),
+            &mut cells,
+        ) {
             Ok(()) => cells[0].as_i32(),
             Err(e) => {
                 self.violations

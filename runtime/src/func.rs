@@ -209,10 +209,34 @@ pub struct Caller<'a> {
 
 impl Caller<'_> {
     /// Memory 0 of the calling instance (empty when it has none or the host called directly).
+    ///
+    /// # Panics
+    /// If memory 0 is shared: other threads may write it meanwhile, so no `&mut [u8]` of it
+    /// can exist soundly; [`Self::memory_view`] is the way to reach it.
     pub fn memory(&mut self) -> &mut [u8] {
         match &mut self.instance {
-            Some(inst) => inst.memory0_data(),
+            Some(inst) => {
+                assert!(
+                    !inst.memory0_is_shared(),
+                    "Caller::memory on a shared memory: use Caller::memory_view"
+                );
+                inst.memory0_data()
+            }
             None => &mut [],
+        }
+    }
+
+    /// Memory 0 of the calling instance, shared or not, as a view that copies in and out
+    /// through raw pointers (what WASI uses).
+    pub fn memory_view(&mut self) -> crate::wasi::GuestMemory<'_> {
+        match &mut self.instance {
+            // SAFETY: memory 0 stays mapped while its instance lives (this borrow), and the
+            // view never makes references to its bytes.
+            Some(inst) => {
+                let (base, len) = inst.memory0_raw();
+                unsafe { crate::wasi::GuestMemory::from_raw(base, len) }
+            }
+            None => crate::wasi::GuestMemory::new(&mut []),
         }
     }
 

@@ -273,6 +273,22 @@ impl InstanceData {
         unsafe { &mut *p }
     }
 
+    /// Base and current length of memory 0 (a dangling base and 0 without one).
+    pub fn memory0_raw(&mut self) -> (*mut u8, usize) {
+        match self.memories.first() {
+            // SAFETY: the store owns the memory for the instance's life.
+            Some(m) => unsafe { ((**m).base(), (**m).byte_len() as usize) },
+            None => (std::ptr::NonNull::dangling().as_ptr(), 0),
+        }
+    }
+
+    pub fn memory0_is_shared(&self) -> bool {
+        // SAFETY: as in `memory0_raw`.
+        self.memories
+            .first()
+            .is_some_and(|m| unsafe { (**m).declared_type().shared })
+    }
+
     pub fn memory0_data(&mut self) -> &mut [u8] {
         match self.memories.first() {
             Some(m) => unsafe { (**m).data_mut() },

@@ -45,12 +45,19 @@ pub fn fnv1a(parts: &[&[u8]]) -> u64 {
 
 /// Writes `bytes` to `dst` atomically (so concurrent tests never see half a file).
 fn write_atomic(dst: &Path, bytes: &[u8]) {
+    write_atomic_mode(dst, bytes, 0o644)
+}
+
+/// Writes `dst` whole with permissions `mode`, so that a concurrent test sees all or nothing.
+fn write_atomic_mode(dst: &Path, bytes: &[u8], mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
     let tmp = dst.with_extension(format!(
         "tmp{}-{:?}",
         std::process::id(),
         std::thread::current().id()
     ));
     std::fs::write(&tmp, bytes).unwrap();
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode)).unwrap();
     std::fs::rename(&tmp, dst).unwrap();
 }
 
@@ -155,30 +162,47 @@ pub fn skip_into(log: Option<&Path>, why: &str) {
 /// the target is not installed, the skip then already recorded with [`skip`] (the caller just
 /// returns).
 pub fn compile_rust(name: &str) -> Result<PathBuf, String> {
-    let wasm = compile_rust_unrecorded(name);
+    compile_rust_for(name, "wasm32-wasip1")
+}
+
+/// `tests/wasi/NAME.rs` compiled with `rustc --target TARGET -O` (cached), or why it cannot
+/// be, recorded as a skip.
+pub fn compile_rust_for(name: &str, target: &str) -> Result<PathBuf, String> {
+    let wasm = compile_rust_unrecorded(name, Some(target));
     if let Err(why) = &wasm {
         skip(why);
     }
     wasm
 }
 
-fn compile_rust_unrecorded(name: &str) -> Result<PathBuf, String> {
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output();
-    match installed {
-        Ok(o) if o.status.success() => {
-            if !String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .any(|l| l.trim() == "wasm32-wasip1")
-            {
-                return Err(
-                    "the wasm32-wasip1 target is not installed (rustup target add wasm32-wasip1)"
-                        .into(),
-                );
+/// `tests/wasi/NAME.rs` compiled natively with `rustc -O` (cached): what its wasm build must
+/// print.
+pub fn compile_rust_native(name: &str) -> PathBuf {
+    compile_rust_unrecorded(name, None).unwrap()
+}
+
+fn compile_rust_unrecorded(name: &str, target: Option<&str>) -> Result<PathBuf, String> {
+    if let Some(target) = target {
+        let installed = Command::new("rustup")
+            .args(["target", "list", "--installed"])
+            .output();
+        match installed {
+            Ok(o) if o.status.success() => {
+                if !String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .any(|l| l.trim() == target)
+                {
+                    return Err(format!(
+                        "the {target} target is not installed (rustup target add {target})"
+                    ));
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "rustup is not available to check for the {target} target"
+                ))
             }
         }
-        _ => return Err("rustup is not available to check for the wasm32-wasip1 target".into()),
     }
     let src = tests_dir().join("wasi").join(format!("{name}.rs"));
     let source = std::fs::read(&src).unwrap();
@@ -187,26 +211,37 @@ fn compile_rust_unrecorded(name: &str) -> Result<PathBuf, String> {
         .output()
         .map(|o| o.stdout)
         .unwrap_or_default();
-    let key = fnv1a(&[&source, &rustc_version]);
-    let out = cache_dir().join(format!("{name}-rs-{key:016x}.wasm"));
+    let key = fnv1a(&[
+        &source,
+        &rustc_version,
+        target.unwrap_or("native").as_bytes(),
+    ]);
+    let ext = if target.is_some() { "wasm" } else { "native" };
+    let out = cache_dir().join(format!("{name}-rs-{key:016x}.{ext}"));
     if out.is_file() {
         return Ok(out);
     }
     let tmp = tempfile::tempdir().unwrap();
-    let wasm = tmp.path().join(format!("{name}.wasm"));
-    let r = Command::new("rustc")
-        .args(["--target", "wasm32-wasip1", "-O", "--edition", "2021"])
+    let built = tmp.path().join(format!("{name}.{ext}"));
+    let mut cmd = Command::new("rustc");
+    if let Some(target) = target {
+        cmd.args(["--target", target]);
+    }
+    let r = cmd
+        .args(["-O", "--edition", "2021"])
         .arg(&src)
         .arg("-o")
-        .arg(&wasm)
+        .arg(&built)
         .output()
         .expect("cannot run rustc");
     assert!(
         r.status.success(),
-        "rustc --target wasm32-wasip1 failed:\n{}",
+        "rustc --target {} failed:\n{}",
+        target.unwrap_or("(host)"),
         String::from_utf8_lossy(&r.stderr)
     );
-    write_atomic(&out, &std::fs::read(&wasm).unwrap());
+    let mode = if target.is_some() { 0o644 } else { 0o755 };
+    write_atomic_mode(&out, &std::fs::read(&built).unwrap(), mode);
     Ok(out)
 }
 

@@ -1,18 +1,23 @@
-//! Whether a module is something wasic can run: a WASI command, or a library importing only
-//! WASI functions with their right types.
+//! Whether a module is something wasic can run: a WASI command (which may use wasi-threads),
+//! or a library importing only WASI functions with their right types.
 
+use super::threads::{
+    thread_spawn_type, thread_start_type, uses_threads, THREAD_SPAWN, THREAD_START,
+};
 use crate::wasi;
 use wasic_abi::meta::{ExternKind, ImportKind, ModuleMeta};
 
 /// Checks that `meta` is a command wasic can run: it exports `_start` and imports only WASI
-/// functions with their right types. The message names the offending export or import.
+/// functions with their right types, or is a wasi-threads program (imports `thread-spawn`
+/// and a shared memory, exports `wasi_thread_start`). The message names the offending export
+/// or import.
 pub fn check_command(meta: &ModuleMeta) -> Result<(), String> {
     check_command_exports(
         meta.exports
             .iter()
             .map(|e| (e.name.as_str(), e.kind == ExternKind::Func)),
     )?;
-    check_imports(meta)
+    check_imports_of(meta, true)
 }
 
 /// The export half of [`check_command`], on (name, is a function) pairs: the CLI runs it on
@@ -41,6 +46,21 @@ pub fn check_command_exports<'a>(
 
 /// Checks that every import of `meta` is a WASI function wasic provides, with its type.
 pub fn check_imports(meta: &ModuleMeta) -> Result<(), String> {
+    check_imports_of(meta, false)
+}
+
+/// [`check_imports`], allowing wasi-threads' imports when `threads`.
+fn check_imports_of(meta: &ModuleMeta, threads: bool) -> Result<(), String> {
+    if uses_threads(meta) {
+        if !threads {
+            return Err(
+                "this module uses wasi-threads, which only a command can run: build it with \
+                 `wasic build` (without --lib), run it with `wasic run` (without --invoke)"
+                    .into(),
+            );
+        }
+        check_threads(meta)?;
+    }
     // WASI preview1 passes 32-bit pointers into memory 0.
     let memory0 = match meta.imports.iter().find_map(|i| match &i.kind {
         ImportKind::Memory(m) => Some(m),
@@ -54,6 +74,12 @@ pub fn check_imports(meta: &ModuleMeta) -> Result<(), String> {
     }
     let funcs = wasi::functions();
     for imp in &meta.imports {
+        if threads && (imp.module.as_str(), imp.name.as_str()) == THREAD_SPAWN {
+            continue;
+        }
+        if threads && matches!(&imp.kind, ImportKind::Memory(m) if m.shared) {
+            continue;
+        }
         let ImportKind::Func(t) = imp.kind else {
             return Err(format!(
                 "unsupported import `{}`.`{}`: only WASI functions can be imported",
@@ -75,6 +101,58 @@ pub fn check_imports(meta: &ModuleMeta) -> Result<(), String> {
                 imp.module, imp.name, meta.types[t as usize], f.ty
             ));
         }
+    }
+    Ok(())
+}
+
+/// The shape wasi-threads requires: `thread-spawn` of type `(i32) -> i32` (if imported), at
+/// most one imported memory, shared, no memory of its own, and `wasi_thread_start` of type
+/// `(i32, i32) -> ()` exported.
+fn check_threads(meta: &ModuleMeta) -> Result<(), String> {
+    let (module, name) = THREAD_SPAWN;
+    for imp in &meta.imports {
+        match &imp.kind {
+            ImportKind::Func(t) if imp.module == module && imp.name == name => {
+                if meta.types[*t as usize] != thread_spawn_type() {
+                    return Err(format!(
+                        "import `{module}`.`{name}` has type {} but wasi-threads defines {}",
+                        meta.types[*t as usize],
+                        thread_spawn_type()
+                    ));
+                }
+            }
+            ImportKind::Memory(m) if !m.shared => {
+                return Err(format!(
+                    "unsupported import `{}`.`{}`: a wasi-threads module imports a shared memory",
+                    imp.module, imp.name
+                ))
+            }
+            _ => {}
+        }
+    }
+    let memories = meta
+        .imports
+        .iter()
+        .filter(|i| matches!(i.kind, ImportKind::Memory(_)))
+        .count();
+    if memories > 1 || !meta.memories.is_empty() {
+        return Err("a wasi-threads module has exactly one memory, the imported shared one".into());
+    }
+    let start = meta
+        .exports
+        .iter()
+        .find(|e| e.name == THREAD_START && e.kind == ExternKind::Func);
+    let Some(start) = start else {
+        return Err(format!(
+            "module uses wasi-threads but exports no `{THREAD_START}` function"
+        ));
+    };
+    let ty = &meta.types[meta.funcs[start.index as usize] as usize];
+    if *ty != thread_start_type() {
+        return Err(format!(
+            "export `{THREAD_START}` has type {ty} but wasi-threads defines {}",
+            thread_start_type()
+        ));
     }
     Ok(())
 }

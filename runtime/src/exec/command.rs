@@ -53,8 +53,11 @@ pub fn report_error(e: &Error) -> i32 {
 /// exit). Nothing in it needs a destructor to run: WASI output is unbuffered and descriptors
 /// close with the process.
 fn run_command(module: &Arc<Module>, cfg: &ExecConfig, ctx: WasiCtx) -> i32 {
+    let deadline = cfg
+        .timeout_ms
+        .map(|ms| std::time::Instant::now() + std::time::Duration::from_millis(ms));
     with_timeout(cfg, || {
-        match WasiInstance::new(module, ctx, store_config(cfg)) {
+        match WasiInstance::new_command(module, ctx, store_config(cfg), deadline) {
             Ok(mut instance) => {
                 let result = instance.start();
                 std::mem::forget(instance);

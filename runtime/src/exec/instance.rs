@@ -1,6 +1,7 @@
 //! [`WasiInstance`]: one instance of a WASI module in a store of its own, as libraries and
 //! `wasic run --invoke` use it.
 
+use super::threads::{uses_threads, Program};
 use super::wasi_imports;
 use crate::error::Error;
 use crate::func::Func;
@@ -8,8 +9,6 @@ use crate::instance::Instance;
 use crate::module::Module;
 use crate::store::{Store, StoreConfig};
 use crate::wasi::WasiCtx;
-use std::cell::RefCell;
-use std::rc::Rc;
 use std::sync::Arc;
 
 /// An instance of a WASI module with its own store: what a library built with `wasic build
@@ -43,20 +42,43 @@ pub struct WasiInstance {
 }
 
 impl WasiInstance {
+    /// An instance of a module that imports only WASI functions (a wasi-threads module is
+    /// refused: only an executable's command runs threads).
     pub fn new(
         module: &Arc<Module>,
         ctx: WasiCtx,
         config: StoreConfig,
     ) -> Result<WasiInstance, Error> {
         let mut store = Store::new(config);
-        let imports = wasi_imports(&mut store, Rc::new(RefCell::new(ctx)), module.meta())?;
+        let imports = wasi_imports(&mut store, Arc::new(ctx), module.meta())?;
         let instance = Instance::new(&mut store, module, &imports)?;
-        Ok(WasiInstance {
+        Ok(WasiInstance::from_parts(store, instance))
+    }
+
+    /// The main instance of a command, which may be a wasi-threads program: its threads end
+    /// the process (`exec/threads.rs`). `deadline` is when `--timeout` runs out.
+    pub(crate) fn new_command(
+        module: &Arc<Module>,
+        ctx: WasiCtx,
+        config: StoreConfig,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<WasiInstance, Error> {
+        if !uses_threads(module.meta()) {
+            return WasiInstance::new(module, ctx, config);
+        }
+        let program = Program::new(module, Arc::new(ctx), config.clone(), deadline)?;
+        let mut store = Store::new(config);
+        let instance = program.instantiate(&mut store)?;
+        Ok(WasiInstance::from_parts(store, instance))
+    }
+
+    fn from_parts(store: Store, instance: Instance) -> WasiInstance {
+        WasiInstance {
             store,
             instance,
             initialized: false,
             started: false,
-        })
+        }
     }
 
     pub fn is_reactor(&self) -> bool {

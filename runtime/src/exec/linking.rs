@@ -4,19 +4,19 @@
 //! way back to wasm: a guest that blocks in, or loops on, host calls is stopped there with the
 //! same "interrupted" trap as one looping in wasm code.
 
+use super::threads::{Program, THREAD_SPAWN};
 use crate::error::Error;
 use crate::func::{Func, HostError};
 use crate::linker::Linker;
 use crate::store::Store;
 use crate::traps;
 use crate::wasi::{self, WasiCtx, WasiExit};
-use std::cell::RefCell;
-use std::rc::Rc;
-use wasic_abi::meta::ModuleMeta;
+use std::sync::Arc;
+use wasic_abi::meta::{ImportKind, ModuleMeta};
 use wasic_abi::Trap;
 
 /// Defines every WASI function, under both module names, in `linker`, backed by `ctx`.
-pub fn add_wasi_to_linker(linker: &mut Linker, store: &mut Store, ctx: Rc<RefCell<WasiCtx>>) {
+pub fn add_wasi_to_linker(linker: &mut Linker, store: &mut Store, ctx: Arc<WasiCtx>) {
     for f in wasi::functions() {
         define(linker, store, &ctx, f);
     }
@@ -24,18 +24,55 @@ pub fn add_wasi_to_linker(linker: &mut Linker, store: &mut Store, ctx: Rc<RefCel
 
 /// The imports of a module that imports only WASI functions, in import order, each backed by
 /// `ctx`: what instantiating a command or reactor needs, without a [`Linker`] in between
-/// (start-up time). An import WASI lacks is an unknown-import error, as from a linker.
+/// (start-up time). An import WASI lacks is an unknown-import error, as from a linker; a
+/// wasi-threads module is refused (only a command can run threads: `exec/threads.rs`).
 pub fn wasi_imports(
     store: &mut Store,
-    ctx: Rc<RefCell<WasiCtx>>,
+    ctx: Arc<WasiCtx>,
     meta: &ModuleMeta,
+) -> Result<Vec<crate::Extern>, Error> {
+    imports(store, &ctx, meta, None)
+}
+
+/// [`wasi_imports`], and with `threads` also what a wasi-threads program's instances share:
+/// `thread-spawn` and the shared memory.
+pub(crate) fn imports(
+    store: &mut Store,
+    ctx: &Arc<WasiCtx>,
+    meta: &ModuleMeta,
+    threads: Option<&Arc<Program>>,
 ) -> Result<Vec<crate::Extern>, Error> {
     meta.imports
         .iter()
         .map(|i| {
-            wasi::lookup(&i.module, &i.name)
-                .map(|f| host_func(store, &ctx, f))
-                .ok_or_else(|| crate::linker::unknown_import(&i.module, &i.name))
+            let spawn = (i.module.as_str(), i.name.as_str()) == THREAD_SPAWN;
+            let shared = matches!(&i.kind, ImportKind::Memory(m) if m.shared);
+            match threads {
+                Some(p) if spawn => return Ok(crate::Extern::Func(p.spawn_func(store))),
+                Some(p) if shared => {
+                    let m = p
+                        .memory
+                        .as_ref()
+                        .expect("made for the imported shared memory");
+                    return Ok(crate::Extern::Memory(crate::Memory::from_shared(store, m)));
+                }
+                None if spawn || shared => {
+                    return Err(Error::Usage(format!(
+                        "this module uses wasi-threads (it imports `{}`.`{}`), which only a \
+                         command can run: build it with `wasic build` (without --lib), run it \
+                         with `wasic run` (without --invoke)",
+                        i.module, i.name
+                    )))
+                }
+                _ => {}
+            }
+            match i.kind {
+                ImportKind::Func(_) => {
+                    wasi::lookup(&i.module, &i.name).map(|f| host_func(store, ctx, f))
+                }
+                _ => None,
+            }
+            .ok_or_else(|| crate::linker::unknown_import(&i.module, &i.name))
         })
         .collect()
 }
@@ -50,19 +87,19 @@ fn interrupted() -> Result<(), HostError> {
 }
 
 /// Defines WASI function `f` in `linker` as a host function bound to `ctx`.
-fn define(linker: &mut Linker, store: &mut Store, ctx: &Rc<RefCell<WasiCtx>>, f: wasi::WasiFunc) {
+fn define(linker: &mut Linker, store: &mut Store, ctx: &Arc<WasiCtx>, f: wasi::WasiFunc) {
     let (module, name) = (f.module, f.name);
     let host = host_func(store, ctx, f);
     linker.define(module, name, host);
 }
 
 /// WASI function `f` as a host function bound to `ctx`.
-fn host_func(store: &mut Store, ctx: &Rc<RefCell<WasiCtx>>, f: wasi::WasiFunc) -> crate::Extern {
+fn host_func(store: &mut Store, ctx: &Arc<WasiCtx>, f: wasi::WasiFunc) -> crate::Extern {
     let ctx = ctx.clone();
     let func = f.func;
     let host = Func::new_host(store, f.ty, move |caller, values| {
         interrupted()?;
-        func(&mut ctx.borrow_mut(), caller.memory(), values).map_err(|e| match e {
+        func(&ctx, &mut caller.memory_view(), values).map_err(|e| match e {
             WasiExit::Exit(code) => HostError::Exit(code),
             WasiExit::Trap(msg) => HostError::Message(msg),
         })?;

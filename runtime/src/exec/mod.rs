@@ -29,7 +29,7 @@
 //! Files: `grants.rs` (the WASI context from config, environment and argv), `checks.rs` (is
 //! this module a command or library wasic can run), `linking.rs` (WASI functions as host
 //! functions), `instance.rs` ([`WasiInstance`]), `command.rs` (the executable's `main`),
-//! `cpu.rs` (CPU feature check).
+//! `cpu.rs` (CPU feature check), `threads.rs` (wasi-threads: one OS thread per wasm thread).
 
 mod checks;
 mod command;
@@ -37,6 +37,7 @@ mod cpu;
 mod grants;
 mod instance;
 mod linking;
+mod threads;
 
 pub use checks::{check_command, check_command_exports, check_imports, check_library};
 pub use command::{main, report_error, store_config, with_timeout};
@@ -47,6 +48,7 @@ pub use grants::{
 };
 pub use instance::WasiInstance;
 pub use linking::{add_wasi_to_linker, wasi_imports};
+pub use threads::{thread_spawn_type, thread_start_type, uses_threads, THREAD_SPAWN, THREAD_START};
 
 pub use wasic_abi::exec_config::{
     check_listen_addr, parse_env_grant, ConfigError, DirGrant, ExecConfig, GrantError,

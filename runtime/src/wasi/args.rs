@@ -16,8 +16,12 @@ fn sizes(list: &[Vec<u8>]) -> Result<(u32, u32), Errno> {
 }
 
 /// Writes the `char*` array at `ptrs` and the NUL-terminated strings at `buf`.
-fn write_strings(mem: &mut [u8], list: &[Vec<u8>], ptrs: u32, buf: u32) -> Result<(), Errno> {
-    let mut mem = GuestMemory::new(mem);
+fn write_strings(
+    mem: &mut GuestMemory<'_>,
+    list: &[Vec<u8>],
+    ptrs: u32,
+    buf: u32,
+) -> Result<(), Errno> {
     let (count, total) = sizes(list)?;
     mem.check(ptrs, count.checked_mul(4).ok_or(Errno::FAULT)?)?;
     mem.check(buf, total)?;
@@ -32,12 +36,11 @@ fn write_strings(mem: &mut [u8], list: &[Vec<u8>], ptrs: u32, buf: u32) -> Resul
 }
 
 fn write_sizes(
-    mem: &mut [u8],
+    mem: &mut GuestMemory<'_>,
     list: &[Vec<u8>],
     count_ptr: u32,
     size_ptr: u32,
 ) -> Result<(), Errno> {
-    let mut mem = GuestMemory::new(mem);
     let (count, total) = sizes(list)?;
     mem.check(count_ptr, 4)?;
     mem.check(size_ptr, 4)?;
@@ -45,22 +48,22 @@ fn write_sizes(
     mem.write_u32(size_ptr as u64, total)
 }
 
-pub fn args_get(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn args_get(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (ptrs, buf) = (a[0].as_u32(), a[1].as_u32());
     done(a, || write_strings(mem, &ctx.args, ptrs, buf))
 }
 
-pub fn args_sizes_get(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn args_sizes_get(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (count, size) = (a[0].as_u32(), a[1].as_u32());
     done(a, || write_sizes(mem, &ctx.args, count, size))
 }
 
-pub fn environ_get(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn environ_get(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (ptrs, buf) = (a[0].as_u32(), a[1].as_u32());
     done(a, || write_strings(mem, &ctx.env, ptrs, buf))
 }
 
-pub fn environ_sizes_get(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn environ_sizes_get(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (count, size) = (a[0].as_u32(), a[1].as_u32());
     done(a, || write_sizes(mem, &ctx.env, count, size))
 }

@@ -36,7 +36,7 @@ pub(crate) fn clock_ns(id: u32) -> Result<u64, Errno> {
     ns(ts)
 }
 
-pub fn clock_res_get(_ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn clock_res_get(_ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (id, out) = (a[0].as_u32(), a[1].as_u32());
     done(a, || {
         let mut ts = libc::timespec {
@@ -44,14 +44,12 @@ pub fn clock_res_get(_ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Re
             tv_nsec: 0,
         };
         cvt(unsafe { libc::clock_getres(host_clock(id)?, &mut ts) })?;
-        GuestMemory::new(mem).write_u64(out as u64, ns(ts)?)
+        mem.write_u64(out as u64, ns(ts)?)
     })
 }
 
-pub fn clock_time_get(_ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn clock_time_get(_ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     // The precision argument (a[1]) is a hint we cannot use.
     let (id, out) = (a[0].as_u32(), a[2].as_u32());
-    done(a, || {
-        GuestMemory::new(mem).write_u64(out as u64, clock_ns(id)?)
-    })
+    done(a, || mem.write_u64(out as u64, clock_ns(id)?))
 }

@@ -17,6 +17,8 @@ use std::ffi::CString;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Errors configuring a [`WasiCtx`].
 #[derive(Debug, thiserror::Error)]
@@ -48,9 +50,10 @@ pub(crate) struct FdEntry {
     /// What the descriptor may do. Derived by us from what it is, the grant it was reached
     /// through and the host open mode ([`grant_rights`]), never from the rights the guest asked
     /// for (wasmtime ignores those too); the guest can only narrow it (`fd_fdstat_set_rights`).
-    pub base: u64,
+    /// Atomic because threads share the entry ([`FdTable`]).
+    base: AtomicU64,
     /// The most a descriptor opened through this one (a directory) can get.
-    pub inheriting: u64,
+    inheriting: AtomicU64,
     /// Guest-visible name of a preopened directory.
     pub preopen: Option<Vec<u8>>,
     /// The access of the grant this descriptor was reached through.
@@ -58,11 +61,33 @@ pub(crate) struct FdEntry {
     /// `(st_dev, st_ino)` of the preopened directory this descriptor was reached through: how
     /// far up a symlink the guest creates may point.
     pub grant_root: Option<(u64, u64)>,
-    /// `fd_readdir`'s stream on this directory, kept between calls.
-    pub dir_stream: Option<DirStream>,
+    /// `fd_readdir`'s stream on this directory, kept between calls (locked: threads share
+    /// the entry).
+    pub dir_stream: Mutex<Option<DirStream>>,
 }
 
 impl FdEntry {
+    pub fn base(&self) -> u64 {
+        self.base.load(Ordering::Relaxed)
+    }
+
+    pub fn inheriting(&self) -> u64 {
+        self.inheriting.load(Ordering::Relaxed)
+    }
+
+    /// Narrows the rights to `base` and `inheriting`, which must be subsets of the current
+    /// ones (`ENOTCAPABLE` otherwise: rights only ever shrink). A compare-and-swap loop, so
+    /// that two threads narrowing at once cannot widen what either left.
+    pub fn narrow_rights(&self, base: u64, inheriting: u64) -> Result<(), Errno> {
+        for (cell, want) in [(&self.base, base), (&self.inheriting, inheriting)] {
+            cell.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |now| {
+                (want & !now == 0).then_some(want)
+            })
+            .map_err(|_| Errno::NOTCAPABLE)?;
+        }
+        Ok(())
+    }
+
     pub fn raw(&self) -> RawFd {
         match &self.host {
             HostFd::Owned(fd) => fd.as_raw_fd(),
@@ -86,12 +111,12 @@ impl FdEntry {
         FdEntry {
             host,
             filetype,
-            base,
-            inheriting,
+            base: AtomicU64::new(base),
+            inheriting: AtomicU64::new(inheriting),
             preopen: None,
             access: DirAccess::ReadWrite,
             grant_root: None,
-            dir_stream: None,
+            dir_stream: Mutex::new(None),
         }
     }
 
@@ -159,8 +184,8 @@ impl FdEntry {
         let mut e = FdEntry::with(
             HostFd::Owned(fd),
             ft,
-            base & parent.inheriting,
-            inheriting & parent.inheriting,
+            base & parent.inheriting(),
+            inheriting & parent.inheriting(),
         );
         e.access = parent.access;
         e.grant_root = parent.grant_root;
@@ -247,55 +272,74 @@ pub(crate) fn mode_filetype(fmt: u32) -> u8 {
 }
 
 /// Guest descriptor numbers. Freed numbers are reused highest-first, like wasmtime.
+///
+/// Threads of a wasi-threads program share one table, so it is behind a lock, held only to
+/// find, add or remove an entry: every host call works on its own `Arc` of the entry, with no
+/// lock, so a thread blocked in `fd_read` or `poll_oneoff` holds up nobody, and an entry
+/// closed by one thread meanwhile (its host descriptor) stays open until the call using it
+/// returns — the host descriptor number can never be reused under a running call.
 #[derive(Debug, Default)]
-pub(crate) struct FdTable {
-    used: BTreeMap<u32, FdEntry>,
+pub(crate) struct FdTable(Mutex<Fds>);
+
+#[derive(Debug, Default)]
+struct Fds {
+    used: BTreeMap<u32, Arc<FdEntry>>,
     free: BTreeSet<u32>,
 }
 
 impl FdTable {
-    pub fn get(&self, fd: u32) -> Option<&FdEntry> {
-        self.used.get(&fd)
+    fn lock(&self) -> std::sync::MutexGuard<'_, Fds> {
+        // A panic while holding the lock cannot leave the maps inconsistent (each operation
+        // is one insert or remove), so a poisoned lock is still good.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn get_mut(&mut self, fd: u32) -> Option<&mut FdEntry> {
-        self.used.get_mut(&fd)
+    pub fn get(&self, fd: u32) -> Option<Arc<FdEntry>> {
+        self.lock().used.get(&fd).cloned()
     }
 
-    pub fn push(&mut self, entry: FdEntry) -> Result<u32, Errno> {
-        let fd = match self.free.pop_last() {
+    pub fn push(&self, entry: FdEntry) -> Result<u32, Errno> {
+        let mut t = self.lock();
+        let fd = match t.free.pop_last() {
             Some(fd) => fd,
-            None => match self.used.last_key_value() {
+            None => match t.used.last_key_value() {
                 Some((&last, _)) => last.checked_add(1).ok_or(Errno::MFILE)?,
                 None => 0,
             },
         };
-        self.used.insert(fd, entry);
+        t.used.insert(fd, Arc::new(entry));
         Ok(fd)
     }
 
-    pub fn remove(&mut self, fd: u32) -> Option<FdEntry> {
-        let e = self.used.remove(&fd)?;
-        self.free.insert(fd);
+    pub fn remove(&self, fd: u32) -> Option<Arc<FdEntry>> {
+        let mut t = self.lock();
+        let e = t.used.remove(&fd)?;
+        t.free.insert(fd);
         Some(e)
     }
 
     /// Moves `from` onto `to` (which must be open), closing what `to` was.
-    pub fn renumber(&mut self, from: u32, to: u32) -> Result<(), Errno> {
-        if !self.used.contains_key(&to) || !self.used.contains_key(&from) {
+    pub fn renumber(&self, from: u32, to: u32) -> Result<(), Errno> {
+        let mut t = self.lock();
+        if !t.used.contains_key(&to) || !t.used.contains_key(&from) {
             return Err(Errno::BADF);
         }
         if from != to {
-            let e = self.used.remove(&from).expect("checked above");
-            self.free.insert(from);
-            self.free.remove(&to);
-            self.used.insert(to, e);
+            let e = t.used.remove(&from).expect("checked above");
+            t.free.insert(from);
+            t.free.remove(&to);
+            // What `to` was is closed once the lock is released (and any call using it ends).
+            let old = t.used.insert(to, e);
+            drop(t);
+            drop(old);
         }
         Ok(())
     }
 }
 
-/// The state behind every WASI call of one instance.
+/// The state behind every WASI call of one instance, or of all the instances of a wasi-threads
+/// program (one per thread): `Sync`, with the descriptor table under its own lock
+/// ([`FdTable`]) and everything else fixed at creation.
 #[derive(Debug)]
 pub struct WasiCtx {
     pub(crate) args: Vec<Vec<u8>>,
@@ -312,25 +356,25 @@ impl WasiCtx {
     /// Looks `fd` up and checks it holds all of `need`. A missing read or write right is
     /// `EBADF` (what wasmtime answers for a descriptor not opened for it); any other missing
     /// right is `ENOTCAPABLE`.
-    pub(crate) fn entry(&self, fd: u32, need: u64) -> Result<&FdEntry, Errno> {
+    pub(crate) fn entry(&self, fd: u32, need: u64) -> Result<Arc<FdEntry>, Errno> {
         let e = self.fds.get(fd).ok_or(Errno::BADF)?;
-        check_rights(e, need)?;
+        check_rights(&e, need)?;
         Ok(e)
     }
 
     /// Like [`Self::entry`] for operations on file contents: a directory is `EBADF`.
-    pub(crate) fn file(&self, fd: u32, need: u64) -> Result<&FdEntry, Errno> {
+    pub(crate) fn file(&self, fd: u32, need: u64) -> Result<Arc<FdEntry>, Errno> {
         let e = self.fds.get(fd).ok_or(Errno::BADF)?;
         if e.filetype == filetype::DIRECTORY {
             return Err(Errno::BADF);
         }
-        check_rights(e, need)?;
+        check_rights(&e, need)?;
         Ok(e)
     }
 
     /// Like [`Self::entry`] for path operations: the descriptor must be a directory
     /// (`ENOTDIR` otherwise, as `openat` on a file says).
-    pub(crate) fn dir(&self, fd: u32, need: u64) -> Result<&FdEntry, Errno> {
+    pub(crate) fn dir(&self, fd: u32, need: u64) -> Result<Arc<FdEntry>, Errno> {
         let e = self.fds.get(fd).ok_or(Errno::BADF)?;
         // Stdio is a stream, even when the host gave us a directory (wasmtime: EBADF).
         if e.is_stdio() {
@@ -339,7 +383,7 @@ impl WasiCtx {
         if e.filetype != filetype::DIRECTORY {
             return Err(Errno::NOTDIR);
         }
-        check_rights(e, need)?;
+        check_rights(&e, need)?;
         Ok(e)
     }
 }
@@ -349,7 +393,7 @@ impl WasiCtx {
 /// else `EBADF`; a change beneath a read-only grant is `EPERM`. Only a right the guest gave up
 /// itself (`fd_fdstat_set_rights`) is `ENOTCAPABLE`.
 fn check_rights(e: &FdEntry, need: u64) -> Result<(), Errno> {
-    let missing = need & !e.base;
+    let missing = need & !e.base();
     if missing == 0 {
         Ok(())
     } else if missing & (rights::FD_READ | rights::FD_WRITE) != 0 {
@@ -540,7 +584,7 @@ impl WasiCtxBuilder {
             kv.extend_from_slice(&v);
             env.push(kv);
         }
-        let mut fds = FdTable::default();
+        let fds = FdTable::default();
         for (i, &host) in self.stdio.iter().enumerate() {
             fds.push(FdEntry::stdio(host, i)).expect("fresh table");
         }

@@ -15,7 +15,7 @@ use wasic_abi::ValRaw;
 
 type Ret = Result<(), WasiExit>;
 
-pub fn fd_advise(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_advise(ctx: &WasiCtx, _mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, offset, len, advice) = (a[0].as_u32(), a[1].as_i64(), a[2].as_i64(), a[3].as_u32());
     done(a, || {
         let e = ctx.file(fd, rights::FD_ADVISE)?;
@@ -36,7 +36,7 @@ pub fn fd_advise(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
     })
 }
 
-pub fn fd_allocate(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_allocate(ctx: &WasiCtx, _mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, offset, len) = (a[0].as_u32(), a[1].as_i64(), a[2].as_i64());
     done(a, || {
         let e = ctx.file(fd, rights::FD_ALLOCATE)?;
@@ -47,13 +47,13 @@ pub fn fd_allocate(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret 
     })
 }
 
-pub fn fd_close(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_close(ctx: &WasiCtx, _mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let fd = a[0].as_u32();
     // Dropping the entry closes an owned host descriptor; borrowed stdio stays open.
     done(a, || ctx.fds.remove(fd).map(drop).ok_or(Errno::BADF))
 }
 
-pub fn fd_datasync(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_datasync(ctx: &WasiCtx, _mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let fd = a[0].as_u32();
     done(a, || {
         let e = ctx.entry(fd, rights::FD_DATASYNC)?;
@@ -61,7 +61,7 @@ pub fn fd_datasync(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret 
     })
 }
 
-pub fn fd_sync(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_sync(ctx: &WasiCtx, _mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let fd = a[0].as_u32();
     done(a, || {
         let e = ctx.entry(fd, rights::FD_SYNC)?;
@@ -69,7 +69,7 @@ pub fn fd_sync(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
     })
 }
 
-fn fdstat_get(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw], flavor: Flavor) -> Ret {
+fn fdstat_get(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw], flavor: Flavor) -> Ret {
     let (fd, ptr) = (a[0].as_u32(), a[1].as_u32());
     done(a, || {
         let e = ctx.entry(fd, 0)?;
@@ -90,22 +90,22 @@ fn fdstat_get(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw], flavor: Flavo
         let stat = types::encode_fdstat(
             e.filetype,
             flags,
-            flavor.mask_rights(e.base),
-            flavor.mask_rights(e.inheriting),
+            flavor.mask_rights(e.base()),
+            flavor.mask_rights(e.inheriting()),
         );
-        GuestMemory::new(mem).write_bytes(ptr as u64, &stat)
+        mem.write_bytes(ptr as u64, &stat)
     })
 }
 
-pub fn fd_fdstat_get(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_fdstat_get(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     fdstat_get(ctx, mem, a, Flavor::Preview1)
 }
 
-pub fn fd_fdstat_get_unstable(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_fdstat_get_unstable(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     fdstat_get(ctx, mem, a, Flavor::Unstable)
 }
 
-pub fn fd_fdstat_set_flags(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_fdstat_set_flags(ctx: &WasiCtx, _mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, flags) = (a[0].as_u32(), a[1].as_u32());
     done(a, || {
         let e = ctx.entry(fd, rights::FD_FDSTAT_SET_FLAGS)?;
@@ -130,39 +130,34 @@ pub fn fd_fdstat_set_flags(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw])
     })
 }
 
-pub fn fd_fdstat_set_rights(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_fdstat_set_rights(ctx: &WasiCtx, _mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, base, inheriting) = (a[0].as_u32(), a[1].as_u64(), a[2].as_u64());
     done(a, || {
-        let e = ctx.fds.get_mut(fd).ok_or(Errno::BADF)?;
+        let e = ctx.fds.get(fd).ok_or(Errno::BADF)?;
         // Rights can only ever shrink.
-        if base & !e.base != 0 || inheriting & !e.inheriting != 0 {
-            return Err(Errno::NOTCAPABLE);
-        }
-        e.base = base;
-        e.inheriting = inheriting;
-        Ok(())
+        e.narrow_rights(base, inheriting)
     })
 }
 
-fn filestat_get(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw], flavor: Flavor) -> Ret {
+fn filestat_get(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw], flavor: Flavor) -> Ret {
     let (fd, ptr) = (a[0].as_u32(), a[1].as_u32());
     done(a, || {
         let e = ctx.entry(fd, rights::FD_FILESTAT_GET)?;
         let mut st = stat_to_filestat(&fstat(e.raw())?);
         st.filetype = e.filetype;
-        GuestMemory::new(mem).write_bytes(ptr as u64, &st.encode(flavor))
+        mem.write_bytes(ptr as u64, &st.encode(flavor))
     })
 }
 
-pub fn fd_filestat_get(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_filestat_get(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     filestat_get(ctx, mem, a, Flavor::Preview1)
 }
 
-pub fn fd_filestat_get_unstable(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_filestat_get_unstable(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     filestat_get(ctx, mem, a, Flavor::Unstable)
 }
 
-pub fn fd_filestat_set_size(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_filestat_set_size(ctx: &WasiCtx, _mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, size) = (a[0].as_u32(), a[1].as_u64());
     done(a, || {
         let e = ctx.file(fd, rights::FD_FILESTAT_SET_SIZE)?;
@@ -171,7 +166,7 @@ pub fn fd_filestat_set_size(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]
     })
 }
 
-pub fn fd_filestat_set_times(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_filestat_set_times(ctx: &WasiCtx, _mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, atim, mtim, fst) = (a[0].as_u32(), a[1].as_u64(), a[2].as_u64(), a[3].as_u32());
     done(a, || {
         let e = ctx.entry(fd, rights::FD_FILESTAT_SET_TIMES)?;
@@ -191,8 +186,8 @@ enum Op {
 
 /// Shared body of `fd_read`, `fd_write`, `fd_pread` and `fd_pwrite`.
 fn transfer(
-    ctx: &mut WasiCtx,
-    mem: &mut [u8],
+    ctx: &WasiCtx,
+    mem: &mut GuestMemory<'_>,
     fd: u32,
     iovs: u32,
     iovs_len: u32,
@@ -205,7 +200,6 @@ fn transfer(
         Op::Pread(_) => ctx.file(fd, rights::FD_READ | rights::FD_SEEK)?,
         Op::Pwrite(_) => ctx.file(fd, rights::FD_WRITE | rights::FD_SEEK)?,
     };
-    let mut mem = GuestMemory::new(mem);
     let ranges = mem.iovecs(iovs, iovs_len)?;
     mem.check(out_ptr, 4)?;
     let iov = mem.host_iovecs(&ranges);
@@ -228,17 +222,17 @@ fn transfer(
     mem.write_u32(out_ptr as u64, done as u32)
 }
 
-pub fn fd_read(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_read(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, iovs, len, out) = (a[0].as_u32(), a[1].as_u32(), a[2].as_u32(), a[3].as_u32());
     done(a, || transfer(ctx, mem, fd, iovs, len, Op::Read, out))
 }
 
-pub fn fd_write(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_write(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, iovs, len, out) = (a[0].as_u32(), a[1].as_u32(), a[2].as_u32(), a[3].as_u32());
     done(a, || transfer(ctx, mem, fd, iovs, len, Op::Write, out))
 }
 
-pub fn fd_pread(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_pread(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, iovs, len) = (a[0].as_u32(), a[1].as_u32(), a[2].as_u32());
     let (offset, out) = (a[3].as_u64(), a[4].as_u32());
     done(a, || {
@@ -246,7 +240,7 @@ pub fn fd_pread(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
     })
 }
 
-pub fn fd_pwrite(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_pwrite(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, iovs, len) = (a[0].as_u32(), a[1].as_u32(), a[2].as_u32());
     let (offset, out) = (a[3].as_u64(), a[4].as_u32());
     done(a, || {
@@ -254,17 +248,17 @@ pub fn fd_pwrite(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
     })
 }
 
-pub fn fd_prestat_get(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_prestat_get(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, ptr) = (a[0].as_u32(), a[1].as_u32());
     done(a, || {
         let e = ctx.fds.get(fd).ok_or(Errno::BADF)?;
         let name = e.preopen.as_ref().ok_or(Errno::BADF)?;
         let len = u32::try_from(name.len()).map_err(|_| Errno::OVERFLOW)?;
-        GuestMemory::new(mem).write_bytes(ptr as u64, &types::encode_prestat(len))
+        mem.write_bytes(ptr as u64, &types::encode_prestat(len))
     })
 }
 
-pub fn fd_prestat_dir_name(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_prestat_dir_name(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, ptr, len) = (a[0].as_u32(), a[1].as_u32(), a[2].as_u32());
     done(a, || {
         let e = ctx.fds.get(fd).ok_or(Errno::BADF)?;
@@ -273,11 +267,11 @@ pub fn fd_prestat_dir_name(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) 
         if name.len() > len as usize {
             return Err(Errno::NAMETOOLONG);
         }
-        GuestMemory::new(mem).write_bytes(ptr as u64, name)
+        mem.write_bytes(ptr as u64, name)
     })
 }
 
-pub fn fd_readdir(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_readdir(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, buf, buf_len) = (a[0].as_u32(), a[1].as_u32(), a[2].as_u32());
     let (cookie, out) = (a[3].as_u64(), a[4].as_u32());
     done(a, || {
@@ -286,27 +280,26 @@ pub fn fd_readdir(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
             return Err(Errno::BADF);
         }
         ctx.entry(fd, rights::FD_READDIR)?;
-        let mut mem = GuestMemory::new(mem);
         let dst = mem.range(buf, buf_len)?;
         mem.check(out, 4)?;
-        let e = ctx.fds.get_mut(fd).ok_or(Errno::BADF)?;
         // The stream stays open between calls, so that a listing is one pass.
-        let stream = match e.dir_stream.take() {
+        let mut stream = e.dir_stream.lock().unwrap_or_else(|p| p.into_inner());
+        let stream = match stream.as_mut() {
             Some(s) => s,
-            None => DirStream::open(e.raw())?,
+            None => stream.insert(DirStream::open(e.raw())?),
         };
-        let bytes = e.dir_stream.insert(stream).read(cookie, dst.len())?;
+        let bytes = stream.read(cookie, dst.len())?;
         mem.write_bytes(buf as u64, &bytes)?;
         mem.write_u32(out as u64, bytes.len() as u32)
     })
 }
 
-pub fn fd_renumber(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_renumber(ctx: &WasiCtx, _mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (from, to) = (a[0].as_u32(), a[1].as_u32());
     done(a, || ctx.fds.renumber(from, to))
 }
 
-fn seek(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw], flavor: Flavor) -> Ret {
+fn seek(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw], flavor: Flavor) -> Ret {
     let (fd, offset, whence, out) = (a[0].as_u32(), a[1].as_i64(), a[2].as_u32(), a[3].as_u32());
     done(a, || {
         let whence = types::whence_to_libc(flavor, whence).ok_or(Errno::INVAL)?;
@@ -317,26 +310,24 @@ fn seek(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw], flavor: Flavor) -> 
             rights::FD_SEEK
         };
         let e = ctx.file(fd, need)?;
-        let mut mem = GuestMemory::new(mem);
         mem.check(out, 8)?;
         let pos = cvt(unsafe { libc::lseek(e.raw(), offset, whence) })?;
         mem.write_u64(out as u64, pos as u64)
     })
 }
 
-pub fn fd_seek(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_seek(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     seek(ctx, mem, a, Flavor::Preview1)
 }
 
-pub fn fd_seek_unstable(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_seek_unstable(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     seek(ctx, mem, a, Flavor::Unstable)
 }
 
-pub fn fd_tell(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn fd_tell(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, out) = (a[0].as_u32(), a[1].as_u32());
     done(a, || {
         let e = ctx.file(fd, rights::FD_TELL)?;
-        let mut mem = GuestMemory::new(mem);
         mem.check(out, 8)?;
         let pos = cvt(unsafe { libc::lseek(e.raw(), 0, libc::SEEK_CUR) })?;
         mem.write_u64(out as u64, pos as u64)

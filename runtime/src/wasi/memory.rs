@@ -4,13 +4,22 @@
 //! (a `u32` pointer plus a `u32` length cannot overflow it) and compared with the memory size,
 //! so an out-of-bounds or wrapping range yields `EFAULT` instead of a panic or a host access.
 //! Guest memory is little-endian and may be unaligned, so values are assembled byte-wise.
+//!
+//! The memory may be shared with other threads running wasm (wasi-threads), so no Rust
+//! reference to its bytes is ever made here: every access copies through raw pointers
+//! (`ptr::copy_nonoverlapping`), as wasm's own racy accesses would, and host calls get raw
+//! pointers (`iovec`s). What another thread writes meanwhile is the guest's race, never
+//! undefined behaviour of ours.
 
 use super::errno::Errno;
+use std::marker::PhantomData;
 use std::ops::Range;
 
-/// Guest memory 0 as a byte slice (possibly empty when the module exports no memory).
+/// A view of guest memory 0 (possibly empty when the module has no memory).
 pub struct GuestMemory<'a> {
-    mem: &'a mut [u8],
+    base: *mut u8,
+    len: usize,
+    _memory: PhantomData<&'a mut [u8]>,
 }
 
 /// One `iovec`/`ciovec` after validation: a range that lies inside guest memory.
@@ -18,7 +27,32 @@ pub type GuestRange = Range<usize>;
 
 impl<'a> GuestMemory<'a> {
     pub fn new(mem: &'a mut [u8]) -> Self {
-        GuestMemory { mem }
+        GuestMemory {
+            base: mem.as_mut_ptr(),
+            len: mem.len(),
+            _memory: PhantomData,
+        }
+    }
+
+    /// A view of `len` bytes at `base`.
+    ///
+    /// # Safety
+    /// `[base, base + len)` must stay mapped read-write for `'a`, and nothing may hold a Rust
+    /// reference to any of it meanwhile (other threads' wasm code may access it).
+    pub unsafe fn from_raw(base: *mut u8, len: usize) -> Self {
+        GuestMemory {
+            base,
+            len,
+            _memory: PhantomData,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// The host range of `len` bytes at guest address `ptr`, or `EFAULT`.
@@ -30,7 +64,7 @@ impl<'a> GuestMemory<'a> {
     /// checked in `u64` and may exceed `u32`.
     fn range64(&self, ptr: u64, len: u64) -> Result<GuestRange, Errno> {
         let end = ptr.checked_add(len).ok_or(Errno::FAULT)?;
-        if end > self.mem.len() as u64 {
+        if end > self.len as u64 {
             return Err(Errno::FAULT);
         }
         Ok(ptr as usize..end as usize)
@@ -41,29 +75,31 @@ impl<'a> GuestMemory<'a> {
         base as u64 + index as u64 * size as u64
     }
 
-    pub fn slice(&self, ptr: u32, len: u32) -> Result<&[u8], Errno> {
-        let r = self.range(ptr, len)?;
-        Ok(&self.mem[r])
-    }
-
-    pub fn slice_mut(&mut self, ptr: u32, len: u32) -> Result<&mut [u8], Errno> {
-        let r = self.range(ptr, len)?;
-        Ok(&mut self.mem[r])
-    }
-
     /// A raw pointer to a validated range, for handing guest buffers straight to `readv` & co.
     pub fn ptr_mut(&mut self, r: &GuestRange) -> *mut u8 {
-        self.mem[r.clone()].as_mut_ptr()
+        assert!(r.start <= r.end && r.end <= self.len, "range was validated");
+        // SAFETY: in bounds (checked above) of the mapping `from_raw`'s caller vouched for.
+        unsafe { self.base.add(r.start) }
+    }
+
+    /// Copies `out.len()` bytes at guest address `ptr` out.
+    fn get(&self, ptr: u64, out: &mut [u8]) -> Result<(), Errno> {
+        let r = self.range64(ptr, out.len() as u64)?;
+        // SAFETY: `r` is in bounds; `out` is host memory, disjoint from the guest's.
+        unsafe { std::ptr::copy_nonoverlapping(self.base.add(r.start), out.as_mut_ptr(), r.len()) };
+        Ok(())
     }
 
     fn array<const N: usize>(&self, ptr: u64) -> Result<[u8; N], Errno> {
-        let r = self.range64(ptr, N as u64)?;
-        Ok(self.mem[r].try_into().expect("range has N bytes"))
+        let mut out = [0; N];
+        self.get(ptr, &mut out)?;
+        Ok(out)
     }
 
     fn put(&mut self, ptr: u64, bytes: &[u8]) -> Result<(), Errno> {
         let r = self.range64(ptr, bytes.len() as u64)?;
-        self.mem[r].copy_from_slice(bytes);
+        // SAFETY: as in `get`, the other way round.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.base.add(r.start), r.len()) };
         Ok(())
     }
 
@@ -129,7 +165,9 @@ impl<'a> GuestMemory<'a> {
 
     /// A guest string (path, symlink target) copied out, length-checked.
     pub fn string(&self, ptr: u32, len: u32) -> Result<Vec<u8>, Errno> {
-        Ok(self.slice(ptr, len)?.to_vec())
+        let mut out = vec![0; self.range(ptr, len)?.len()];
+        self.get(ptr as u64, &mut out)?;
+        Ok(out)
     }
 }
 

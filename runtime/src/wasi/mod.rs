@@ -47,6 +47,7 @@ mod tests_sandbox;
 
 pub use ctx::{DirAccess, WasiCtx, WasiCtxBuilder, WasiError};
 pub use errno::Errno;
+pub use memory::GuestMemory;
 
 use wasic_abi::{FuncType, ValRaw, ValType};
 
@@ -59,9 +60,10 @@ pub enum WasiExit {
     Trap(String),
 }
 
-/// A WASI host function: context, guest memory 0 (may be empty), then the parameter cells,
+/// A WASI host function: context (shared by every thread of the program), guest memory 0 (may
+/// be empty), then the parameter cells,
 /// which it overwrites with its results (cell 0 = errno as i32).
-pub type WasiFn = fn(&mut WasiCtx, &mut [u8], &mut [ValRaw]) -> Result<(), WasiExit>;
+pub type WasiFn = fn(&WasiCtx, &mut GuestMemory<'_>, &mut [ValRaw]) -> Result<(), WasiExit>;
 
 /// One importable WASI function.
 #[derive(Clone, Debug)]

@@ -41,7 +41,7 @@ fn trailing_slash_on_create(p: &Parent<'_>) -> Errno {
     }
 }
 
-pub fn path_open(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn path_open(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (dirfd, dirflags, ptr, len, oflags) = (
         a[0].as_u32(),
         a[1].as_u32(),
@@ -52,8 +52,7 @@ pub fn path_open(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
     // The requested inheriting rights are ignored, as on wasmtime.
     let (base, fdflags, out) = (a[5].as_u64(), a[7].as_u32(), a[8].as_u32());
     done(a, || {
-        let mut mem = GuestMemory::new(mem);
-        let path = guest_path(&mem, ptr, len)?;
+        let path = guest_path(mem, ptr, len)?;
         mem.check(out, 4)?;
         if oflags & !(oflags::ALL as u32) != 0 || fdflags & !(fdflags::ALL as u32) != 0 {
             return Err(Errno::INVAL);
@@ -84,7 +83,7 @@ pub fn path_open(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
         // A directory whose inheriting rights the guest narrowed hands down no more.
         let mode =
             (if read { rights::FD_READ } else { 0 }) | (if write { rights::FD_WRITE } else { 0 });
-        if mode & !dir.inheriting != 0 {
+        if mode & !dir.inheriting() != 0 {
             return Err(Errno::NOTCAPABLE);
         }
         let mut flags = libc::O_NOCTTY
@@ -119,23 +118,23 @@ pub fn path_open(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
         }
         // Opening a directory for writing is the host's EISDIR, as in POSIX and on wasmtime.
         let fd = sandbox::open_beneath(dir.fd(), &path, flags, 0o666)?;
-        let entry = FdEntry::opened(fd, dir, read, write);
+        let entry = FdEntry::opened(fd, &dir, read, write);
         let new = ctx.fds.push(entry)?;
         mem.write_u32(out as u64, new)
     })
 }
 
-pub fn path_create_directory(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn path_create_directory(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, ptr, len) = (a[0].as_u32(), a[1].as_u32(), a[2].as_u32());
     done(a, || {
-        let path = guest_path(&GuestMemory::new(mem), ptr, len)?;
+        let path = guest_path(mem, ptr, len)?;
         let dir = ctx.dir(fd, rights::PATH_CREATE_DIRECTORY)?;
         let p = sandbox::open_parent(dir.fd(), &path, false)?;
         cvt(unsafe { libc::mkdirat(p.dir.raw(), p.name.as_ptr(), 0o777) }).map(drop)
     })
 }
 
-fn filestat_get(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw], flavor: Flavor) -> Ret {
+fn filestat_get(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw], flavor: Flavor) -> Ret {
     let (fd, flags, ptr, len, out) = (
         a[0].as_u32(),
         a[1].as_u32(),
@@ -144,8 +143,7 @@ fn filestat_get(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw], flavor: Fla
         a[4].as_u32(),
     );
     done(a, || {
-        let mut mem = GuestMemory::new(mem);
-        let path = guest_path(&mem, ptr, len)?;
+        let path = guest_path(mem, ptr, len)?;
         let dir = ctx.dir(fd, rights::PATH_FILESTAT_GET)?;
         let p = sandbox::open_parent(dir.fd(), &path, follows(flags, &path))?;
         let st = fstatat(p.dir.raw(), &p.name, libc::AT_SYMLINK_NOFOLLOW)?;
@@ -156,19 +154,23 @@ fn filestat_get(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw], flavor: Fla
     })
 }
 
-pub fn path_filestat_get(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn path_filestat_get(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     filestat_get(ctx, mem, a, Flavor::Preview1)
 }
 
-pub fn path_filestat_get_unstable(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn path_filestat_get_unstable(
+    ctx: &WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    a: &mut [ValRaw],
+) -> Ret {
     filestat_get(ctx, mem, a, Flavor::Unstable)
 }
 
-pub fn path_filestat_set_times(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn path_filestat_set_times(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, flags, ptr, len) = (a[0].as_u32(), a[1].as_u32(), a[2].as_u32(), a[3].as_u32());
     let (atim, mtim, fst) = (a[4].as_u64(), a[5].as_u64(), a[6].as_u32());
     done(a, || {
-        let path = guest_path(&GuestMemory::new(mem), ptr, len)?;
+        let path = guest_path(mem, ptr, len)?;
         let dir = ctx.dir(fd, rights::PATH_FILESTAT_SET_TIMES)?;
         let times = timespecs(atim, mtim, fst)?;
         let p = sandbox::open_parent(dir.fd(), &path, follows(flags, &path))?;
@@ -178,14 +180,13 @@ pub fn path_filestat_set_times(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRa
     })
 }
 
-pub fn path_link(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn path_link(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (old_fd, old_flags, old_ptr, old_len) =
         (a[0].as_u32(), a[1].as_u32(), a[2].as_u32(), a[3].as_u32());
     let (new_fd, new_ptr, new_len) = (a[4].as_u32(), a[5].as_u32(), a[6].as_u32());
     done(a, || {
-        let mem = GuestMemory::new(mem);
-        let old = guest_path(&mem, old_ptr, old_len)?;
-        let new = guest_path(&mem, new_ptr, new_len)?;
+        let old = guest_path(mem, old_ptr, old_len)?;
+        let new = guest_path(mem, new_ptr, new_len)?;
         let src_dir = ctx.dir(old_fd, rights::PATH_LINK_SOURCE)?;
         let dst_dir = ctx.dir(new_fd, rights::PATH_LINK_TARGET)?;
         let src = sandbox::open_parent(src_dir.fd(), &old, follows(old_flags, &old))?;
@@ -216,12 +217,11 @@ pub fn path_link(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
     })
 }
 
-pub fn path_readlink(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn path_readlink(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, ptr, len) = (a[0].as_u32(), a[1].as_u32(), a[2].as_u32());
     let (buf, buf_len, out) = (a[3].as_u32(), a[4].as_u32(), a[5].as_u32());
     done(a, || {
-        let mut mem = GuestMemory::new(mem);
-        let path = guest_path(&mem, ptr, len)?;
+        let path = guest_path(mem, ptr, len)?;
         mem.check(buf, buf_len)?;
         mem.check(out, 4)?;
         let dir = ctx.dir(fd, rights::PATH_READLINK)?;
@@ -234,23 +234,22 @@ pub fn path_readlink(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret
     })
 }
 
-pub fn path_remove_directory(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn path_remove_directory(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, ptr, len) = (a[0].as_u32(), a[1].as_u32(), a[2].as_u32());
     done(a, || {
-        let path = guest_path(&GuestMemory::new(mem), ptr, len)?;
+        let path = guest_path(mem, ptr, len)?;
         let dir = ctx.dir(fd, rights::PATH_REMOVE_DIRECTORY)?;
         let p = sandbox::open_parent(dir.fd(), &path, false)?;
         cvt(unsafe { libc::unlinkat(p.dir.raw(), p.name.as_ptr(), libc::AT_REMOVEDIR) }).map(drop)
     })
 }
 
-pub fn path_rename(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn path_rename(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (old_fd, old_ptr, old_len) = (a[0].as_u32(), a[1].as_u32(), a[2].as_u32());
     let (new_fd, new_ptr, new_len) = (a[3].as_u32(), a[4].as_u32(), a[5].as_u32());
     done(a, || {
-        let mem = GuestMemory::new(mem);
-        let old = guest_path(&mem, old_ptr, old_len)?;
-        let new = guest_path(&mem, new_ptr, new_len)?;
+        let old = guest_path(mem, old_ptr, old_len)?;
+        let new = guest_path(mem, new_ptr, new_len)?;
         let src_dir = ctx.dir(old_fd, rights::PATH_RENAME_SOURCE)?;
         let dst_dir = ctx.dir(new_fd, rights::PATH_RENAME_TARGET)?;
         let src = sandbox::open_parent(src_dir.fd(), &old, false)?;
@@ -276,7 +275,7 @@ pub fn path_rename(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
     })
 }
 
-pub fn path_symlink(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn path_symlink(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (old_ptr, old_len, fd, new_ptr, new_len) = (
         a[0].as_u32(),
         a[1].as_u32(),
@@ -285,9 +284,8 @@ pub fn path_symlink(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret 
         a[4].as_u32(),
     );
     done(a, || {
-        let mem = GuestMemory::new(mem);
-        let target = guest_path(&mem, old_ptr, old_len)?;
-        let new = guest_path(&mem, new_ptr, new_len)?;
+        let target = guest_path(mem, old_ptr, old_len)?;
+        let new = guest_path(mem, new_ptr, new_len)?;
         let dir = ctx.dir(fd, rights::PATH_SYMLINK)?;
         let dst = sandbox::open_parent(dir.fd(), &new, false)?;
         if dst.trailing_slash {
@@ -300,10 +298,10 @@ pub fn path_symlink(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret 
     })
 }
 
-pub fn path_unlink_file(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn path_unlink_file(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, ptr, len) = (a[0].as_u32(), a[1].as_u32(), a[2].as_u32());
     done(a, || {
-        let path = guest_path(&GuestMemory::new(mem), ptr, len)?;
+        let path = guest_path(mem, ptr, len)?;
         let dir = ctx.dir(fd, rights::PATH_UNLINK_FILE)?;
         let p = sandbox::open_parent(dir.fd(), &path, false)?;
         if p.trailing_slash {

@@ -144,7 +144,7 @@ fn event(sub: &Sub, now: u64, pollfds: &[libc::pollfd]) -> Option<[u8; 32]> {
     }
 }
 
-fn poll(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw], flavor: Flavor) -> Ret {
+fn poll(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw], flavor: Flavor) -> Ret {
     let (in_ptr, out_ptr, nsubs, nevents_ptr) =
         (a[0].as_u32(), a[1].as_u32(), a[2].as_u32(), a[3].as_u32());
     done(a, || {
@@ -152,7 +152,6 @@ fn poll(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw], flavor: Flavor) -> 
         if nsubs == 0 {
             return Err(Errno::INVAL);
         }
-        let mut mem = GuestMemory::new(mem);
         let bytes = |size: u32| u32::try_from(nsubs as u64 * size as u64).map_err(|_| Errno::FAULT);
         mem.check(in_ptr, bytes(flavor.subscription().size)?)?;
         mem.check(out_ptr, bytes(types::EVENT_SIZE)?)?;
@@ -161,7 +160,7 @@ fn poll(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw], flavor: Flavor) -> 
         let subs = (0..nsubs)
             .map(|i| {
                 let at = GuestMemory::elem(in_ptr, i, flavor.subscription().size);
-                decode(ctx, &mem, at, flavor, &mut pollfds)
+                decode(ctx, mem, at, flavor, &mut pollfds)
             })
             .collect::<Result<Vec<_>, _>>()?;
         let events = loop {
@@ -230,10 +229,10 @@ fn poll(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw], flavor: Flavor) -> 
     })
 }
 
-pub fn poll_oneoff(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn poll_oneoff(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     poll(ctx, mem, a, Flavor::Preview1)
 }
 
-pub fn poll_oneoff_unstable(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn poll_oneoff_unstable(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     poll(ctx, mem, a, Flavor::Unstable)
 }

@@ -15,7 +15,7 @@ use wasic_abi::ValRaw;
 type Ret = Result<(), WasiExit>;
 
 /// Looks up a socket descriptor: `EBADF` if unknown, `ENOTSOCK` if not a socket.
-fn socket(ctx: &WasiCtx, fd: u32, need: u64) -> Result<&FdEntry, Errno> {
+fn socket(ctx: &WasiCtx, fd: u32, need: u64) -> Result<std::sync::Arc<FdEntry>, Errno> {
     let e = ctx.entry(fd, 0)?;
     if e.filetype != filetype::SOCKET_STREAM && e.filetype != filetype::SOCKET_DGRAM {
         return Err(Errno::NOTSOCK);
@@ -23,14 +23,13 @@ fn socket(ctx: &WasiCtx, fd: u32, need: u64) -> Result<&FdEntry, Errno> {
     ctx.entry(fd, need)
 }
 
-pub fn sock_accept(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn sock_accept(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, flags, out) = (a[0].as_u32(), a[1].as_u32(), a[2].as_u32());
     done(a, || {
         let e = socket(ctx, fd, rights::SOCK_ACCEPT)?;
         if flags & !(fdflags::NONBLOCK as u32) != 0 {
             return Err(Errno::INVAL);
         }
-        let mut mem = GuestMemory::new(mem);
         mem.check(out, 4)?;
         let nonblock = if flags != 0 { libc::SOCK_NONBLOCK } else { 0 };
         let raw = retry(|| unsafe {
@@ -48,7 +47,7 @@ pub fn sock_accept(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
     })
 }
 
-pub fn sock_recv(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn sock_recv(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, iovs, iovs_len, ri_flags) =
         (a[0].as_u32(), a[1].as_u32(), a[2].as_u32(), a[3].as_u32());
     let (len_out, flags_out) = (a[4].as_u32(), a[5].as_u32());
@@ -65,7 +64,6 @@ pub fn sock_recv(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
         if ri_flags & types::RIFLAGS_RECV_WAITALL as u32 != 0 {
             flags |= libc::MSG_WAITALL;
         }
-        let mut mem = GuestMemory::new(mem);
         let ranges = mem.iovecs(iovs, iovs_len)?;
         mem.check(len_out, 4)?;
         mem.check(flags_out, 2)?;
@@ -85,11 +83,10 @@ pub fn sock_recv(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
     })
 }
 
-pub fn sock_send(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn sock_send(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, iovs, iovs_len, out) = (a[0].as_u32(), a[1].as_u32(), a[2].as_u32(), a[4].as_u32());
     done(a, || {
         let e = socket(ctx, fd, rights::FD_WRITE)?;
-        let mut mem = GuestMemory::new(mem);
         let ranges = mem.iovecs(iovs, iovs_len)?;
         mem.check(out, 4)?;
         let mut iov = mem.host_iovecs(&ranges);
@@ -102,7 +99,7 @@ pub fn sock_send(ctx: &mut WasiCtx, mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
     })
 }
 
-pub fn sock_shutdown(ctx: &mut WasiCtx, _mem: &mut [u8], a: &mut [ValRaw]) -> Ret {
+pub fn sock_shutdown(ctx: &WasiCtx, _mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Ret {
     let (fd, how) = (a[0].as_u32(), a[1].as_u32());
     done(a, || {
         let e = socket(ctx, fd, rights::SOCK_SHUTDOWN)?;

@@ -81,7 +81,7 @@ impl H {
         if cells.is_empty() {
             cells.push(ValRaw::default());
         }
-        (f.func)(&mut self.ctx, &mut self.mem, &mut cells)?;
+        (f.func)(&self.ctx, &mut GuestMemory::new(&mut self.mem), &mut cells)?;
         Ok(cells[0].as_u32() as u16)
     }
 
@@ -308,10 +308,10 @@ fn clocks_random_sched_proc() {
         .into_iter()
         .find(|f| f.name == "random_get")
         .unwrap();
-    (f.func)(&mut h.ctx, &mut [], &mut cells).unwrap();
+    (f.func)(&h.ctx, &mut GuestMemory::new(&mut []), &mut cells).unwrap();
     assert_eq!(cells[0].as_u32(), 0);
     cells = [ValRaw::from_u32(0), ValRaw::from_u32(1)];
-    (f.func)(&mut h.ctx, &mut [], &mut cells).unwrap();
+    (f.func)(&h.ctx, &mut GuestMemory::new(&mut []), &mut cells).unwrap();
     assert_eq!(cells[0].as_u32(), 21);
 }
 
