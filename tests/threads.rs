@@ -405,3 +405,28 @@ fn concurrent_grows_of_a_shared_memory_each_get_their_own_old_size() {
     assert_eq!(olds, [-1, 1, 2, 3]);
     assert_eq!(mem.pages(), 4);
 }
+
+#[test]
+fn shared_memory_bytes_are_copied_in_and_out_and_never_lent_as_slices() {
+    let mem = shared_memory();
+    assert_eq!(mem.write(65_530, b"wasic!"), Some(()));
+    let mut out = [0u8; 6];
+    assert_eq!(mem.read(65_530, &mut out), Some(()));
+    assert_eq!(&out, b"wasic!");
+    // Past the end (one page), or wrapping: nothing is copied.
+    assert_eq!(mem.write(65_531, b"wasic!"), None);
+    assert_eq!(mem.read(u64::MAX, &mut out), None);
+    mem.grow(1).unwrap();
+    assert_eq!(mem.write(65_531, b"wasic!"), Some(()));
+    // Other threads may write a shared memory at any time: no `&[u8]` of it is handed out.
+    let mut store = Store::default();
+    let m = Memory::from_shared(&mut store, &mem);
+    let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| m.data(&store).len()));
+    let msg = refused.unwrap_err();
+    let msg = msg
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| msg.downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    assert!(msg.contains("SharedMemory::read/write"), "{msg}");
+}

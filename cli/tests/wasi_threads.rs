@@ -20,6 +20,7 @@ fn threaded(thread: &str) -> String {
     (import "wasi" "thread-spawn" (func $spawn (param i32) (result i32)))
     (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
     (import "env" "memory" (memory 1 64 shared))
+    (tag $e (param i32))
     (func $recurse (param i32) (result i32)
         (i32.add (call $recurse (i32.add (local.get 0) (i32.const 1))) (i32.const 1)))
     (func $thread_body (export "wasi_thread_start") (param $tid i32) (param $arg i32)
@@ -128,6 +129,50 @@ fn timeout_stops_a_program_whose_spawned_thread_loops_forever() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn exceptions_are_thrown_and_caught_in_a_spawned_thread_and_uncaught_ones_end_the_program() {
+    let t = tempfile::tempdir().unwrap();
+    let caught = build_wat(
+        t.path(),
+        "caught",
+        &threaded(
+            "(i32.atomic.store (i32.const 0)
+                (block $h (result i32)
+                    (try_table (catch $e $h) (throw $e (i32.const 42)))
+                    (i32.const 0)))
+             (drop (memory.atomic.notify (i32.const 0) (i32.const 1)))",
+        ),
+        &[],
+    );
+    assert_run(&run_exe(&caught, &[]), 42, "");
+    let uncaught = build_wat(
+        t.path(),
+        "uncaught",
+        &threaded("(throw $e (i32.const 1))"),
+        &[],
+    );
+    let out = run_exe(&uncaught, &[]);
+    assert_eq!(out.status, 134, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("Error: wasm trap: uncaught exception"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn wasic_run_runs_a_wasi_threads_program_as_its_executable_does() {
+    let t = tempfile::tempdir().unwrap();
+    let src = t.path().join("exit.wat");
+    std::fs::write(&src, threaded("(call $exit (i32.const 7))")).unwrap();
+    let out = run(
+        std::process::Command::new(wasic()).arg("run").arg(&src),
+        None,
+    );
+    assert_run(&out, 7, "");
 }
 
 #[test]

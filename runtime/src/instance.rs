@@ -93,6 +93,9 @@ fn table_word(store: &StoreInner, elem: RefType, v: &Val, what: &str) -> Result<
         .ok_or_else(|| Error::Usage(format!("{what} must be a reference")))
 }
 
+const SHARED_DATA: &str = "Memory::data of a shared memory: other threads may write it; \
+     copy with SharedMemory::read/write (Memory::shared)";
+
 impl Memory {
     pub fn new(store: &mut Store, ty: MemoryType) -> Result<Memory, Error> {
         let m = Box::new(
@@ -119,13 +122,23 @@ impl Memory {
     pub fn shared(&self, store: &Store) -> Option<SharedMemory> {
         self.0.get(&store.inner).shared()
     }
+    /// The memory's bytes.
+    ///
+    /// # Panics
+    /// If the memory is shared: other threads may write it meanwhile, so no reference to its
+    /// bytes can exist soundly; [`SharedMemory::read`] and [`SharedMemory::write`] copy.
     #[track_caller]
     pub fn data<'a>(&self, store: &'a Store) -> &'a [u8] {
-        self.0.get(&store.inner).data()
+        let m = self.0.get(&store.inner);
+        assert!(!m.declared_type().shared, "{SHARED_DATA}");
+        m.data()
     }
+    /// As [`Self::data`].
     #[track_caller]
     pub fn data_mut<'a>(&self, store: &'a mut Store) -> &'a mut [u8] {
-        self.0.get_mut(&mut store.inner).data_mut()
+        let m = self.0.get_mut(&mut store.inner);
+        assert!(!m.declared_type().shared, "{SHARED_DATA}");
+        m.data_mut()
     }
     #[track_caller]
     pub fn pages(&self, store: &Store) -> u64 {

@@ -138,6 +138,34 @@ impl SharedMemory {
         self.0.base()
     }
 
+    /// Copies `out.len()` bytes at `offset` out; `None` (nothing copied) when out of bounds.
+    /// A copy racing with other threads' stores sees some mix of old and new bytes, as a
+    /// wasm load would.
+    pub fn read(&self, offset: u64, out: &mut [u8]) -> Option<()> {
+        let start = self.checked(offset, out.len())?;
+        // SAFETY: in bounds of the accessible bytes (checked, and memories never shrink);
+        // raw copies, never references, to bytes other threads may write.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.base().add(start), out.as_mut_ptr(), out.len())
+        };
+        Some(())
+    }
+
+    /// Copies `bytes` in at `offset`; `None` (nothing copied) when out of bounds.
+    pub fn write(&self, offset: u64, bytes: &[u8]) -> Option<()> {
+        let start = self.checked(offset, bytes.len())?;
+        // SAFETY: as in `read`.
+        unsafe {
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), self.base().add(start), bytes.len())
+        };
+        Some(())
+    }
+
+    fn checked(&self, offset: u64, len: usize) -> Option<usize> {
+        let end = offset.checked_add(len as u64)?;
+        (end <= self.0.length().load(Ordering::Acquire)).then_some(offset as usize)
+    }
+
     /// Whether `self` and `other` are the same memory.
     pub fn same(&self, other: &SharedMemory) -> bool {
         Arc::ptr_eq(&self.0, &other.0)

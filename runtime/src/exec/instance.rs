@@ -146,9 +146,13 @@ impl WasiInstance {
         f.call_raw(&mut self.store, values)
     }
 
-    /// The exported memory called `memory` (what WASI programs export).
+    /// The exported memory called `memory` (what WASI programs export); `None` also when it
+    /// is shared (no reference to its bytes can be sound: see [`crate::Memory::data`]).
     pub fn memory(&mut self) -> Option<&mut [u8]> {
         let m = self.instance.get_memory("memory")?;
+        if m.shared(&self.store).is_some() {
+            return None;
+        }
         Some(m.data_mut(&mut self.store))
     }
 
