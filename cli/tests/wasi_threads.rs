@@ -354,3 +354,87 @@ fn a_panicking_rust_thread_aborts_the_program_with_the_panic_message_and_134() {
     );
     assert_eq!(out.stdout, "");
 }
+
+/// `tests/wasi/pthreads.c` compiled with Debian's clang and linked against the wasi-libc threads
+/// build that Rust's wasm32-wasip1-threads target ships (Debian has none), with that
+/// toolchain's `rust-lld`; `None` (skip recorded) without the target.
+fn pthreads_program(dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    let sysroot = std::process::Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .map(|o| std::path::PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))?;
+    let rustlib = sysroot.join("lib/rustlib");
+    let libc = rustlib.join("wasm32-wasip1-threads/lib/self-contained");
+    let lld = rustlib.join("x86_64-unknown-linux-gnu/bin/rust-lld");
+    if !libc.join("libc.a").is_file() || !lld.is_file() {
+        skip("the wasm32-wasip1-threads target is not installed (rustup target add wasm32-wasip1-threads): it carries the threads build of wasi-libc");
+        return None;
+    }
+    let obj = dir.join("pthreads.o");
+    let out = run(
+        std::process::Command::new("clang")
+            .args(["--target=wasm32-wasi", "-O2", "-matomics", "-mbulk-memory"])
+            .arg("-ftls-model=local-exec")
+            .arg("-c")
+            .arg(tests_dir().join("wasi/pthreads.c"))
+            .arg("-o")
+            .arg(&obj),
+        None,
+    );
+    assert_eq!(out.status, 0, "clang failed: {}", out.stderr);
+    let builtins = std::fs::read_dir("/usr/lib")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("llvm-"))
+        .flat_map(|e| glob_builtins(&e.path()))
+        .next()
+        .expect("libclang_rt.builtins-wasm32.a (libclang-rt-dev-wasm32)");
+    let wasm = dir.join("pthreads.wasm");
+    let out = run(
+        std::process::Command::new(&lld)
+            .args([
+                "-flavor",
+                "wasm",
+                "--shared-memory",
+                "--import-memory",
+                "--export-memory",
+            ])
+            .args(["--max-memory=67108864", "-z", "stack-size=65536"])
+            .arg(libc.join("crt1-command.o"))
+            .arg(&obj)
+            .arg(libc.join("libc.a"))
+            .arg(builtins)
+            .arg("-o")
+            .arg(&wasm),
+        None,
+    );
+    assert_eq!(out.status, 0, "rust-lld failed: {}", out.stderr);
+    Some(wasm)
+}
+
+/// `LLVM/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a` under an LLVM installation.
+fn glob_builtins(llvm: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(versions) = std::fs::read_dir(llvm.join("lib/clang")) else {
+        return vec![];
+    };
+    versions
+        .filter_map(|v| v.ok())
+        .map(|v| v.path().join("lib/wasi/libclang_rt.builtins-wasm32.a"))
+        .filter(|p| p.is_file())
+        .collect()
+}
+
+#[test]
+fn c_pthreads_program_with_mutex_condvar_and_thread_locals_runs() {
+    let t = tempfile::tempdir().unwrap();
+    let Some(wasm) = pthreads_program(t.path()) else {
+        return;
+    };
+    let exe = build(&wasm, t.path(), "pthreads", &[]);
+    assert_run(
+        &run_exe(&exe, &[]),
+        0,
+        "counter 400000, thread-local sums 10, main's own 0\n",
+    );
+}
