@@ -48,14 +48,22 @@ pub(super) fn e(x: Errno) -> u16 {
 
 /// A context plus 64 KiB of guest memory, with helpers that lay arguments out in memory.
 pub(super) struct H {
-    pub ctx: WasiCtx,
+    pub ctx: std::sync::Arc<WasiCtx>,
     pub mem: Vec<u8>,
 }
 
 impl H {
     pub fn new(ctx: WasiCtx) -> H {
         H {
-            ctx,
+            ctx: std::sync::Arc::new(ctx),
+            mem: vec![0; 65536],
+        }
+    }
+
+    /// Another guest thread of the same program: the same context, its own memory.
+    pub fn thread(&self) -> H {
+        H {
+            ctx: self.ctx.clone(),
             mem: vec![0; 65536],
         }
     }
@@ -1340,4 +1348,53 @@ fn errno_table_maps_host_errors() {
         Errno::from(std::io::Error::from(std::io::ErrorKind::NotFound)),
         Errno::NOENT
     );
+}
+
+#[test]
+fn threads_sharing_one_context_open_write_and_close_concurrently_without_losing_a_descriptor() {
+    // wasi-threads: every thread of a program calls into the same context. Four threads open,
+    // append to and close their own file 200 times while a fifth renumbers and closes
+    // descriptors it opened itself; every call succeeds, every byte lands, and afterwards the
+    // table holds what it held before (stdio and the preopen).
+    let t = Tmp::new("threads");
+    let h = H::with_dir(&t.0);
+    let workers: Vec<_> = (0..4)
+        .map(|i| {
+            let mut h = h.thread();
+            std::thread::spawn(move || {
+                let name = format!("f{i}");
+                for _ in 0..200 {
+                    let fd = h.open(&name, 1 /* creat */, ALL).unwrap();
+                    assert_eq!(h.call("fd_seek", &[fd, 0, 2 /* end */, OUT]), 0);
+                    assert_eq!(h.write(fd, b"x"), Ok(1));
+                    assert_eq!(h.call("fd_close", &[fd]), 0);
+                }
+            })
+        })
+        .collect();
+    let mut shuffler = h.thread();
+    let churn = std::thread::spawn(move || {
+        for _ in 0..200 {
+            let a = shuffler.open(".", 0, DIR_RIGHTS).unwrap();
+            let b = shuffler.open(".", 0, DIR_RIGHTS).unwrap();
+            assert_eq!(shuffler.call("fd_renumber", &[a, b]), 0);
+            assert_eq!(shuffler.call("fd_close", &[b]), 0);
+        }
+    });
+    workers.into_iter().for_each(|w| w.join().unwrap());
+    churn.join().unwrap();
+    for i in 0..4 {
+        assert_eq!(fs::read(t.join(&format!("f{i}"))).unwrap(), vec![b'x'; 200]);
+    }
+    let mut h = h;
+    for fd in 0..=PRE {
+        assert_eq!(h.call("fd_fdstat_get", &[fd, OUT]), 0, "fd {fd}");
+    }
+    for fd in PRE + 1..PRE + 16 {
+        assert_eq!(
+            h.call("fd_fdstat_get", &[fd, OUT]),
+            e(Errno::BADF),
+            "fd {fd}"
+        );
+    }
 }
