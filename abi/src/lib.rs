@@ -12,6 +12,7 @@
 pub mod builtins;
 pub mod capi;
 pub mod cpu;
+pub mod embed;
 pub mod exec_config;
 pub mod meta;
 pub mod trap;

@@ -8,6 +8,7 @@
 //! mode, never from the rights the guest asked for (as wasmtime); the lookup helpers here are
 //! the single place where they are checked.
 
+use super::embedded::EmbeddedFd;
 use super::errno::{cvt, Errno};
 use super::host::fstat;
 use super::readdir::DirStream;
@@ -41,6 +42,10 @@ pub(crate) enum HostFd {
     Owned(OwnedFd),
     /// Stdio supplied by the embedder; stays open when the guest closes it.
     Borrowed(RawFd),
+    /// A node of a directory tree embedded in the executable (`embedded.rs`): no host
+    /// descriptor at all. Its calls branch off before any host call; one that did not would
+    /// get descriptor -1, and so `EBADF`, never someone else's file.
+    Embedded(EmbeddedFd),
 }
 
 #[derive(Debug)]
@@ -92,7 +97,13 @@ impl FdEntry {
         match &self.host {
             HostFd::Owned(fd) => fd.as_raw_fd(),
             HostFd::Borrowed(fd) => *fd,
+            HostFd::Embedded(_) => -1,
         }
+    }
+
+    /// The embedded node behind this descriptor, if it is one.
+    pub fn embedded(&self) -> Option<&EmbeddedFd> {
+        self.host.embedded()
     }
 
     pub fn fd(&self) -> BorrowedFd<'_> {
@@ -123,10 +134,11 @@ impl FdEntry {
     /// Builds an entry for a host descriptor, with every right its type allows (intersected
     /// with `base`/`inheriting`).
     pub fn new(host: HostFd, base: u64, inheriting: u64) -> FdEntry {
-        let ft = host_filetype(match &host {
-            HostFd::Owned(fd) => fd.as_raw_fd(),
-            HostFd::Borrowed(fd) => *fd,
-        });
+        let ft = match &host {
+            HostFd::Owned(fd) => host_filetype(fd.as_raw_fd()),
+            HostFd::Borrowed(fd) => host_filetype(*fd),
+            HostFd::Embedded(e) => e.filetype(),
+        };
         let (max_base, max_inh) = max_rights(ft);
         FdEntry::with(host, ft, base & max_base, inheriting & max_inh)
     }
@@ -170,7 +182,7 @@ impl FdEntry {
     /// A preopened directory.
     fn preopened(p: Preopen) -> FdEntry {
         let (base, inheriting) = grant_rights(filetype::DIRECTORY, p.access, true, false);
-        let mut e = FdEntry::with(HostFd::Owned(p.fd), filetype::DIRECTORY, base, inheriting);
+        let mut e = FdEntry::with(p.host, filetype::DIRECTORY, base, inheriting);
         e.preopen = Some(p.name);
         e.access = p.access;
         e.grant_root = Some(p.root);
@@ -188,6 +200,21 @@ impl FdEntry {
             inheriting & parent.inheriting(),
         );
         e.access = parent.access;
+        e.grant_root = parent.grant_root;
+        e
+    }
+
+    /// A node of an embedded tree `path_open` opened through `parent` (read-only).
+    pub(crate) fn opened_embedded(node: EmbeddedFd, parent: &FdEntry) -> FdEntry {
+        let ft = node.filetype();
+        let (base, inheriting) = grant_rights(ft, DirAccess::ReadOnly, true, false);
+        let mut e = FdEntry::with(
+            HostFd::Embedded(node),
+            ft,
+            base & parent.inheriting(),
+            inheriting & parent.inheriting(),
+        );
+        e.access = DirAccess::ReadOnly;
         e.grant_root = parent.grant_root;
         e
     }
@@ -426,7 +453,7 @@ pub enum DirAccess {
 /// A directory opened by [`WasiCtxBuilder::preopen_dir_with`].
 #[derive(Debug)]
 struct Preopen {
-    fd: OwnedFd,
+    host: HostFd,
     name: Vec<u8>,
     access: DirAccess,
     /// Its `(st_dev, st_ino)`.
@@ -528,12 +555,32 @@ impl WasiCtxBuilder {
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         let st = fstat(fd.as_raw_fd()).map_err(|_| err(std::io::Error::last_os_error()))?;
         self.preopens.push(Preopen {
-            fd,
+            host: HostFd::Owned(fd),
             name: guest_name.into().into_bytes(),
             access,
             root: (st.st_dev, st.st_ino),
         });
         Ok(self)
+    }
+
+    /// Preopens directory `node` of an embedded tree (`wasic build --embed-dir`) at
+    /// `guest_name`, read-only, after the directories added before. Its bytes are read in
+    /// place for as long as the program runs.
+    pub fn preopen_embedded(
+        mut self,
+        tree: wasic_abi::embed::Tree<'static>,
+        node: u32,
+        guest_name: impl Into<String>,
+    ) -> Self {
+        let emb = EmbeddedFd::new(tree, node);
+        let root = (emb.filestat().dev, emb.filestat().ino);
+        self.preopens.push(Preopen {
+            host: HostFd::Embedded(emb),
+            name: guest_name.into().into_bytes(),
+            access: DirAccess::ReadOnly,
+            root,
+        });
+        self
     }
 
     /// Hands the guest a listening socket (wasmtime's `-S tcplisten`): it becomes the next

@@ -28,6 +28,9 @@ pub fn fd_advise(ctx: &WasiCtx, _mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) ->
             5 => libc::POSIX_FADV_NOREUSE,
             _ => return Err(Errno::INVAL),
         };
+        if e.embedded().is_some() {
+            return Ok(());
+        }
         // posix_fadvise returns the error instead of setting errno.
         match unsafe { libc::posix_fadvise(e.raw(), offset, len, advice) } {
             0 => Ok(()),
@@ -57,6 +60,9 @@ pub fn fd_datasync(ctx: &WasiCtx, _mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) 
     let fd = a[0].as_u32();
     done(a, || {
         let e = ctx.entry(fd, rights::FD_DATASYNC)?;
+        if e.embedded().is_some() {
+            return Ok(());
+        }
         retry(|| unsafe { libc::fdatasync(e.raw()) }).map(drop)
     })
 }
@@ -65,6 +71,9 @@ pub fn fd_sync(ctx: &WasiCtx, _mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> R
     let fd = a[0].as_u32();
     done(a, || {
         let e = ctx.entry(fd, rights::FD_SYNC)?;
+        if e.embedded().is_some() {
+            return Ok(());
+        }
         retry(|| unsafe { libc::fsync(e.raw()) }).map(drop)
     })
 }
@@ -73,7 +82,11 @@ fn fdstat_get(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw], flavor
     let (fd, ptr) = (a[0].as_u32(), a[1].as_u32());
     done(a, || {
         let e = ctx.entry(fd, 0)?;
-        let fl = cvt(unsafe { libc::fcntl(e.raw(), libc::F_GETFL) })?;
+        // An embedded node has no host flags: none are set.
+        let fl = match e.embedded() {
+            Some(_) => 0,
+            None => cvt(unsafe { libc::fcntl(e.raw(), libc::F_GETFL) })?,
+        };
         let mut flags = 0;
         if fl & libc::O_APPEND != 0 {
             flags |= fdflags::APPEND;
@@ -114,6 +127,10 @@ pub fn fd_fdstat_set_flags(ctx: &WasiCtx, _mem: &mut GuestMemory<'_>, a: &mut [V
         if matches!(e.host, HostFd::Borrowed(_)) {
             return Err(Errno::BADF);
         }
+        // Nothing beneath a read-only embedded tree changes, its flags neither.
+        if e.embedded().is_some() {
+            return Err(Errno::PERM);
+        }
         // Like wasmtime, only APPEND and NONBLOCK can change after opening.
         if flags & !(fdflags::APPEND | fdflags::NONBLOCK) as u32 != 0 {
             return Err(Errno::INVAL);
@@ -143,7 +160,10 @@ fn filestat_get(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw], flav
     let (fd, ptr) = (a[0].as_u32(), a[1].as_u32());
     done(a, || {
         let e = ctx.entry(fd, rights::FD_FILESTAT_GET)?;
-        let mut st = stat_to_filestat(&fstat(e.raw())?);
+        let mut st = match e.embedded() {
+            Some(emb) => emb.filestat(),
+            None => stat_to_filestat(&fstat(e.raw())?),
+        };
         st.filetype = e.filetype;
         mem.write_bytes(ptr as u64, &st.encode(flavor))
     })
@@ -203,6 +223,15 @@ fn transfer(
     let ranges = mem.iovecs(iovs, iovs_len)?;
     mem.check(out_ptr, 4)?;
     let iov = mem.host_iovecs(&ranges);
+    if let Some(emb) = e.embedded() {
+        // Writing was refused by the rights check: an embedded file is only read.
+        let at = match op {
+            Op::Pread(o) => Some(o),
+            _ => None,
+        };
+        let n = emb.read(&iov, at)?;
+        return mem.write_u32(out_ptr as u64, n as u32);
+    }
     let (raw, n) = (e.raw(), iov.len() as libc::c_int);
     let off = |o: u64| i64::try_from(o).map_err(|_| Errno::INVAL);
     // SAFETY: every iovec points into guest memory, bounds-checked above, and `mem` is
@@ -282,6 +311,11 @@ pub fn fd_readdir(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) ->
         ctx.entry(fd, rights::FD_READDIR)?;
         let dst = mem.range(buf, buf_len)?;
         mem.check(out, 4)?;
+        if let Some(emb) = e.embedded() {
+            let bytes = emb.readdir(cookie, dst.len())?;
+            mem.write_bytes(buf as u64, &bytes)?;
+            return mem.write_u32(out as u64, bytes.len() as u32);
+        }
         // The stream stays open between calls, so that a listing is one pass.
         let mut stream = e.dir_stream.lock().unwrap_or_else(|p| p.into_inner());
         let stream = match stream.as_mut() {
@@ -311,7 +345,10 @@ fn seek(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw], flavor: Flav
         };
         let e = ctx.file(fd, need)?;
         mem.check(out, 8)?;
-        let pos = cvt(unsafe { libc::lseek(e.raw(), offset, whence) })?;
+        let pos = match e.embedded() {
+            Some(emb) => emb.seek(offset, whence)? as i64,
+            None => cvt(unsafe { libc::lseek(e.raw(), offset, whence) })?,
+        };
         mem.write_u64(out as u64, pos as u64)
     })
 }
@@ -329,7 +366,10 @@ pub fn fd_tell(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> Re
     done(a, || {
         let e = ctx.file(fd, rights::FD_TELL)?;
         mem.check(out, 8)?;
-        let pos = cvt(unsafe { libc::lseek(e.raw(), 0, libc::SEEK_CUR) })?;
+        let pos = match e.embedded() {
+            Some(emb) => emb.seek(0, libc::SEEK_CUR)? as i64,
+            None => cvt(unsafe { libc::lseek(e.raw(), 0, libc::SEEK_CUR) })?,
+        };
         mem.write_u64(out as u64, pos as u64)
     })
 }

@@ -8,7 +8,8 @@
 //!
 //! Files: `memory.rs` (bounds-checked guest memory), `errno.rs` (errno table), `types.rs` (witx
 //! constants and layouts of both flavors), `sandbox.rs` (path resolution, sandbox-critical),
-//! `ctx.rs` (context, descriptor table, rights), `host.rs` (host-call helpers), `readdir.rs`
+//! `ctx.rs` (context, descriptor table, rights), `embedded.rs` (read-only trees
+//! embedded in the executable), `host.rs` (host-call helpers), `readdir.rs`
 //! (`fd_readdir`'s directory streams), and the functions by family in `args.rs`, `clock.rs`,
 //! `fd.rs`, `path.rs`, `poll.rs`, `proc.rs`, `sock.rs`.
 //!
@@ -28,6 +29,7 @@
 mod args;
 mod clock;
 mod ctx;
+mod embedded;
 mod errno;
 mod fd;
 mod host;
@@ -43,9 +45,12 @@ mod types;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_embedded;
+#[cfg(test)]
 mod tests_sandbox;
 
 pub use ctx::{DirAccess, WasiCtx, WasiCtxBuilder, WasiError};
+pub use embedded::read_host_tree;
 pub use errno::Errno;
 pub use memory::GuestMemory;
 

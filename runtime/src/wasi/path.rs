@@ -6,6 +6,7 @@
 //! and, for calls that look at an existing object, "follow a final symlink", as in POSIX.
 
 use super::ctx::{DirAccess, FdEntry, WasiCtx};
+use super::embedded;
 use super::errno::{cvt, Errno};
 use super::host::{fstatat, retry, stat_to_filestat, timespecs};
 use super::memory::GuestMemory;
@@ -86,6 +87,12 @@ pub fn path_open(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw]) -> 
         if mode & !dir.inheriting() != 0 {
             return Err(Errno::NOTCAPABLE);
         }
+        if let Some(emb) = dir.embedded() {
+            let follow = dirflags & lookupflags::SYMLINK_FOLLOW != 0;
+            let entry = embedded::open(&dir, emb, &path, follow, has(oflags::DIRECTORY))?;
+            let new = ctx.fds.push(entry)?;
+            return mem.write_u32(out as u64, new);
+        }
         let mut flags = libc::O_NOCTTY
             | match (read, write) {
                 (_, false) => libc::O_RDONLY,
@@ -145,6 +152,10 @@ fn filestat_get(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw], flav
     done(a, || {
         let path = guest_path(mem, ptr, len)?;
         let dir = ctx.dir(fd, rights::PATH_FILESTAT_GET)?;
+        if let Some(emb) = dir.embedded() {
+            let st = embedded::path_filestat(emb, &path, follows(flags, &path))?;
+            return mem.write_bytes(out as u64, &st.encode(flavor));
+        }
         let p = sandbox::open_parent(dir.fd(), &path, follows(flags, &path))?;
         let st = fstatat(p.dir.raw(), &p.name, libc::AT_SYMLINK_NOFOLLOW)?;
         if p.trailing_slash && !is_dir(&st) {
@@ -225,8 +236,13 @@ pub fn path_readlink(ctx: &WasiCtx, mem: &mut GuestMemory<'_>, a: &mut [ValRaw])
         mem.check(buf, buf_len)?;
         mem.check(out, 4)?;
         let dir = ctx.dir(fd, rights::PATH_READLINK)?;
-        let p = sandbox::open_parent(dir.fd(), &path, follows(0, &path))?;
-        let mut target = sandbox::read_link(p.dir.raw(), &p.name)?;
+        let mut target = match dir.embedded() {
+            Some(emb) => embedded::path_readlink(emb, &path)?.to_vec(),
+            None => {
+                let p = sandbox::open_parent(dir.fd(), &path, follows(0, &path))?;
+                sandbox::read_link(p.dir.raw(), &p.name)?
+            }
+        };
         // Like readlink(2) and wasmtime: silently truncated to the buffer.
         target.truncate(buf_len as usize);
         mem.write_bytes(buf as u64, &target)?;

@@ -24,6 +24,8 @@ enum What {
     Clock(u64),
     /// A regular file: ready at once.
     File { fd: RawFd, read: bool },
+    /// Ready at once with this many bytes (a file embedded in the executable).
+    Ready(u64),
     /// Index into the `pollfd` array.
     Stream { slot: usize, read: bool },
 }
@@ -83,7 +85,9 @@ fn decode(
             let fd = mem.read_u32(ptr + layout.fd)?;
             let e = ctx.file(fd, rights::POLL_FD_READWRITE)?;
             let read = ty == eventtype::FD_READ;
-            if e.filetype == filetype::REGULAR_FILE {
+            if let Some(emb) = e.embedded() {
+                What::Ready(if read { emb.remaining() } else { 0 })
+            } else if e.filetype == filetype::REGULAR_FILE {
                 What::File { fd: e.raw(), read }
             } else {
                 let events = if read { libc::POLLIN } else { libc::POLLOUT };
@@ -119,6 +123,7 @@ fn event(sub: &Sub, now: u64, pollfds: &[libc::pollfd]) -> Option<[u8; 32]> {
             .then(|| ev(Errno::SUCCESS, 0, 0))
             .flatten(),
         What::File { fd, read } => ev(Errno::SUCCESS, if read { file_remaining(fd) } else { 0 }, 0),
+        What::Ready(nbytes) => ev(Errno::SUCCESS, nbytes, 0),
         What::Stream { slot, read } => {
             let p = &pollfds[slot];
             let hup = if p.revents & libc::POLLHUP != 0 {
