@@ -81,7 +81,7 @@ pub fn invoke(
     let argv = std::iter::once(cache::guest_argv0(input).as_bytes().to_vec())
         .chain(args.iter().map(|a| a.as_bytes().to_vec()))
         .collect();
-    let ctx = exec::wasi_ctx_for_process(&cfg, argv, env, EnvGrants::Ignore)?;
+    let ctx = exec::wasi_ctx_for_process(&cfg, argv, env, EnvGrants::Ignore, None)?;
     let mut inst =
         WasiInstance::new(&module, ctx, exec::store_config(&cfg)).map_err(|e| anyhow!("{e}"))?;
     let f = inst.func(name).map_err(|e| anyhow!("{e}"))?;

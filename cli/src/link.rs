@@ -28,12 +28,49 @@ static RT_LIB_DEBUG: &[u8] = include_bytes!(env!("WASIC_RT_LIB"));
 static RT_LIB: &[u8] = include_bytes!(env!("WASIC_RT_LIB_STRIPPED"));
 
 /// How an executable is linked, besides the shared options.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct ExeOptions {
     /// `--static`: a static PIE.
     pub static_: bool,
     /// `--strip`: no symbols, no debug information.
     pub strip: bool,
+    /// `--embed-dir`: the image of the embedded directories (`wasic_abi::embed`), or empty.
+    pub embedded: Vec<u8>,
+}
+
+/// The image of the `--embed-dir HOST::GUEST` trees: each HOST read whole (files, directories,
+/// symlinks as links, with permissions and timestamps), served read-only at GUEST. A GUEST
+/// given twice, or also granted with `--dir`, is an error.
+pub fn embedded_image(flags: &[String], dirs: &[String]) -> Result<Vec<u8>> {
+    if flags.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut w = wasic_abi::embed::TreeWriter::default();
+    let mut guests: Vec<String> = Vec::new();
+    for d in dirs {
+        guests.push(DirGrant::parse(d).map(|g| g.guest).unwrap_or_default());
+    }
+    let mut seen = Vec::new();
+    for flag in flags {
+        let g = DirGrant::parse(flag).map_err(|e| anyhow::anyhow!("--embed-dir {flag}: {e}"))?;
+        if !Path::new(&g.host).is_dir() {
+            bail!("--embed-dir {flag}: `{}` is not a directory", g.host);
+        }
+        if guests.contains(&g.guest) {
+            bail!(
+                "--embed-dir {flag}: `{}` is also granted with --dir",
+                g.guest
+            );
+        }
+        if seen.contains(&g.guest) {
+            bail!("--embed-dir {flag}: `{}` is embedded twice", g.guest);
+        }
+        let tree = wasic_runtime::wasi::read_host_tree(Path::new(&g.host))
+            .map_err(|e| anyhow::anyhow!("--embed-dir {flag}: {e}"))?;
+        w.add_root(g.guest.as_bytes(), tree);
+        seen.push(g.guest);
+    }
+    Ok(w.finish())
 }
 
 pub fn compile_options(common: &CommonArgs) -> wasic_compiler::CompileOptions {
@@ -253,7 +290,7 @@ pub fn build_executable(
     let entry = scratch.path("entry.o");
     std::fs::write(
         &entry,
-        wasic_compiler::entry_object(&cfg.encode(), &compile_options(common))?,
+        wasic_compiler::entry_object(&cfg.encode(), &exe.embedded, &compile_options(common))?,
     )?;
     let partial = PartialOutput::new(output)?;
     let cc = linker_program(common);

@@ -119,6 +119,15 @@ struct BuildArgs {
     /// Trap backtraces keep their function names; perf, gdb and nm see none
     #[arg(long, conflicts_with_all = ["debug", "lib"])]
     strip: bool,
+    /// Store the host directory tree HOST inside the executable, served to the program at
+    /// GUEST (default: HOST) read-only and read in place from the executable. A run-time
+    /// WASIC_DIR grant of the same GUEST replaces it
+    #[arg(
+        long = "embed-dir",
+        value_name = "HOST[::GUEST]",
+        conflicts_with = "lib"
+    )]
+    embed_dirs: Vec<String>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -217,6 +226,8 @@ fn main() {
         let text = text
             .strip_suffix("For more information, try '--help'.")
             .unwrap_or(text);
+        // And without the usage summary clap prints after a conflict or a missing argument.
+        let text = text.split("\n\nUsage:").next().unwrap_or(text);
         eprintln!("{}", text.trim_end());
         std::process::exit(2);
     });
@@ -288,6 +299,7 @@ fn build(a: BuildArgs) -> Result<i32> {
     let exe = link::ExeOptions {
         static_: a.static_,
         strip: a.strip,
+        embedded: link::embedded_image(&a.embed_dirs, &a.common.dirs)?,
     };
     link::build_executable(&wasm, &a.input, &a.output, &a.common, &cfg, exe)?;
     Ok(0)

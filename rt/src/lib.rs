@@ -13,13 +13,17 @@ unsafe extern "C" {
 }
 
 /// The body of an executable's `main`. `config` points at the build-time configuration
-/// (`wasic_abi::ExecConfig`, encoded), `config_len` is its length.
+/// (`wasic_abi::ExecConfig`, encoded), `config_len` is its length; `embedded` at the image of
+/// the embedded directories (`wasic_abi::embed`), in the executable's read-only data,
+/// `embedded_len` bytes (0 for none).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wasic_main(
     argc: c_int,
     argv: *const *const c_char,
     config: *const u8,
     config_len: u64,
+    embedded: *const u8,
+    embedded_len: u64,
 ) -> c_int {
     // SAFETY: the C runtime passes argc valid C strings; the CLI's `main` passes its config.
     unsafe {
@@ -31,6 +35,12 @@ pub unsafe extern "C" fn wasic_main(
         } else {
             std::slice::from_raw_parts(config, config_len as usize)
         };
-        wasic_runtime::exec::main(&wasic_module, config, args)
+        // The image lives as long as the process: it is part of the executable.
+        let embedded = if embedded.is_null() || embedded_len == 0 {
+            &[][..]
+        } else {
+            std::slice::from_raw_parts(embedded, embedded_len as usize)
+        };
+        wasic_runtime::exec::main(&wasic_module, config, embedded, args)
     }
 }

@@ -110,13 +110,15 @@ fn environment(keep: impl Fn(&[u8]) -> bool) -> Vec<(String, String)> {
 /// what the C library and the host keep of it.
 const COMMAND_WASM_STACK: usize = 6 << 20;
 
-/// The whole `main` of a built executable.
+/// The whole `main` of a built executable. `embedded` is the image of the directories
+/// embedded at build time (`wasic_abi::embed`; empty for none).
 ///
 /// # Safety
 /// `desc` must be the descriptor the compiler emitted into this executable.
 pub unsafe fn main(
     desc: &'static wasic_abi::meta::ModuleDescriptor,
     config: &[u8],
+    embedded: &'static [u8],
     args: Vec<Vec<u8>>,
 ) -> i32 {
     // Like wasmtime (and unlike a C program), writing to a closed pipe gives the guest EPIPE.
@@ -144,7 +146,18 @@ pub unsafe fn main(
     let env =
         environment(|name| cfg.inherit_env || name.starts_with(RESERVED_ENV_PREFIX.as_bytes()));
     let policy = env_grant_policy(secure_execution());
-    let ctx = match wasi_ctx_for_process(&cfg, args, env, policy) {
+    let embedded = if embedded.is_empty() {
+        None
+    } else {
+        match wasic_abi::embed::Tree::parse(embedded) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("Error: {e}");
+                return 1;
+            }
+        }
+    };
+    let ctx = match wasi_ctx_for_process(&cfg, args, env, policy, embedded) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("Error: {e}");

@@ -148,12 +148,15 @@ pub fn bind_listener(addr: &str) -> Result<OwnedFd, GrantSetupError> {
 
 /// Builds the WASI context of an executable from its baked-in config, the process environment
 /// (for `--inherit-env` and, under [`EnvGrants::Honour`], the run-time grants) and its argv.
-/// Directories are preopened in order from descriptor 3, then the listeners are bound.
+/// Directories are preopened in order from descriptor 3, then the directories embedded in the
+/// executable (`embedded`), except those a run-time `WASIC_DIR` grant replaces (same guest
+/// path), then the listeners are bound.
 pub fn wasi_ctx_for_process(
     cfg: &ExecConfig,
     args: Vec<Vec<u8>>,
     env: Vec<(String, String)>,
     policy: EnvGrants,
+    embedded: Option<wasic_abi::embed::Tree<'static>>,
 ) -> Result<WasiCtx, GrantSetupError> {
     let grants = collect_grants(cfg, &env, policy)?;
     let mut b = WasiCtxBuilder::new().args(args);
@@ -179,6 +182,15 @@ pub fn wasi_ctx_for_process(
                 host: d.host.clone(),
                 source,
             })?;
+    }
+    if let Some(tree) = embedded {
+        for (guest, node) in tree.roots() {
+            // Guest names come from the CLI's (UTF-8) flags.
+            let name = String::from_utf8_lossy(guest);
+            if !grants.dirs.iter().any(|d| d.guest == name) {
+                b = b.preopen_embedded(tree, node, name);
+            }
+        }
     }
     for addr in &grants.tcplisten {
         b = b.preopen_listener(bind_listener(addr)?);
@@ -279,7 +291,7 @@ mod tests {
             tcplisten: vec![addr.clone()],
             ..Default::default()
         };
-        let e = wasi_ctx_for_process(&cfg, vec![], vec![], EnvGrants::Ignore)
+        let e = wasi_ctx_for_process(&cfg, vec![], vec![], EnvGrants::Ignore, None)
             .unwrap_err()
             .to_string();
         assert!(
