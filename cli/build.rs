@@ -2,7 +2,8 @@
 //! with `include_bytes!` so that an installed `wasic` can link executables from any directory.
 //!
 //! A nested cargo invocation with its own target directory (so it does not wait on the lock of
-//! the outer build) builds `wasic-rt` in release mode.
+//! the outer build) builds `wasic-rt` with the workspace's `rt` profile (release with
+//! whole-program LTO, see Cargo.toml).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -29,7 +30,7 @@ fn main() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
-        .args(["build", "--release", "-p", "wasic-rt", "--target-dir"])
+        .args(["build", "--profile", "rt", "-p", "wasic-rt", "--target-dir"])
         .arg(&target_dir);
     // Nothing of the outer build (its CARGO_* settings, rustflags, jobserver, wrappers) may leak
     // into the nested one; what locates the toolchain, the registry and certificates stays.
@@ -62,13 +63,13 @@ fn main() {
         status.success(),
         "building the wasic runtime library (wasic-rt) failed"
     );
-    let lib = target_dir.join("release").join("libwasic_rt.a");
+    let lib = target_dir.join("rt").join("libwasic_rt.a");
     assert!(lib.exists(), "{} was not produced", lib.display());
     println!("cargo:rustc-env=WASIC_RT_LIB={}", lib.display());
     // What executables get by default: the library without its debug information (the
     // standard library's and the runtime's), which was nine tenths of a hello world's size.
     // `wasic build --debug` links the full one.
-    let stripped = target_dir.join("release").join("libwasic_rt.stripped.a");
+    let stripped = target_dir.join("rt").join("libwasic_rt.stripped.a");
     let objcopy = std::env::var("OBJCOPY").unwrap_or_else(|_| "objcopy".into());
     let status = Command::new(&objcopy)
         .arg("--strip-debug")
