@@ -746,3 +746,56 @@ pub fn null_ref(ty: RefType) -> Val {
         RefType::ExnRef => Val::ExnRef(None),
     }
 }
+
+/// What an instance's own (defined) state is at one moment: what `wasic build --preinit`
+/// snapshots after the initialiser ran.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstanceState {
+    /// Bytes of each defined memory (its whole current size).
+    pub memories: Vec<Vec<u8>>,
+    /// Raw value of each defined global.
+    pub globals: Vec<wasic_abi::ValRaw>,
+    /// Raw elements of each defined table (function-reference pointers; 0 is null): enough to
+    /// tell whether a table changed.
+    pub tables: Vec<Vec<usize>>,
+    /// Whether each data segment was dropped (`data.drop`, or active ones by instantiation).
+    pub data_dropped: Vec<bool>,
+    /// Whether each element segment is empty now (dropped, or active or declared).
+    pub elems_empty: Vec<bool>,
+}
+
+impl Instance {
+    /// The instance's own state in `store` (`None` if it is not one of `store`'s instances).
+    /// A shared memory's bytes are not included (other threads may write them).
+    pub fn state(&self, store: &Store) -> Option<InstanceState> {
+        // Found by address among the store's instances, so a handle of another (or a dropped)
+        // store is never dereferenced.
+        let data = store
+            .inner
+            .instances
+            .iter()
+            .find(|d| std::ptr::eq(d.vmctx(), self.0.vmctx))?;
+        let meta = data.module.meta();
+        let defined = |n: usize, imported: u32| (imported as usize)..n;
+        // SAFETY (all): the pointers are the store's memories, globals and tables, alive with
+        // it; `&Store` keeps wasm from running meanwhile.
+        let memories = defined(data.memories.len(), meta.num_imported_memories)
+            .map(|i| unsafe { &*data.memories[i] })
+            .filter(|m| !m.declared_type().shared)
+            .map(|m| m.data().to_vec())
+            .collect();
+        let globals = defined(data.globals.len(), meta.num_imported_globals)
+            .map(|i| unsafe { (*data.globals[i]).vm.0 })
+            .collect();
+        let tables = defined(data.tables.len(), meta.num_imported_tables)
+            .map(|i| unsafe { (*data.tables[i]).elems().to_vec() })
+            .collect();
+        Some(InstanceState {
+            memories,
+            globals,
+            tables,
+            data_dropped: data.data_dropped.clone(),
+            elems_empty: data.elems.iter().map(Vec::is_empty).collect(),
+        })
+    }
+}

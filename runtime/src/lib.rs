@@ -50,7 +50,7 @@ pub use cache::{Cache, CacheOutcome};
 pub use error::{Error, TrapError};
 pub use exceptions::{ExnRef, Tag};
 pub use func::{Caller, Func, HostError, Val};
-pub use instance::{Extern, Global, Instance, Memory, Table};
+pub use instance::{Extern, Global, Instance, InstanceState, Memory, Table};
 pub use linker::Linker;
 pub use memory::SharedMemory;
 pub use module::Module;

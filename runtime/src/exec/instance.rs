@@ -36,6 +36,7 @@ use std::sync::Arc;
 /// ```
 pub struct WasiInstance {
     store: Store,
+    ctx: Option<Arc<WasiCtx>>,
     instance: crate::Instance,
     initialized: bool,
     started: bool,
@@ -50,9 +51,12 @@ impl WasiInstance {
         config: StoreConfig,
     ) -> Result<WasiInstance, Error> {
         let mut store = Store::new(config);
-        let imports = wasi_imports(&mut store, Arc::new(ctx), module.meta())?;
+        let ctx = Arc::new(ctx);
+        let imports = wasi_imports(&mut store, ctx.clone(), module.meta())?;
         let instance = Instance::new(&mut store, module, &imports)?;
-        Ok(WasiInstance::from_parts(store, instance))
+        let mut i = WasiInstance::from_parts(store, instance);
+        i.ctx = Some(ctx);
+        Ok(i)
     }
 
     /// The main instance of a command, which may be a wasi-threads program: its threads end
@@ -75,6 +79,7 @@ impl WasiInstance {
     fn from_parts(store: Store, instance: Instance) -> WasiInstance {
         WasiInstance {
             store,
+            ctx: None,
             instance,
             initialized: false,
             started: false,
@@ -158,5 +163,14 @@ impl WasiInstance {
 
     pub fn instance(&self) -> &crate::Instance {
         &self.instance
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The WASI context (of an instance made by [`Self::new`]).
+    pub fn wasi(&self) -> Option<&WasiCtx> {
+        self.ctx.as_deref()
     }
 }

@@ -321,6 +321,15 @@ impl FdTable {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Every (number, entry address) pair: equal snapshots mean the same open entries.
+    fn snapshot(&self) -> Vec<(u32, usize)> {
+        let t = self.lock();
+        t.used
+            .iter()
+            .map(|(fd, e)| (*fd, Arc::as_ptr(e) as usize))
+            .collect()
+    }
+
     pub fn get(&self, fd: u32) -> Option<Arc<FdEntry>> {
         self.lock().used.get(&fd).cloned()
     }
@@ -373,11 +382,20 @@ pub struct WasiCtx {
     /// `NAME=value` strings.
     pub(crate) env: Vec<Vec<u8>>,
     pub(crate) fds: FdTable,
+    /// The descriptors it was built with (number, entry address): see [`Self::is_pristine`].
+    initial: Vec<(u32, usize)>,
 }
 
 impl WasiCtx {
     pub fn builder() -> WasiCtxBuilder {
         WasiCtxBuilder::new()
+    }
+
+    /// Whether the descriptor table is still the one the context was built with: no file
+    /// opened and left open, nothing closed or renumbered. What a snapshot of the program
+    /// (`wasic build --preinit`) needs, since open files cannot be carried into it.
+    pub fn is_pristine(&self) -> bool {
+        self.fds.snapshot() == self.initial
     }
 
     /// Looks `fd` up and checks it holds all of `need`. A missing read or write right is
@@ -642,10 +660,12 @@ impl WasiCtxBuilder {
             fds.push(FdEntry::new(HostFd::Owned(fd), rights::SOCKET, 0))
                 .expect("fresh table");
         }
+        let initial = fds.snapshot();
         Ok(WasiCtx {
             args: self.args,
             env,
             fds,
+            initial,
         })
     }
 }

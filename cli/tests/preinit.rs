@@ -1,0 +1,114 @@
+//! `wasic build --preinit [--init-func NAME]`: the initialiser runs at build time and the
+//! executable starts from its state (a C program whose state is visible before `main` and
+//! whose output is unchanged), and what cannot be snapshotted is refused at build time with a
+//! message naming it, leaving no output.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+
+#[test]
+fn preinit_runs_the_initialiser_at_build_time_and_main_starts_from_its_state() {
+    let wasm = compile_c("preinit");
+    let t = tempfile::tempdir().unwrap();
+    let plain = build(&wasm, t.path(), "plain", &[]);
+    let pre = build(&wasm, t.path(), "pre", &["--preinit"]);
+    let tail = "1270607 primes below 20000000, sum 12272577818052, the 1000000th is 15485863\n";
+    assert_run(
+        &run_exe(&plain, &[]),
+        0,
+        &format!("initialized before main: no\n{tail}"),
+    );
+    assert_run(
+        &run_exe(&pre, &[]),
+        0,
+        &format!("initialized before main: yes\n{tail}"),
+    );
+}
+
+/// A module whose initialiser (export `init`) runs `$body`, and whose `_start` exits with
+/// the value of global `$g` (which the initialiser may set).
+fn wat_module(body: &str) -> String {
+    format!(
+        r#"(module
+    (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+    (import "wasi_snapshot_preview1" "path_open"
+        (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (global $g (mut i32) (i32.const 0))
+    (table 2 funcref)
+    (func $f)
+    (elem declare func $f)
+    (data (i32.const 16) ".")
+    (func (export "init") {body})
+    (func (export "_start") (call $exit (global.get $g))))"#
+    )
+}
+
+fn build_wat(dir: &Path, wat: &str, flags: &[&str]) -> Output {
+    let src = dir.join("m.wat");
+    std::fs::write(&src, wat).unwrap();
+    let out = run(
+        std::process::Command::new(wasic())
+            .arg("build")
+            .arg(&src)
+            .arg("-o")
+            .arg(dir.join("m"))
+            .args(flags),
+        None,
+    );
+    out.assert_no_panic();
+    out
+}
+
+#[test]
+fn init_func_names_the_initialiser_and_its_globals_and_memory_are_kept() {
+    let t = tempfile::tempdir().unwrap();
+    let wat =
+        wat_module("(global.set $g (i32.const 42)) (i32.store8 (i32.const 1000) (i32.const 7))");
+    let out = build_wat(t.path(), &wat, &["--preinit", "--init-func", "init"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_run(&run_exe(&t.path().join("m"), &[]), 42, "");
+}
+
+#[test]
+fn what_cannot_be_snapshotted_is_refused_at_build_time_with_what_it_is() {
+    let cases = [
+        (
+            "",
+            &["--preinit"][..],
+            "exports no function `wizer.initialize`",
+        ),
+        (
+            "(unreachable)",
+            &["--preinit", "--init-func", "init"],
+            "`init` trapped: wasm trap: unreachable",
+        ),
+        (
+            "(call $exit (i32.const 3))",
+            &["--preinit", "--init-func", "init"],
+            "`init` exited (status 3)",
+        ),
+        (
+            "(table.set (i32.const 0) (ref.func $f))",
+            &["--preinit", "--init-func", "init"],
+            "changed table 0",
+        ),
+        (
+            // Opens "." beneath the preopen (fd 3) and leaves it open.
+            "(drop (call $open (i32.const 3) (i32.const 0) (i32.const 16) (i32.const 1)
+                (i32.const 0) (i64.const 0) (i64.const 0) (i32.const 0) (i32.const 32)))",
+            &["--preinit", "--init-func", "init", "--dir", "."],
+            "left files open",
+        ),
+    ];
+    for (body, flags, msg) in cases {
+        let t = tempfile::tempdir().unwrap();
+        let out = build_wat(t.path(), &wat_module(body), flags);
+        assert_ne!(out.status, 0, "{body}");
+        assert!(out.stderr.contains(msg), "{body}: {}", out.stderr);
+        assert_eq!(out.stderr.trim_end().lines().count(), 1, "{}", out.stderr);
+        assert!(!t.path().join("m").exists(), "{body}");
+    }
+}
