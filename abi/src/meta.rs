@@ -153,6 +153,14 @@ pub enum DataKind {
     Active { memory: u32, offset: ConstExpr },
 }
 
+/// Active data segments at least this long, at a constant offset, are placed in the data blob
+/// at the same offset modulo [`DATA_PAGE`] as their target, and the blob is page-aligned, so
+/// that the runtime can map their whole pages straight from the executable file instead of
+/// copying them (a snapshot of `wasic build --preinit`, large tables of a program).
+pub const DATA_MAP_MIN: u64 = 64 << 10;
+/// The page size that placement assumes (also the blob's alignment).
+pub const DATA_PAGE: u64 = 4096;
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DataSegment {
     pub kind: DataKind,

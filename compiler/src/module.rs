@@ -495,6 +495,22 @@ pub fn parse(
                             offset: const_expr(offset_expr)?,
                         },
                     };
+                    // A large segment at a constant offset goes where its pages can be
+                    // mapped from the file (`DATA_MAP_MIN`).
+                    if let DataKind::Active { offset, .. } = &kind {
+                        let target = match offset.0.as_slice() {
+                            [ConstOp::I32Const(v)] => Some(*v as u32 as u64),
+                            [ConstOp::I64Const(v)] => Some(*v as u64),
+                            _ => None,
+                        };
+                        if let Some(target) = target {
+                            if segment.data.len() as u64 >= wasic_abi::meta::DATA_MAP_MIN {
+                                let page = wasic_abi::meta::DATA_PAGE;
+                                let pad = (target % page + page - data.len() as u64 % page) % page;
+                                data.resize(data.len() + pad as usize, 0);
+                            }
+                        }
+                    }
                     meta.data.push(DataSegment {
                         kind,
                         offset: data.len() as u64,

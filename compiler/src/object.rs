@@ -174,9 +174,21 @@ fn define_data(
     module: &mut ObjectModule,
     name: &str,
     linkage: Linkage,
+    bytes: Vec<u8>,
+    funcs: &[(u32, FuncId)],
+    datas: &[(u32, DataId)],
+) -> Result<DataId, CompileError> {
+    define_data_aligned(module, name, linkage, bytes, funcs, datas, 16)
+}
+
+fn define_data_aligned(
+    module: &mut ObjectModule,
+    name: &str,
+    linkage: Linkage,
     mut bytes: Vec<u8>,
     funcs: &[(u32, FuncId)],
     datas: &[(u32, DataId)],
+    align: u64,
 ) -> Result<DataId, CompileError> {
     let id = module.declare_data(name, linkage, false, false)?;
     if bytes.is_empty() {
@@ -184,7 +196,7 @@ fn define_data(
     }
     let mut desc = DataDescription::new();
     desc.define(bytes.into_boxed_slice());
-    desc.set_align(16);
+    desc.set_align(align);
     for (offset, func) in funcs {
         let f = module.declare_func_in_data(*func, &mut desc);
         desc.write_function_addr(*offset, f);
@@ -259,13 +271,15 @@ pub fn emit(isa: OwnedTargetIsa, input: ObjectInput<'_>) -> Result<Vec<u8>, Comp
         &[],
         &[],
     )?;
-    let data_id = define_data(
+    let data_id = define_data_aligned(
         &mut module,
         "wasic_data",
         Linkage::Local,
         data.to_vec(),
         &[],
         &[],
+        // Page-aligned, so that large segments can be mapped from the file (`DATA_MAP_MIN`).
+        wasic_abi::meta::DATA_PAGE,
     )?;
     let ptr_array = |module: &mut ObjectModule, name: &str, range: std::ops::Range<u32>| {
         let entries: Vec<(u32, FuncId)> = range

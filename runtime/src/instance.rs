@@ -659,7 +659,7 @@ impl Instance {
                 {
                     return Err(trap(Trap::MemoryOutOfBounds, inner));
                 }
-                m.data_mut()[off as usize..off as usize + bytes.len()].copy_from_slice(bytes);
+                m.init(off, bytes);
                 data.data_dropped[i] = true;
             }
         }

@@ -259,6 +259,29 @@ impl LinearMemory {
         self.region.grow(delta)
     }
 
+    /// Writes a data segment's `bytes` at `offset` (in bounds: checked by the caller). The
+    /// whole pages of a large segment whose bytes lie in a file mapping (the executable) at the
+    /// same offset within a page as their target (the compiler places them so:
+    /// `wasic_abi::meta::DATA_MAP_MIN`) are mapped copy-on-write from that file instead of
+    /// copied: nothing is read until the program touches it. Anything else is copied.
+    pub fn init(&mut self, offset: u64, bytes: &[u8]) {
+        let (start, len) = (offset as usize, bytes.len());
+        assert!(start
+            .checked_add(len)
+            .is_some_and(|e| e as u64 <= self.byte_len()));
+        let mut copied_from = 0;
+        if len as u64 >= wasic_abi::meta::DATA_MAP_MIN && !self.region.ty.shared {
+            // SAFETY: `[start, start + len)` is accessible (asserted) and nothing else holds a
+            // reference into this (non-shared) memory while we have `&mut self`.
+            if let Some((head, mapped)) = unsafe { map_from_file(self.base().add(start), bytes) } {
+                self.data_mut()[start..start + head].copy_from_slice(&bytes[..head]);
+                copied_from = head + mapped;
+            }
+        }
+        // The tail after the mapped pages, or everything when nothing was mapped.
+        self.data_mut()[start + copied_from..start + len].copy_from_slice(&bytes[copied_from..]);
+    }
+
     /// The accessible bytes. (Of a shared memory, only while no other thread writes them: the
     /// spec harness and single-threaded embedders; wasi-threads needs raw accesses instead.)
     pub fn data(&self) -> &[u8] {
@@ -271,6 +294,92 @@ impl LinearMemory {
         // a shared memory).
         unsafe { std::slice::from_raw_parts_mut(self.base(), self.byte_len() as usize) }
     }
+}
+
+/// Maps the whole pages of `bytes` (inside a private file mapping of this process) over the
+/// same-offset pages of `dst`; returns (bytes before the first mapped page, bytes mapped), or
+/// `None` (nothing mapped) when `bytes` is not in a file mapping, not page-congruent with
+/// `dst`, has no whole page, or anything fails.
+///
+/// # Safety
+/// `[dst, dst + bytes.len())` must be accessible memory of a linear memory that nothing else
+/// references.
+unsafe fn map_from_file(dst: *mut u8, bytes: &[u8]) -> Option<(usize, usize)> {
+    use std::os::unix::fs::MetadataExt;
+    const PAGE: usize = wasic_abi::meta::DATA_PAGE as usize;
+    let src = bytes.as_ptr() as usize;
+    if (dst as usize) % PAGE != src % PAGE {
+        return None;
+    }
+    let head = (PAGE - src % PAGE) % PAGE;
+    let mapped = bytes.len().checked_sub(head)? / PAGE * PAGE;
+    if mapped == 0 {
+        return None;
+    }
+    let first = src + head;
+    // The mapping holding the pages: `start-end perms offset major:minor inode path`.
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    let line = maps.lines().find(|l| {
+        let range = l.split(' ').next().unwrap_or("");
+        let (a, b) = range.split_once('-').unwrap_or(("", ""));
+        let (a, b) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16));
+        matches!((a, b), (Ok(a), Ok(b)) if a <= first && first + mapped <= b)
+    })?;
+    let mut f = line.split_whitespace();
+    let start = usize::from_str_radix(f.next()?.split('-').next()?, 16).ok()?;
+    let _perms = f.next()?;
+    let file_off = u64::from_str_radix(f.next()?, 16).ok()?;
+    let (major, minor) = f.next()?.split_once(':')?;
+    let dev = libc::makedev(
+        u32::from_str_radix(major, 16).ok()?,
+        u32::from_str_radix(minor, 16).ok()?,
+    );
+    let inode: u64 = f.next()?.parse().ok()?;
+    let path: String = f.collect::<Vec<_>>().join(" ");
+    if inode == 0 || !path.starts_with('/') {
+        return None;
+    }
+    // The same file the loader mapped (not one renamed into its place since).
+    let file = std::fs::File::open(&path).ok()?;
+    let meta = file.metadata().ok()?;
+    if meta.ino() != inode || meta.dev() != dev {
+        return None;
+    }
+    let off = file_off + (first - start) as u64;
+    // SAFETY: `[dst + head, dst + head + mapped)` is page-aligned accessible linear memory
+    // nothing references (the caller's contract); MAP_FIXED replaces it with a private
+    // (copy-on-write) read-write mapping of the same bytes the segment holds.
+    let p = unsafe {
+        libc::mmap(
+            dst.add(head).cast(),
+            mapped,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_FIXED,
+            std::os::fd::AsRawFd::as_raw_fd(&file),
+            off as libc::off_t,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        // A failed MAP_FIXED may have unmapped the range: make it plain zeroed memory again,
+        // for the caller to copy into.
+        // SAFETY: as above, an anonymous mapping instead of the file.
+        let again = unsafe {
+            libc::mmap(
+                dst.add(head).cast(),
+                mapped,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_FIXED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert!(
+            again != libc::MAP_FAILED,
+            "out of memory re-mapping linear memory"
+        );
+        return None;
+    }
+    Some((head, mapped))
 }
 
 #[cfg(test)]
