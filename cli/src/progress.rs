@@ -61,6 +61,13 @@ impl Reporter {
     /// The compilation is over; the linker runs.
     pub fn linking(&self) {
         self.shared.linking.store(true, Ordering::Relaxed);
+        // Shown at once: a link can be over before the next tick.
+        let _guard = self
+            .shared
+            .finished
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        self.shared.wake.notify_all();
     }
 }
 
@@ -78,19 +85,23 @@ impl Drop for Reporter {
     }
 }
 
-/// Waits up to `timeout` for the end of the build; whether it ended.
-fn wait(shared: &Shared, timeout: Duration) -> bool {
+/// Waits up to `timeout` for the end of the build, or for linking to start when it is not
+/// shown yet (`linking_shown`); whether the build ended.
+fn wait(shared: &Shared, timeout: Duration, linking_shown: bool) -> bool {
     let finished = shared.finished.lock().unwrap_or_else(|p| p.into_inner());
     let (finished, _) = shared
         .wake
-        .wait_timeout_while(finished, timeout, |f| !*f)
+        .wait_timeout_while(finished, timeout, |f| {
+            !*f && (linking_shown || !shared.linking.load(Ordering::Relaxed))
+        })
         .unwrap_or_else(|p| p.into_inner());
     *finished
 }
 
 fn display(shared: &Shared, what: &str) {
     let start = Instant::now();
-    if wait(shared, SHOW_AFTER) {
+    // Nothing for builds shorter than SHOW_AFTER, linking or not.
+    if wait(shared, SHOW_AFTER, true) {
         return;
     }
     let bar = ProgressBar::new(shared.compile.total() as u64);
@@ -116,7 +127,7 @@ fn display(shared: &Shared, what: &str) {
             bar.set_length(shared.compile.total() as u64);
             bar.set_position(shared.compile.done() as u64);
         }
-        if wait(shared, TICK) {
+        if wait(shared, TICK, is_linking) {
             break;
         }
     }

@@ -38,6 +38,12 @@ fn threaded(thread: &str) -> String {
     )
 }
 
+/// `out` is a trap whose report starts with `msg`, with status 134.
+fn assert_trap(out: &Output, msg: &str) {
+    assert_eq!(out.status, 134, "{}", out.stderr);
+    assert!(out.stderr.starts_with(msg), "{}", out.stderr);
+}
+
 fn build_wat(dir: &std::path::Path, name: &str, wat: &str, flags: &[&str]) -> std::path::PathBuf {
     let src = dir.join(format!("{name}.wat"));
     std::fs::write(&src, wat).unwrap();
@@ -79,12 +85,7 @@ fn a_trap_in_a_spawned_thread_ends_the_process_with_its_report_and_134() {
     let t = tempfile::tempdir().unwrap();
     let exe = build_wat(t.path(), "trap", &threaded("(unreachable)"), &[]);
     let out = run_exe(&exe, &[]);
-    assert_eq!(out.status, 134, "{}", out.stderr);
-    assert!(
-        out.stderr.starts_with("Error: wasm trap: unreachable"),
-        "{}",
-        out.stderr
-    );
+    assert_trap(&out, "Error: wasm trap: unreachable");
     assert!(out.stderr.contains("thread_body"), "{}", out.stderr);
 }
 
@@ -98,13 +99,7 @@ fn stack_exhaustion_in_a_spawned_thread_is_the_call_stack_trap_under_max_stack()
         &["--max-stack", "256K"],
     );
     let out = run_exe(&exe, &[]);
-    assert_eq!(out.status, 134, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .starts_with("Error: wasm trap: call stack exhausted"),
-        "{}",
-        out.stderr
-    );
+    assert_trap(&out, "Error: wasm trap: call stack exhausted");
 }
 
 #[test]
@@ -123,12 +118,7 @@ fn timeout_stops_a_program_whose_spawned_thread_loops_forever() {
         "{:?}",
         start.elapsed()
     );
-    assert_eq!(out.status, 134, "{}", out.stderr);
-    assert!(
-        out.stderr.starts_with("Error: wasm trap: interrupted"),
-        "{}",
-        out.stderr
-    );
+    assert_trap(&out, "Error: wasm trap: interrupted");
 }
 
 #[test]
@@ -154,13 +144,7 @@ fn exceptions_are_thrown_and_caught_in_a_spawned_thread_and_uncaught_ones_end_th
         &[],
     );
     let out = run_exe(&uncaught, &[]);
-    assert_eq!(out.status, 134, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .starts_with("Error: wasm trap: uncaught exception"),
-        "{}",
-        out.stderr
-    );
+    assert_trap(&out, "Error: wasm trap: uncaught exception");
 }
 
 #[test]

@@ -188,15 +188,8 @@ pub(crate) fn resolve(
     path: &[u8],
     follow: bool,
 ) -> Result<u32, Errno> {
-    if path.is_empty() {
-        return Err(Errno::NOENT);
-    }
-    if path.contains(&0) {
-        return Err(Errno::INVAL);
-    }
-    if path[0] == b'/' {
-        return Err(Errno::ESCAPE);
-    }
+    // The host sandbox's first checks: empty, NUL, absolute.
+    super::sandbox::check_path(path)?;
     let trailing_slash = path.ends_with(b"/");
     // The directories walked from `dir`: `..` pops, and may not pop `dir` itself.
     let mut stack = vec![dir];

@@ -81,7 +81,7 @@ pub(crate) struct Parent<'a> {
 }
 
 /// Rejects paths that can never be resolved beneath a directory, before touching the host.
-fn check_path(path: &[u8]) -> Result<(), Errno> {
+pub(crate) fn check_path(path: &[u8]) -> Result<(), Errno> {
     if path.is_empty() {
         return Err(Errno::NOENT);
     }
