@@ -1,14 +1,16 @@
 //! `wasic build --preinit`: runs the module's initialisation function at build time (in the
 //! sandbox, with the build-time grants), then rewrites the module so that it starts from the
 //! state the initialiser left, as Wizer does: memories become data segments of their
-//! non-zero bytes (at their new sizes), globals get the values they had, the start function
-//! (already run) and the initialiser's export are removed. The rewritten module is then
+//! non-zero bytes (at their new sizes), tables element segments of their non-null entries (at
+//! their new sizes), globals get the values they had, the start function (already run) and
+//! the initialiser's export are removed. The rewritten module is then
 //! compiled like any other.
 //!
 //! Refused, with a message saying what, because it cannot be carried into a snapshot:
-//! descriptors the initialiser opened and left open (or closed or renumbered), a table it
-//! changed, an element segment it dropped, a non-null reference in a global, imported
-//! memories, tables or globals, and wasi-threads modules.
+//! descriptors the initialiser opened and left open (or closed or renumbered), a table entry
+//! that is not one of the module's functions (a host function, an external reference), a
+//! non-null reference in a global, imported memories, tables or globals, and wasi-threads
+//! modules.
 
 use crate::{cache, link, CommonArgs};
 use anyhow::{anyhow, bail, Context, Result};
@@ -52,7 +54,6 @@ pub fn preinitialize(
     let ctx = exec::wasi_ctx_for_process(&cfg, argv, env, EnvGrants::Ignore, embedded)?;
     let mut inst =
         WasiInstance::new(&module, ctx, exec::store_config(&cfg)).map_err(|e| what(&e))?;
-    let before = state(&inst);
     let init = inst.func(init_func).map_err(|_| {
         what(&format!(
             "the module exports no function `{init_func}` (--init-func names another)"
@@ -79,16 +80,6 @@ pub fn preinitialize(
         bail!(what(&"the initialiser left files open (or closed or renumbered descriptors): open files cannot be carried into a snapshot"));
     }
     let after = state(&inst);
-    if let Some(i) = (0..after.tables.len()).find(|&i| after.tables[i] != before.tables[i]) {
-        bail!(what(&format!(
-            "the initialiser changed table {i}: tables are not snapshotted"
-        )));
-    }
-    if after.elems_empty != before.elems_empty {
-        bail!(what(
-            &"the initialiser dropped an element segment: not snapshotted"
-        ));
-    }
     rewrite(wasm, &after, init_func).map_err(|e| what(&e))
 }
 
@@ -108,6 +99,8 @@ pub fn rewrite(wasm: &[u8], state: &InstanceState, init_func: &str) -> Result<Ve
     let mut memories: Vec<wasmparser::MemoryType> = Vec::new();
     let mut globals: Vec<wasmparser::GlobalType> = Vec::new();
     let mut had_data = false;
+    let mut had_elems = false;
+    let tables_used = state.tables.iter().any(|t| t.iter().any(|e| *e != 0));
     let raw = |out: &mut enc::Module, id: u8, range: std::ops::Range<u64>| {
         out.section(&enc::RawSection {
             id,
@@ -116,6 +109,19 @@ pub fn rewrite(wasm: &[u8], state: &InstanceState, init_func: &str) -> Result<Ve
     };
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload.context("reading the module")?;
+        // Without an element section (which comes before these), the tables' get one here.
+        let after_elems = matches!(
+            payload,
+            Payload::DataCountSection { .. }
+                | Payload::CodeSectionStart { .. }
+                | Payload::DataSection(_)
+        );
+        if after_elems && !had_elems {
+            had_elems = true;
+            if tables_used {
+                out.section(&element_section(None, state, &mut re)?);
+            }
+        }
         match &payload {
             Payload::MemorySection(r) => {
                 let mut s = enc::MemorySection::new();
@@ -131,6 +137,21 @@ pub fn rewrite(wasm: &[u8], state: &InstanceState, init_func: &str) -> Result<Ve
                     s.memory(ty);
                 }
                 out.section(&s);
+            }
+            Payload::TableSection(r) => {
+                let mut s = enc::TableSection::new();
+                for (i, t) in r.clone().into_iter().enumerate() {
+                    let t = t?;
+                    let mut ty = re.table_type(t.ty).map_err(|e| anyhow!("{e:?}"))?;
+                    ty.minimum = state.tables.get(i).map_or(ty.minimum, |e| e.len() as u64);
+                    // Its entries, initial ones included, come from the snapshot's segments.
+                    s.table(ty);
+                }
+                out.section(&s);
+            }
+            Payload::ElementSection(r) => {
+                had_elems = true;
+                out.section(&element_section(Some(r), state, &mut re)?);
             }
             Payload::GlobalSection(r) => {
                 let mut s = enc::GlobalSection::new();
@@ -200,6 +221,9 @@ pub fn rewrite(wasm: &[u8], state: &InstanceState, init_func: &str) -> Result<Ve
             }
         }
     }
+    if !had_elems && tables_used {
+        out.section(&element_section(None, state, &mut re)?);
+    }
     // A module without a data section gets one at the end (custom sections may precede it).
     if !had_data && state.memories.iter().any(|m| m.iter().any(|b| *b != 0)) {
         out.section(&data_section(None, state, &memories)?);
@@ -209,6 +233,76 @@ pub fn rewrite(wasm: &[u8], state: &InstanceState, init_func: &str) -> Result<Ve
         .validate_all(&bytes)
         .map_err(|e| anyhow!("the rewritten module does not validate: {e}"))?;
     Ok(bytes)
+}
+
+/// The element section of the snapshot: every original segment keeps its index (and type),
+/// empty if it was dropped (active ones always are once instantiated), as it was if passive
+/// or declared and not dropped; then one active segment per run of non-null entries of each
+/// table, as function indices.
+fn element_section(
+    original: Option<&wasmparser::ElementSectionReader<'_>>,
+    state: &InstanceState,
+    re: &mut RoundtripReencoder,
+) -> Result<wasm_encoder::ElementSection> {
+    use std::borrow::Cow;
+    use wasm_encoder::Elements;
+    let mut s = wasm_encoder::ElementSection::new();
+    if let Some(r) = original {
+        for (i, e) in r.clone().into_iter().enumerate() {
+            let e = e?;
+            let empty = state.elems_empty.get(i).copied().unwrap_or(true);
+            let keep = match e.kind {
+                // `ref.func` in code needs its declaration.
+                wasmparser::ElementKind::Declared => true,
+                wasmparser::ElementKind::Passive => !empty,
+                wasmparser::ElementKind::Active { .. } => false,
+            };
+            if keep {
+                re.parse_element(&mut s, e).map_err(|e| anyhow!("{e:?}"))?;
+                continue;
+            }
+            match e.items {
+                wasmparser::ElementItems::Functions(_) => {
+                    s.passive(Elements::Functions(Cow::Borrowed(&[])))
+                }
+                wasmparser::ElementItems::Expressions(ty, _) => {
+                    let ty = re.ref_type(ty).map_err(|e| anyhow!("{e:?}"))?;
+                    s.passive(Elements::Expressions(ty, Cow::Borrowed(&[])))
+                }
+            };
+        }
+    }
+    let index: std::collections::HashMap<usize, u32> = state
+        .func_refs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (*p, i as u32))
+        .collect();
+    for (t, entries) in state.tables.iter().enumerate() {
+        let mut i = 0;
+        while i < entries.len() {
+            if entries[i] == 0 {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut funcs = Vec::new();
+            while i < entries.len() && entries[i] != 0 {
+                let f = index.get(&entries[i]).ok_or_else(|| {
+                    anyhow!("table {t} holds at {i} a reference that is not one of the module's functions, which cannot be snapshotted")
+                })?;
+                funcs.push(*f);
+                i += 1;
+            }
+            let offset = wasm_encoder::ConstExpr::i32_const(start as i32);
+            s.active(
+                Some(t as u32),
+                &offset,
+                Elements::Functions(Cow::Owned(funcs)),
+            );
+        }
+    }
+    Ok(s)
 }
 
 /// The data section of the snapshot: every original segment keeps its index, as an empty

@@ -762,6 +762,9 @@ pub struct InstanceState {
     pub data_dropped: Vec<bool>,
     /// Whether each element segment is empty now (dropped, or active or declared).
     pub elems_empty: Vec<bool>,
+    /// The function-reference pointer of every function, by function index: what turns a
+    /// table's elements back into function indices.
+    pub func_refs: Vec<usize>,
 }
 
 impl Instance {
@@ -796,6 +799,7 @@ impl Instance {
             tables,
             data_dropped: data.data_dropped.clone(),
             elems_empty: data.elems.iter().map(Vec::is_empty).collect(),
+            func_refs: data.funcs.iter().map(|f| f.as_ptr() as usize).collect(),
         })
     }
 }
