@@ -38,6 +38,15 @@ fn threaded(thread: &str) -> String {
     )
 }
 
+/// Thread code storing `value` (an i32 expression) in memory word 0 and waking main, which
+/// exits with it.
+fn hand_to_main(value: &str) -> String {
+    format!(
+        "(i32.atomic.store (i32.const 0) {value})
+         (drop (memory.atomic.notify (i32.const 0) (i32.const 1)))"
+    )
+}
+
 /// `out` is a trap whose report starts with `msg`, with status 134.
 fn assert_trap(out: &Output, msg: &str) {
     assert_eq!(out.status, 134, "{}", out.stderr);
@@ -57,11 +66,9 @@ fn a_thread_gets_its_id_and_start_argument_and_main_sees_its_stores() {
     let exe = build_wat(
         t.path(),
         "ids",
-        &threaded(
-            "(i32.atomic.store (i32.const 0)
-                (i32.add (i32.mul (local.get $tid) (i32.const 10)) (local.get $arg)))
-             (drop (memory.atomic.notify (i32.const 0) (i32.const 1)))",
-        ),
+        &threaded(&hand_to_main(
+            "(i32.add (i32.mul (local.get $tid) (i32.const 10)) (local.get $arg))",
+        )),
         &[],
     );
     let out = run_exe(&exe, &[]);
@@ -127,13 +134,11 @@ fn exceptions_are_thrown_and_caught_in_a_spawned_thread_and_uncaught_ones_end_th
     let caught = build_wat(
         t.path(),
         "caught",
-        &threaded(
-            "(i32.atomic.store (i32.const 0)
-                (block $h (result i32)
-                    (try_table (catch $e $h) (throw $e (i32.const 42)))
-                    (i32.const 0)))
-             (drop (memory.atomic.notify (i32.const 0) (i32.const 1)))",
-        ),
+        &threaded(&hand_to_main(
+            "(block $h (result i32)
+                (try_table (catch $e $h) (throw $e (i32.const 42)))
+                (i32.const 0))",
+        )),
         &[],
     );
     assert_run(&run_exe(&caught, &[]), 42, "");
@@ -163,9 +168,7 @@ fn wasic_run_runs_a_wasi_threads_program_as_its_executable_does() {
 fn max_memory_caps_the_shared_memory_of_every_thread() {
     // The thread grows the shared memory by 32 pages (2 MiB) under a 1 MiB cap: -1, so it
     // stores grow + 2 = 1; without the cap the grow succeeds (old size 1, stores 3).
-    let grow = "(i32.atomic.store (i32.const 0)
-                    (i32.add (memory.grow (i32.const 32)) (i32.const 2)))
-                (drop (memory.atomic.notify (i32.const 0) (i32.const 1)))";
+    let grow = &hand_to_main("(i32.add (memory.grow (i32.const 32)) (i32.const 2))");
     let t = tempfile::tempdir().unwrap();
     let capped = build_wat(t.path(), "capped", &threaded(grow), &["--max-memory", "1M"]);
     assert_run(&run_exe(&capped, &[]), 1, "");
