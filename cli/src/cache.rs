@@ -58,12 +58,19 @@ pub fn compiled_module(wasm: &[u8], input: &Path, common: &CommonArgs) -> Result
         wasic_runtime::module::ModuleError::Compile(e) => anyhow!("{}: {e}", input.display()),
         e => anyhow::Error::new(e).context("loading the compiled module"),
     };
+    // A compilation longer than a second shows progress on a terminal, as builds do.
+    let reporter = crate::progress::Reporter::start(input.display().to_string());
     let Some(cache) = user_cache()? else {
-        let module = Module::from_wasm(wasm, &opts).map_err(error)?;
+        let module =
+            Module::from_wasm_with_progress(wasm, &opts, reporter.compile()).map_err(error)?;
+        reporter.finish(input);
         log(format_args!("`{}`: compiled, cache off", input.display()));
         return Ok(module);
     };
-    let (module, outcome) = Module::from_wasm_cached(wasm, &opts, &cache).map_err(error)?;
+    let (module, outcome) =
+        Module::from_wasm_cached_with_progress(wasm, &opts, &cache, reporter.compile())
+            .map_err(error)?;
+    reporter.finish(input);
     if let CacheOutcome::Compiled { stored: Err(e), .. } = &outcome {
         warn(e);
     }

@@ -1,6 +1,7 @@
 //! The progress display of `wasic build`: on a terminal (a pseudo-terminal made by `script`),
 //! a build that takes more than a second shows the functions compiled of all and then
-//! "linking"; with stderr not a terminal it writes nothing at all.
+//! "linking", and so does the first `wasic run --invoke` of one (without the link); with
+//! stderr not a terminal they write nothing at all.
 
 mod common;
 
@@ -57,4 +58,43 @@ fn a_slow_build_shows_progress_on_a_terminal_and_nothing_elsewhere() {
         tty.stdout
     );
     assert_run(&run_exe(&exe, &[]), 0, "");
+}
+
+#[test]
+fn the_first_invoke_of_a_slow_module_shows_its_compilation_on_a_terminal() {
+    let t = tempfile::tempdir().unwrap();
+    let wat = slow_module(t.path());
+    if Command::new("script").arg("--version").output().is_err() {
+        skip("`script` (util-linux) is not installed: no pseudo-terminal to test on");
+        return;
+    }
+    // With the cache off, every invoke compiles.
+    let shell_command = format!(
+        "{} run --invoke _start {}",
+        wasic().display(),
+        wat.display()
+    );
+    let tty = run(
+        Command::new("script").env("WASIC_CACHE", "off").args([
+            "-qec",
+            &shell_command,
+            "/dev/null",
+        ]),
+        None,
+    );
+    assert_eq!(tty.status, 0, "{}", tty.stdout);
+    assert!(
+        tty.stdout.contains("/30005 functions compiled") && !tty.stdout.contains("linking"),
+        "the terminal shows the functions compiled, and no link: {:?}",
+        tty.stdout
+    );
+    // Not a terminal: nothing on stderr.
+    let piped = run(
+        Command::new(wasic())
+            .env("WASIC_CACHE", "off")
+            .args(["run", "--invoke", "_start"])
+            .arg(&wat),
+        None,
+    );
+    assert_eq!((piped.status, piped.stderr.as_str()), (0, ""));
 }

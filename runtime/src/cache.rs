@@ -428,8 +428,17 @@ pub fn object_key(wasm: &[u8], opts: &CompileOptions) -> Result<Key, CacheError>
 impl Module {
     /// Compiles `wasm` with `opts` and loads the result into this process.
     pub fn from_wasm(wasm: &[u8], opts: &CompileOptions) -> Result<Arc<Module>, ModuleError> {
-        let object = wasic_compiler::compile(wasm, opts)?;
-        // SAFETY: `object` was just produced by `wasic_compiler::compile` of this build.
+        Module::from_wasm_with_progress(wasm, opts, &Default::default())
+    }
+
+    /// [`Module::from_wasm`], counting the compiled jobs in `progress` (for a progress bar).
+    pub fn from_wasm_with_progress(
+        wasm: &[u8],
+        opts: &CompileOptions,
+        progress: &wasic_compiler::Progress,
+    ) -> Result<Arc<Module>, ModuleError> {
+        let (object, _) = wasic_compiler::compile_with_progress(wasm, opts, progress)?;
+        // SAFETY: `object` was just produced by the compiler of this build.
         unsafe { Module::from_object(&object) }
     }
 
@@ -441,10 +450,20 @@ impl Module {
         opts: &CompileOptions,
         cache: &Cache,
     ) -> Result<(Arc<Module>, CacheOutcome), ModuleError> {
+        Module::from_wasm_cached_with_progress(wasm, opts, cache, &Default::default())
+    }
+
+    /// [`Module::from_wasm_cached`], counting the compiled jobs in `progress` when it compiles.
+    pub fn from_wasm_cached_with_progress(
+        wasm: &[u8],
+        opts: &CompileOptions,
+        cache: &Cache,
+        progress: &wasic_compiler::Progress,
+    ) -> Result<(Arc<Module>, CacheOutcome), ModuleError> {
         let key = match object_key(wasm, opts) {
             Ok(k) => k,
             Err(e) => {
-                let module = Module::from_wasm(wasm, opts)?;
+                let module = Module::from_wasm_with_progress(wasm, opts, progress)?;
                 let outcome = CacheOutcome::Compiled {
                     rejected: None,
                     stored: Err(e),
@@ -463,8 +482,8 @@ impl Module {
             Lookup::Missing => None,
             Lookup::Rejected(why) => Some(why),
         };
-        let object = wasic_compiler::compile(wasm, opts)?;
-        // SAFETY: `object` was just produced by `wasic_compiler::compile` of this build.
+        let (object, _) = wasic_compiler::compile_with_progress(wasm, opts, progress)?;
+        // SAFETY: `object` was just produced by the compiler of this build.
         let module = unsafe { Module::from_object(&object) }?;
         let stored = cache.store(&key, &object);
         Ok((module, CacheOutcome::Compiled { rejected, stored }))
