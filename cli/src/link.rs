@@ -197,6 +197,17 @@ impl Scratch {
         std::fs::write(dir.path().join("libwasic_rt.a"), lib)?;
         Ok(Scratch { dir })
     }
+    /// Writes the object holding the embedded directories' `image` (possibly empty), which
+    /// everything the CLI links carries; returns its path.
+    fn embedded(&self, image: &[u8], common: &CommonArgs) -> Result<PathBuf> {
+        let path = self.path("embedded.o");
+        std::fs::write(
+            &path,
+            wasic_compiler::embedded_dirs_object(image, &compile_options(common))?,
+        )?;
+        Ok(path)
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -290,8 +301,9 @@ pub fn build_executable(
     let entry = scratch.path("entry.o");
     std::fs::write(
         &entry,
-        wasic_compiler::entry_object(&cfg.encode(), &exe.embedded, &compile_options(common))?,
+        wasic_compiler::entry_object(&cfg.encode(), &compile_options(common))?,
     )?;
+    let embedded = scratch.embedded(&exe.embedded, common)?;
     let partial = PartialOutput::new(output)?;
     let cc = linker_program(common);
     let mut cmd = Command::new(&cc);
@@ -299,6 +311,7 @@ pub fn build_executable(
         .arg(partial.path())
         .arg(scratch.path("module.o"))
         .arg(&entry)
+        .arg(&embedded)
         .arg(scratch.path("libwasic_rt.a"));
     // A static executable is a static PIE, so ASLR still moves it.
     if exe.static_ {
@@ -327,6 +340,7 @@ pub fn build_library(
     output: &Path,
     common: &CommonArgs,
     header: Option<&Path>,
+    embedded: &[u8],
 ) -> Result<()> {
     let reporter = Reporter::start(input.display().to_string());
     let (object, module) = compile(wasm, input, common, &reporter)?;
@@ -341,6 +355,7 @@ pub fn build_library(
         None => None,
     };
     let scratch = Scratch::new(&object, common.debug)?;
+    let embedded = scratch.embedded(embedded, common)?;
     let partial = PartialOutput::new(output)?;
     match output.extension().and_then(|e| e.to_str()) {
         Some("a") => {
@@ -352,7 +367,8 @@ pub fn build_library(
             cmd.arg("-r")
                 .arg("-o")
                 .arg(&merged)
-                .arg(scratch.path("module.o"));
+                .arg(scratch.path("module.o"))
+                .arg(&embedded);
             cmd.arg("--whole-archive")
                 .arg(scratch.path("libwasic_rt.a"))
                 .arg("--no-whole-archive");
@@ -383,7 +399,8 @@ pub fn build_library(
             cmd.arg("-shared")
                 .arg("-o")
                 .arg(partial.path())
-                .arg(scratch.path("module.o"));
+                .arg(scratch.path("module.o"))
+                .arg(&embedded);
             for sym in crate::header::CAPI_SYMBOLS {
                 cmd.arg(format!("-Wl,--undefined={sym}"));
             }

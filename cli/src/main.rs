@@ -121,13 +121,10 @@ struct BuildArgs {
     #[arg(long, conflicts_with_all = ["debug", "lib"])]
     strip: bool,
     /// Store the host directory tree HOST inside the executable, served to the program at
-    /// GUEST (default: HOST) read-only and read in place from the executable. A run-time
-    /// WASIC_DIR grant of the same GUEST replaces it
-    #[arg(
-        long = "embed-dir",
-        value_name = "HOST[::GUEST]",
-        conflicts_with = "lib"
-    )]
+    /// GUEST (default: HOST) read-only and read in place from the executable (or library).
+    /// A run-time WASIC_DIR grant (for a library: wasic_config_dir) of the same GUEST
+    /// replaces it
+    #[arg(long = "embed-dir", value_name = "HOST[::GUEST]")]
     embed_dirs: Vec<String>,
     /// Run the module's initialisation function (see --init-func) now, at build time, with
     /// the build-time grants, and make the executable start from the state it leaves
@@ -301,7 +298,15 @@ fn build(a: BuildArgs) -> Result<i32> {
         {
             anyhow::bail!("--max-memory, --max-stack, --max-table-elements and --timeout do not apply to --lib: the host sets limits through wasic_config_* at run time");
         }
-        link::build_library(&wasm, &a.input, &a.output, &a.common, a.header.as_deref())?;
+        let embedded = link::embedded_image(&a.embed_dirs, &[])?;
+        link::build_library(
+            &wasm,
+            &a.input,
+            &a.output,
+            &a.common,
+            a.header.as_deref(),
+            &embedded,
+        )?;
         return Ok(0);
     }
     let cfg = link::exec_config(&a.common, true)?;

@@ -3,7 +3,7 @@
 //! a directory and out of the tree) stored in the executable prints what it prints with
 //! `--dir`, after the tree was moved away; every change is refused as beneath a read-only
 //! `--dir`; a run-time `WASIC_DIR` for the same guest path replaces the embedded tree; bad
-//! flags are one-line errors that leave no output behind.
+//! flags are one-line errors that leave no output behind. (Libraries: `library.rs`.)
 
 mod common;
 
@@ -117,7 +117,7 @@ fn bad_embed_dir_flags_are_one_line_errors_that_write_no_output() {
     let grant = format!("{}::/data", tree.display());
     let missing = format!("{}::/data", t.path().join("nope").display());
     let fifo_grant = format!("{}::/f", fifo_tree.display());
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 4] = [
         (&["--embed-dir", &missing], "is not a directory"),
         (
             &["--embed-dir", &grant, "--embed-dir", &grant],
@@ -131,7 +131,6 @@ fn bad_embed_dir_flags_are_one_line_errors_that_write_no_output() {
             &["--embed-dir", &fifo_grant],
             "pipe: not a regular file, directory or symlink",
         ),
-        (&["--embed-dir", &grant, "--lib"], "cannot be used with"),
     ];
     for (flags, msg) in cases {
         let exe = t.path().join("out");

@@ -373,3 +373,40 @@ fn max_table_elements_caps_table_grow_in_executables_and_invoke() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("exceeds table limits"), "{err}");
 }
+
+#[test]
+fn a_library_serves_its_embedded_directory_unless_the_host_grants_the_same_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::write(data.join("words.txt"), "fromembed").unwrap();
+    let host_data = dir.path().join("host");
+    std::fs::create_dir(&host_data).unwrap();
+    std::fs::write(host_data.join("words.txt"), "HOSTfile").unwrap();
+    let w = wasm(dir.path(), "data_reader", true);
+    for ext in ["a", "so"] {
+        let lib = dir.path().join(format!("libdata_reader.{ext}"));
+        ok(wasic()
+            .args(["build", "--lib"])
+            .arg(&w)
+            .arg("-o")
+            .arg(&lib)
+            .arg("--header")
+            .arg(dir.path().join("data_reader.h"))
+            .arg("--embed-dir")
+            .arg(format!("{}::/data", data.display())));
+        let exe = if ext == "a" {
+            static_host(dir.path(), "data_host.c", &lib)
+        } else {
+            let libdir = format!("-L{}", dir.path().display());
+            host(dir.path(), "data_host.c", &[&libdir, "-ldata_reader"])
+        };
+        // The library alone: the tree it embedded is gone from the disk.
+        std::fs::rename(&data, dir.path().join("moved")).unwrap();
+        let out = ok(Command::new(&exe)
+            .arg(&host_data)
+            .env("LD_LIBRARY_PATH", dir.path()));
+        assert_eq!(out, "embedded: from\ngranted: HOST\n", "{ext}");
+        std::fs::rename(dir.path().join("moved"), &data).unwrap();
+    }
+}

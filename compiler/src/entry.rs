@@ -1,7 +1,7 @@
 //! The entry object of executables: defines the C `main`, which passes argc, argv and the
-//! build-time configuration (`wasic_exec_config`, bytes the CLI supplies) and the image of the
-//! embedded directories (`wasic_embedded_dirs`, `wasic_abi::embed`) to the runtime's
-//! `wasic_main(argc, argv, config, config_len, embedded, embedded_len)`. Generated with Cranelift like everything else
+//! build-time configuration (`wasic_exec_config`, bytes the CLI supplies) to the runtime's
+//! `wasic_main(argc, argv, config, config_len)`; and the object holding the image of the
+//! embedded directories ([`embedded_dirs_object`]), which executables and libraries link. Generated with Cranelift like everything else
 //! wasic emits, so no machine code is written by hand and the runtime library needs no `main`
 //! of its own (libraries built with `--lib` link the same runtime without it).
 
@@ -16,13 +16,8 @@ fn err(e: impl std::fmt::Display) -> CompileError {
     CompileError::Object(e.to_string())
 }
 
-/// An object defining `main`, `wasic_exec_config` (holding `config`) and `wasic_embedded_dirs`
-/// (holding `embedded`).
-pub fn entry_object(
-    config: &[u8],
-    embedded: &[u8],
-    opts: &CompileOptions,
-) -> Result<Vec<u8>, CompileError> {
+/// An object defining `main` and `wasic_exec_config` (holding `config`).
+pub fn entry_object(config: &[u8], opts: &CompileOptions) -> Result<Vec<u8>, CompileError> {
     // Position-independent, so the executable (a PIE) needs no relocations in its text.
     let isa = isa::build_isa_with(opts, true)?;
     let builder = ObjectBuilder::new(
@@ -41,15 +36,6 @@ pub fn entry_object(
     let mut data = DataDescription::new();
     data.define(config.to_vec().into_boxed_slice());
     module.define_data(data_id, &data).map_err(err)?;
-    // Read-only and page-aligned: the loader maps it from the file, and nothing is read
-    // before the guest reads a file.
-    let embedded_id = module
-        .declare_data("wasic_embedded_dirs", Linkage::Local, false, false)
-        .map_err(err)?;
-    let mut data = DataDescription::new();
-    data.define(embedded.to_vec().into_boxed_slice());
-    data.set_align(wasic_abi::embed::DATA_ALIGN as u64);
-    module.define_data(embedded_id, &data).map_err(err)?;
 
     let mut main_sig = Signature::new(CallConv::SystemV);
     main_sig.params.push(AbiParam::new(types::I32));
@@ -60,7 +46,7 @@ pub fn entry_object(
         .map_err(err)?;
 
     let mut rt_sig = Signature::new(CallConv::SystemV);
-    for t in [types::I32, ptr, ptr, types::I64, ptr, types::I64] {
+    for t in [types::I32, ptr, ptr, types::I64] {
         rt_sig.params.push(AbiParam::new(t));
     }
     rt_sig.returns.push(AbiParam::new(types::I32));
@@ -78,15 +64,53 @@ pub fn entry_object(
         let gv = module.declare_data_in_func(data_id, b.func);
         let cfg = b.ins().symbol_value(ptr, gv);
         let len = b.ins().iconst(types::I64, config.len() as i64);
-        let gv = module.declare_data_in_func(embedded_id, b.func);
-        let emb = b.ins().symbol_value(ptr, gv);
-        let emb_len = b.ins().iconst(types::I64, embedded.len() as i64);
         let callee = module.declare_func_in_func(rt_id, b.func);
-        let call = b.ins().call(callee, &[argc, argv, cfg, len, emb, emb_len]);
+        let call = b.ins().call(callee, &[argc, argv, cfg, len]);
         let ret = b.inst_results(call)[0];
         b.ins().return_(&[ret]);
         b.finalize(frontend);
     }
     module.define_function(main_id, &mut ctx).map_err(err)?;
+    module.finish().emit().map_err(err)
+}
+
+/// An object defining `wasic_embedded_dirs` (the image of the embedded directories,
+/// `wasic_abi::embed`, page-aligned read-only data the loader maps from the file, so nothing
+/// is read before the guest reads a file) and `wasic_embedded_dirs_len` (its length, a u64;
+/// 0 for none). Every executable and library links one: the runtime refers to both.
+pub fn embedded_dirs_object(image: &[u8], opts: &CompileOptions) -> Result<Vec<u8>, CompileError> {
+    let isa = isa::build_isa_with(opts, true)?;
+    let builder = ObjectBuilder::new(
+        isa,
+        "wasic-embedded",
+        cranelift_module::default_libcall_names(),
+    )
+    .map_err(err)?;
+    let mut module = ObjectModule::new(builder);
+    let mut bytes = image.to_vec();
+    if bytes.is_empty() {
+        // A symbol needs a byte to point at.
+        bytes.push(0);
+    }
+    for (name, data, align) in [
+        (
+            "wasic_embedded_dirs",
+            bytes,
+            wasic_abi::embed::DATA_ALIGN as u64,
+        ),
+        (
+            "wasic_embedded_dirs_len",
+            (image.len() as u64).to_le_bytes().to_vec(),
+            8,
+        ),
+    ] {
+        let id = module
+            .declare_data(name, Linkage::Export, false, false)
+            .map_err(err)?;
+        let mut d = DataDescription::new();
+        d.define(data.into_boxed_slice());
+        d.set_align(align);
+        module.define_data(id, &d).map_err(err)?;
+    }
     module.finish().emit().map_err(err)
 }

@@ -70,6 +70,23 @@ fn module() -> Result<Arc<Module>, Error> {
         .map_err(Error::Host)
 }
 
+/// The embedded directories' tree, validated once.
+fn embedded_tree() -> Result<Option<wasic_abi::embed::Tree<'static>>, Error> {
+    static TREE: std::sync::OnceLock<Result<Option<wasic_abi::embed::Tree<'static>>, String>> =
+        std::sync::OnceLock::new();
+    TREE.get_or_init(|| {
+        let image = crate::embedded_dirs();
+        if image.is_empty() {
+            return Ok(None);
+        }
+        wasic_abi::embed::Tree::parse(image)
+            .map(Some)
+            .map_err(|e| e.to_string())
+    })
+    .clone()
+    .map_err(Error::Host)
+}
+
 fn with_instance(
     inst: *mut WasiInstance,
     f: impl FnOnce(&mut WasiInstance) -> Result<(), Error>,
@@ -213,6 +230,16 @@ c_api! {
                 b = b
                     .preopen_dir(h, g.as_str())
                     .map_err(|e| Error::Host(e.to_string()))?;
+            }
+            // The directories embedded at build time, after the host's (a host directory at
+            // the same guest path replaces one), as in executables.
+            if let Some(tree) = embedded_tree()? {
+                for (guest, node) in tree.roots() {
+                    let name = String::from_utf8_lossy(guest);
+                    if !cfg.dirs.iter().any(|(_, g)| *g == name) {
+                        b = b.preopen_embedded(tree, node, name);
+                    }
+                }
             }
             if let Some((i, o, e)) = cfg.stdio {
                 b = b.stdin(i).stdout(o).stderr(e);

@@ -10,20 +10,35 @@ use wasic_abi::meta::ModuleDescriptor;
 
 unsafe extern "C" {
     pub(crate) static wasic_module: ModuleDescriptor;
+    /// The image of the embedded directories and its length (0 for none): the object
+    /// `wasic_compiler::embedded_dirs_object` makes, linked beside the module.
+    static wasic_embedded_dirs: u8;
+    static wasic_embedded_dirs_len: u64;
+}
+
+/// The embedded directories' image (empty for none), part of the executable or library.
+pub(crate) fn embedded_dirs() -> &'static [u8] {
+    // SAFETY: the CLI links the object defining both symbols into everything it builds: the
+    // length says how many bytes follow the first one, in read-only data that lives as long
+    // as the process.
+    unsafe {
+        let len = wasic_embedded_dirs_len as usize;
+        if len == 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts(&wasic_embedded_dirs, len)
+        }
+    }
 }
 
 /// The body of an executable's `main`. `config` points at the build-time configuration
-/// (`wasic_abi::ExecConfig`, encoded), `config_len` is its length; `embedded` at the image of
-/// the embedded directories (`wasic_abi::embed`), in the executable's read-only data,
-/// `embedded_len` bytes (0 for none).
+/// (`wasic_abi::ExecConfig`, encoded), `config_len` is its length.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn wasic_main(
     argc: c_int,
     argv: *const *const c_char,
     config: *const u8,
     config_len: u64,
-    embedded: *const u8,
-    embedded_len: u64,
 ) -> c_int {
     // SAFETY: the C runtime passes argc valid C strings; the CLI's `main` passes its config.
     unsafe {
@@ -35,12 +50,6 @@ pub unsafe extern "C" fn wasic_main(
         } else {
             std::slice::from_raw_parts(config, config_len as usize)
         };
-        // The image lives as long as the process: it is part of the executable.
-        let embedded = if embedded.is_null() || embedded_len == 0 {
-            &[][..]
-        } else {
-            std::slice::from_raw_parts(embedded, embedded_len as usize)
-        };
-        wasic_runtime::exec::main(&wasic_module, config, embedded, args)
+        wasic_runtime::exec::main(&wasic_module, config, embedded_dirs(), args)
     }
 }
