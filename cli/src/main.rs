@@ -129,7 +129,7 @@ struct BuildArgs {
     /// Run the module's initialisation function (see --init-func) now, at build time, with
     /// the build-time grants, and make the executable start from the state it leaves
     /// (Wizer's snapshot): start-up work done once instead of on every run
-    #[arg(long, conflicts_with = "lib")]
+    #[arg(long)]
     preinit: bool,
     /// With --preinit: the exported function that initialises (type [] -> [])
     #[arg(long, value_name = "NAME", requires = "preinit", default_value = preinit::DEFAULT_INIT_FUNC)]
@@ -284,6 +284,17 @@ pub fn read_module(path: &std::path::Path) -> Result<Vec<u8>> {
         })
 }
 
+/// `--preinit`: `wasm` rewritten to start from its initialiser's state; the initialiser sees
+/// the `embedded` directories too.
+fn preinitialize(a: &BuildArgs, wasm: &[u8], embedded: &[u8], library: bool) -> Result<Vec<u8>> {
+    // The image must outlive the instance; the build ends with the process.
+    let image: &'static [u8] = Box::leak(embedded.to_vec().into_boxed_slice());
+    let tree = (!image.is_empty())
+        .then(|| wasic_abi::embed::Tree::parse(image))
+        .transpose()?;
+    preinit::preinitialize(wasm, &a.input, &a.common, &a.init_func, tree, library)
+}
+
 fn build(a: BuildArgs) -> Result<i32> {
     let wasm = read_module(&a.input)?;
     if a.lib {
@@ -299,6 +310,11 @@ fn build(a: BuildArgs) -> Result<i32> {
             anyhow::bail!("--max-memory, --max-stack, --max-table-elements and --timeout do not apply to --lib: the host sets limits through wasic_config_* at run time");
         }
         let embedded = link::embedded_image(&a.embed_dirs, &[])?;
+        let wasm = if a.preinit {
+            preinitialize(&a, &wasm, &embedded, true)?
+        } else {
+            wasm
+        };
         link::build_library(
             &wasm,
             &a.input,
@@ -316,12 +332,7 @@ fn build(a: BuildArgs) -> Result<i32> {
         embedded: link::embedded_image(&a.embed_dirs, &a.common.dirs)?,
     };
     let wasm = if a.preinit {
-        // The initialiser sees the embedded directories too; the build ends with the process.
-        let image: &'static [u8] = Box::leak(exe.embedded.clone().into_boxed_slice());
-        let tree = (!image.is_empty())
-            .then(|| wasic_abi::embed::Tree::parse(image))
-            .transpose()?;
-        preinit::preinitialize(&wasm, &a.input, &a.common, &a.init_func, tree)?
+        preinitialize(&a, &wasm, &exe.embedded, false)?
     } else {
         wasm
     };

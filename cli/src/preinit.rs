@@ -27,12 +27,16 @@ pub const DEFAULT_INIT_FUNC: &str = "wizer.initialize";
 const MIN_ZERO_GAP: usize = 64;
 
 /// Runs `init_func` of `wasm` and returns the module rewritten to start from its result.
+/// `library`: the module is to be built with `--lib` (a reactor or a command); a library
+/// gets its grants from its host at run time, so its initialiser runs with none but the
+/// embedded directories.
 pub fn preinitialize(
     wasm: &[u8],
     input: &Path,
     common: &CommonArgs,
     init_func: &str,
     embedded: Option<wasic_abi::embed::Tree<'static>>,
+    library: bool,
 ) -> Result<Vec<u8>> {
     let what = |e: &dyn std::fmt::Display| anyhow!("{}: --preinit: {e}", input.display());
     let module = cache::compiled_module(wasm, input, common)?;
@@ -47,13 +51,28 @@ pub fn preinitialize(
             &"the module imports a memory, table or global, whose state is not its own to snapshot"
         ));
     }
-    exec::check_command(meta).map_err(|e| what(&e))?;
+    if library {
+        exec::check_library(meta)
+    } else {
+        exec::check_command(meta)
+    }
+    .map_err(|e| what(&e))?;
     let cfg = link::exec_config(common, true)?;
     let env: Vec<(String, String)> = cfg.env.clone();
     let argv = vec![cache::guest_argv0(input).as_bytes().to_vec()];
     let ctx = exec::wasi_ctx_for_process(&cfg, argv, env, EnvGrants::Ignore, embedded)?;
     let mut inst =
         WasiInstance::new(&module, ctx, exec::store_config(&cfg)).map_err(|e| what(&e))?;
+    // A reactor is initialised by `_initialize` (the C library's set-up: preopens,
+    // constructors): that runs first, at build time too, and the library then starts
+    // initialised (its `_initialize` export is removed).
+    let reactor_init = library && inst.func("_initialize").is_ok();
+    if reactor_init {
+        run_init(&mut inst, "_initialize").map_err(|e| what(&e))?;
+        if init_func == "_initialize" {
+            return finish(wasm, &inst, &["_initialize"]).map_err(|e| what(&e));
+        }
+    }
     let init = inst.func(init_func).map_err(|_| {
         what(&format!(
             "the module exports no function `{init_func}` (--init-func names another)"
@@ -65,22 +84,35 @@ pub fn preinitialize(
             init.ty()
         )));
     }
-    match inst.call(init_func, &[]) {
-        Ok(_) => {}
-        Err(Error::Exit(code)) => bail!(what(&format!(
-            "`{init_func}` exited (status {code}) instead of returning"
-        ))),
-        Err(Error::Trap(t)) => bail!(what(&format!(
-            "`{init_func}` trapped: {}",
+    run_init(&mut inst, init_func).map_err(|e| what(&e))?;
+    let removed: &[&str] = if reactor_init {
+        &[init_func, "_initialize"]
+    } else {
+        &[init_func]
+    };
+    finish(wasm, &inst, removed).map_err(|e| what(&e))
+}
+
+/// Calls the initialiser `name`: an exit or a trap is an error.
+fn run_init(inst: &mut WasiInstance, name: &str) -> Result<()> {
+    match inst.call(name, &[]) {
+        Ok(_) => Ok(()),
+        Err(Error::Exit(code)) => bail!("`{name}` exited (status {code}) instead of returning"),
+        Err(Error::Trap(t)) => bail!(
+            "`{name}` trapped: {}",
             t.report().lines().next().unwrap_or_default()
-        ))),
-        Err(e) => bail!(what(&e)),
+        ),
+        Err(e) => bail!("{e}"),
     }
+}
+
+/// The module rewritten from the instance's state, without the exports `removed`, once the
+/// WASI state is known to survive the snapshot.
+fn finish(wasm: &[u8], inst: &WasiInstance, removed: &[&str]) -> Result<Vec<u8>> {
     if !inst.wasi().is_some_and(|c| c.is_pristine()) {
-        bail!(what(&"the initialiser left files open (or closed or renumbered descriptors): open files cannot be carried into a snapshot"));
+        bail!("the initialiser left files open (or closed or renumbered descriptors): open files cannot be carried into a snapshot");
     }
-    let after = state(&inst);
-    rewrite(wasm, &after, init_func).map_err(|e| what(&e))
+    rewrite(wasm, &state(inst), removed)
 }
 
 fn state(inst: &WasiInstance) -> InstanceState {
@@ -89,9 +121,9 @@ fn state(inst: &WasiInstance) -> InstanceState {
         .expect("the instance belongs to its own store")
 }
 
-/// `wasm` changed to start from `state`, without its start function and the export
-/// `init_func`.
-pub fn rewrite(wasm: &[u8], state: &InstanceState, init_func: &str) -> Result<Vec<u8>> {
+/// `wasm` changed to start from `state`, without its start function and the exports
+/// `removed`.
+pub fn rewrite(wasm: &[u8], state: &InstanceState, removed: &[&str]) -> Result<Vec<u8>> {
     use wasm_encoder as enc;
     use wasmparser::{Parser, Payload};
     let mut re = RoundtripReencoder;
@@ -187,7 +219,7 @@ pub fn rewrite(wasm: &[u8], state: &InstanceState, init_func: &str) -> Result<Ve
                 let mut s = enc::ExportSection::new();
                 for e in r.clone() {
                     let e = e?;
-                    if e.name != init_func {
+                    if !removed.contains(&e.name) {
                         s.export(
                             e.name,
                             re.export_kind(e.kind).map_err(|e| anyhow!("{e:?}"))?,

@@ -375,7 +375,8 @@ fn max_table_elements_caps_table_grow_in_executables_and_invoke() {
 }
 
 #[test]
-fn a_library_serves_its_embedded_directory_unless_the_host_grants_the_same_path() {
+fn a_library_serves_its_embedded_directory_unless_the_host_grants_the_same_path_and_preinit_snapshots_it(
+) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir(&data).unwrap();
@@ -384,7 +385,7 @@ fn a_library_serves_its_embedded_directory_unless_the_host_grants_the_same_path(
     std::fs::create_dir(&host_data).unwrap();
     std::fs::write(host_data.join("words.txt"), "HOSTfile").unwrap();
     let w = wasm(dir.path(), "data_reader", true);
-    for ext in ["a", "so"] {
+    for (ext, preinit) in [("a", false), ("so", false), ("a", true)] {
         let lib = dir.path().join(format!("libdata_reader.{ext}"));
         ok(wasic()
             .args(["build", "--lib"])
@@ -394,7 +395,8 @@ fn a_library_serves_its_embedded_directory_unless_the_host_grants_the_same_path(
             .arg("--header")
             .arg(dir.path().join("data_reader.h"))
             .arg("--embed-dir")
-            .arg(format!("{}::/data", data.display())));
+            .arg(format!("{}::/data", data.display()))
+            .args(if preinit { &["--preinit"][..] } else { &[] }));
         let exe = if ext == "a" {
             static_host(dir.path(), "data_host.c", &lib)
         } else {
@@ -406,7 +408,13 @@ fn a_library_serves_its_embedded_directory_unless_the_host_grants_the_same_path(
         let out = ok(Command::new(&exe)
             .arg(&host_data)
             .env("LD_LIBRARY_PATH", dir.path()));
-        assert_eq!(out, "embedded: from\ngranted: HOST\n", "{ext}");
+        // With --preinit the initialiser read the embedded file at build time.
+        let at_init = if preinit { "from" } else { "none" };
+        assert_eq!(
+            out,
+            format!("embedded: from, at initialisation: {at_init}\ngranted: HOST, at initialisation: {at_init}\n"),
+            "{ext}"
+        );
         std::fs::rename(dir.path().join("moved"), &data).unwrap();
     }
 }
