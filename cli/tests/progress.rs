@@ -24,6 +24,17 @@ fn slow_module(dir: &Path) -> std::path::PathBuf {
     path
 }
 
+/// Runs `shell_command` (with the cache off) on a pseudo-terminal made by `script`; what the
+/// terminal shows is the output's stdout.
+fn on_terminal(shell_command: &str) -> Output {
+    run(
+        Command::new("script")
+            .env("WASIC_CACHE", "off")
+            .args(["-qec", shell_command, "/dev/null"]),
+        None,
+    )
+}
+
 #[test]
 fn a_slow_build_shows_progress_on_a_terminal_and_nothing_elsewhere() {
     let t = tempfile::tempdir().unwrap();
@@ -43,14 +54,7 @@ fn a_slow_build_shows_progress_on_a_terminal_and_nothing_elsewhere() {
         exe.display(),
         wat.display()
     );
-    let tty = run(
-        Command::new("script").env("WASIC_CACHE", "off").args([
-            "-qec",
-            &shell_command,
-            "/dev/null",
-        ]),
-        None,
-    );
+    let tty = on_terminal(&shell_command);
     assert_eq!(tty.status, 0, "{}", tty.stdout);
     assert!(
         tty.stdout.contains("/30005 functions compiled") && tty.stdout.contains("linking"),
@@ -74,14 +78,7 @@ fn the_first_invoke_of_a_slow_module_shows_its_compilation_on_a_terminal() {
         wasic().display(),
         wat.display()
     );
-    let tty = run(
-        Command::new("script").env("WASIC_CACHE", "off").args([
-            "-qec",
-            &shell_command,
-            "/dev/null",
-        ]),
-        None,
-    );
+    let tty = on_terminal(&shell_command);
     assert_eq!(tty.status, 0, "{}", tty.stdout);
     assert!(
         tty.stdout.contains("/30005 functions compiled") && !tty.stdout.contains("linking"),
