@@ -630,6 +630,21 @@ fn dev_ino(p: &Path) -> Option<(u64, u64)> {
 
 /// Runs `ops` in a fresh preopen of `tree`; `Err` lists every sandbox violation.
 pub fn run_ops(tree: &Tree, ops: &[Op]) -> Result<Vec<String>, String> {
+    run_ops_in(tree, ops, |pre| {
+        WasiCtx::builder()
+            .preopen_dir(pre, ".")
+            .expect("preopen")
+            .build()
+            .expect("ctx")
+    })
+}
+
+/// [`run_ops`] with the context `ctx` makes for the preopen directory.
+fn run_ops_in(
+    tree: &Tree,
+    ops: &[Op],
+    ctx: impl FnOnce(&Path) -> WasiCtx,
+) -> Result<Vec<String>, String> {
     tree.reset_preopen().expect("reset the preopen");
     let before = snapshot(&tree.base, &tree.pre);
     let mut outside: HashSet<(u64, u64)> = before.keys().filter_map(|p| dev_ino(p)).collect();
@@ -638,11 +653,7 @@ pub fn run_ops(tree: &Tree, ops: &[Op]) -> Result<Vec<String>, String> {
         outside.extend(dev_ino(a));
         anc = a.parent();
     }
-    let ctx = WasiCtx::builder()
-        .preopen_dir(&tree.pre, ".")
-        .expect("preopen")
-        .build()
-        .expect("ctx");
+    let ctx = ctx(&tree.pre);
     let mut g = Guest {
         ctx,
         mem: vec![0; MEM_SIZE],
@@ -702,5 +713,47 @@ pub fn fuzz_one(data: &[u8]) {
     let ops = ops_of(data, tree);
     if let Err(msg) = run_ops(tree, &ops) {
         panic!("{msg}");
+    }
+}
+
+/// The `embedded` fuzz target: the same operations against the preopen granted read-only and
+/// against the same tree embedded (`wasic build --embed-dir`) must give the same errno, op by
+/// op, and neither may break the sandbox.
+pub fn fuzz_embedded(data: &[u8]) {
+    let tree = Tree::get();
+    let ops = ops_of(data, tree);
+    let host = run_ops_in(tree, &ops, |pre| {
+        WasiCtx::builder()
+            .preopen_dir_with(pre, ".", wasi::DirAccess::ReadOnly)
+            .expect("preopen")
+            .build()
+            .expect("ctx")
+    });
+    let embedded = run_ops_in(tree, &ops, |pre| {
+        // The preopen's contents are the same for every input (its times are not compared).
+        static IMAGE: OnceLock<&'static [u8]> = OnceLock::new();
+        let image = IMAGE.get_or_init(|| {
+            let mut w = wasic_abi::embed::TreeWriter::default();
+            w.add_root(b".", wasi::read_host_tree(pre).expect("read the preopen"));
+            Box::leak(w.finish().into_boxed_slice())
+        });
+        let tree = wasic_abi::embed::Tree::parse(image).expect("a valid image");
+        WasiCtx::builder()
+            .preopen_embedded(tree, 0, ".")
+            .build()
+            .expect("ctx")
+    });
+    match (host, embedded) {
+        (Ok(h), Ok(e)) if h == e => {}
+        (Ok(h), Ok(e)) => {
+            let at = h.iter().zip(&e).position(|(a, b)| a != b).unwrap_or(h.len().min(e.len()));
+            panic!(
+                "EMBEDDED DIVERGES at op {at}:\n  read-only host: {}\n  embedded:       {}\nall (host):\n  {}",
+                h.get(at).map_or("-", String::as_str),
+                e.get(at).map_or("-", String::as_str),
+                h.join("\n  ")
+            );
+        }
+        (Err(msg), _) | (_, Err(msg)) => panic!("{msg}"),
     }
 }

@@ -163,8 +163,13 @@ fn kind_filetype(k: Kind) -> u8 {
     }
 }
 
+/// Inode numbers of embedded nodes: far above any a host file system hands out, so that a
+/// guest comparing `d_ino`s (which come without a device) never mistakes one for a host
+/// file's.
+const EMBED_INO_BASE: u64 = 1 << 62;
+
 fn ino(e: &Entry<'_>) -> u64 {
-    e.index as u64 + 1
+    EMBED_INO_BASE + e.index as u64 + 1
 }
 
 fn filestat(e: &Entry<'_>) -> Filestat {
@@ -188,8 +193,11 @@ pub(crate) fn resolve(
     path: &[u8],
     follow: bool,
 ) -> Result<u32, Errno> {
-    // The host sandbox's first checks: empty, NUL, absolute.
+    // The host sandbox's first checks: empty, NUL, absolute; then the kernel's limits.
     super::sandbox::check_path(path)?;
+    if path.len() >= libc::PATH_MAX as usize || path.split(|b| *b == b'/').any(|c| c.len() > 255) {
+        return Err(Errno::NAMETOOLONG);
+    }
     let trailing_slash = path.ends_with(b"/");
     // The directories walked from `dir`: `..` pops, and may not pop `dir` itself.
     let mut stack = vec![dir];
