@@ -20,6 +20,9 @@ use wasic_abi::embed::{Entry, Kind, Tree};
 /// in 32 bits), so inode numbers never collide with a host file's.
 const EMBED_DEV: u64 = 0x7761_7369_6300_0000;
 
+/// The longest name of one path component, as Linux's `NAME_MAX`.
+const NAME_MAX: usize = 255;
+
 /// How many symlinks one resolution may follow, as Linux's `MAXSYMLINKS`.
 const MAX_SYMLINKS: usize = 40;
 
@@ -195,7 +198,9 @@ pub(crate) fn resolve(
 ) -> Result<u32, Errno> {
     // The host sandbox's first checks: empty, NUL, absolute; then the kernel's limits.
     super::sandbox::check_path(path)?;
-    if path.len() >= libc::PATH_MAX as usize || path.split(|b| *b == b'/').any(|c| c.len() > 255) {
+    // (A name too long is found where the walk reaches it, as by the kernel: an error of a
+    // component before it comes first.)
+    if path.len() >= libc::PATH_MAX as usize {
         return Err(Errno::NAMETOOLONG);
     }
     let trailing_slash = path.ends_with(b"/");
@@ -206,6 +211,9 @@ pub(crate) fn resolve(
     let mut links = 0;
     let mut current = dir;
     while let Some(name) = todo.pop() {
+        if name.len() > NAME_MAX {
+            return Err(Errno::NAMETOOLONG);
+        }
         let last = todo.is_empty();
         let here = *stack.last().expect("never empty");
         match &name[..] {
