@@ -109,7 +109,7 @@ fn run_init(inst: &mut WasiInstance, name: &str) -> Result<()> {
 /// The module rewritten from the instance's state, without the exports `removed`, once the
 /// WASI state is known to survive the snapshot.
 fn finish(wasm: &[u8], inst: &WasiInstance, removed: &[&str]) -> Result<Vec<u8>> {
-    if !inst.wasi().is_some_and(|c| c.is_pristine()) {
+    if !inst.wasi().is_pristine() {
         bail!("the initialiser left files open (or closed or renumbered descriptors): open files cannot be carried into a snapshot");
     }
     rewrite(wasm, &state(inst), removed)

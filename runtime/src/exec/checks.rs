@@ -2,7 +2,7 @@
 //! or a library importing only WASI functions with their right types.
 
 use super::threads::{
-    thread_spawn_type, thread_start_type, uses_threads, THREAD_SPAWN, THREAD_START,
+    thread_spawn_type, thread_start_type, uses_threads, COMMAND_ONLY, THREAD_SPAWN, THREAD_START,
 };
 use crate::wasi;
 use wasic_abi::meta::{ExternKind, ImportKind, ModuleMeta};
@@ -53,11 +53,7 @@ pub fn check_imports(meta: &ModuleMeta) -> Result<(), String> {
 fn check_imports_of(meta: &ModuleMeta, threads: bool) -> Result<(), String> {
     if uses_threads(meta) {
         if !threads {
-            return Err(
-                "this module uses wasi-threads, which only a command can run: build it with \
-                 `wasic build` (without --lib), run it with `wasic run` (without --invoke)"
-                    .into(),
-            );
+            return Err(COMMAND_ONLY.into());
         }
         check_threads(meta)?;
     }

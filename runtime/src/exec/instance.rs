@@ -36,7 +36,7 @@ use std::sync::Arc;
 /// ```
 pub struct WasiInstance {
     store: Store,
-    ctx: Option<Arc<WasiCtx>>,
+    ctx: Arc<WasiCtx>,
     instance: crate::Instance,
     initialized: bool,
     started: bool,
@@ -54,9 +54,7 @@ impl WasiInstance {
         let ctx = Arc::new(ctx);
         let imports = wasi_imports(&mut store, ctx.clone(), module.meta())?;
         let instance = Instance::new(&mut store, module, &imports)?;
-        let mut i = WasiInstance::from_parts(store, instance);
-        i.ctx = Some(ctx);
-        Ok(i)
+        Ok(WasiInstance::from_parts(store, ctx, instance))
     }
 
     /// The main instance of a command, which may be a wasi-threads program: its threads end
@@ -73,13 +71,17 @@ impl WasiInstance {
         let program = Program::new(module, Arc::new(ctx), config.clone(), deadline)?;
         let mut store = Store::new(config);
         let instance = program.instantiate(&mut store)?;
-        Ok(WasiInstance::from_parts(store, instance))
+        Ok(WasiInstance::from_parts(
+            store,
+            program.ctx.clone(),
+            instance,
+        ))
     }
 
-    fn from_parts(store: Store, instance: Instance) -> WasiInstance {
+    fn from_parts(store: Store, ctx: Arc<WasiCtx>, instance: Instance) -> WasiInstance {
         WasiInstance {
             store,
-            ctx: None,
+            ctx,
             instance,
             initialized: false,
             started: false,
@@ -169,8 +171,8 @@ impl WasiInstance {
         &self.store
     }
 
-    /// The WASI context (of an instance made by [`Self::new`]).
-    pub fn wasi(&self) -> Option<&WasiCtx> {
-        self.ctx.as_deref()
+    /// The WASI context (shared by all threads of a wasi-threads program).
+    pub fn wasi(&self) -> &WasiCtx {
+        &self.ctx
     }
 }

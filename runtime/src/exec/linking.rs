@@ -4,7 +4,7 @@
 //! way back to wasm: a guest that blocks in, or loops on, host calls is stopped there with the
 //! same "interrupted" trap as one looping in wasm code.
 
-use super::threads::{Program, THREAD_SPAWN};
+use super::threads::{Program, COMMAND_ONLY, THREAD_SPAWN};
 use crate::error::Error;
 use crate::func::{Func, HostError};
 use crate::linker::Linker;
@@ -58,9 +58,7 @@ pub(crate) fn imports(
                 }
                 None if spawn || shared => {
                     return Err(Error::Usage(format!(
-                        "this module uses wasi-threads (it imports `{}`.`{}`), which only a \
-                         command can run: build it with `wasic build` (without --lib), run it \
-                         with `wasic run` (without --invoke)",
+                        "{COMMAND_ONLY} (it imports `{}`.`{}`)",
                         i.module, i.name
                     )))
                 }

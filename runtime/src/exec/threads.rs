@@ -36,6 +36,11 @@ pub const THREAD_SPAWN: (&str, &str) = ("wasi", "thread-spawn");
 /// The export a spawned thread runs.
 pub const THREAD_START: &str = "wasi_thread_start";
 
+/// Why a wasi-threads module is refused where it would not be a command (a library,
+/// `--invoke`): only a command's process is its threads' to end.
+pub const COMMAND_ONLY: &str = "this module uses wasi-threads, which only a command can run: \
+     build it with `wasic build` (without --lib), run it with `wasic run` (without --invoke)";
+
 /// The largest thread id: wasi-threads reserves the top bits (ids are 1..=0x1FFF_FFFF).
 const MAX_TID: u32 = 0x1FFF_FFFF;
 

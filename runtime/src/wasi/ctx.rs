@@ -103,7 +103,10 @@ impl FdEntry {
 
     /// The embedded node behind this descriptor, if it is one.
     pub fn embedded(&self) -> Option<&EmbeddedFd> {
-        self.host.embedded()
+        match &self.host {
+            HostFd::Embedded(e) => Some(e),
+            _ => None,
+        }
     }
 
     pub fn fd(&self) -> BorrowedFd<'_> {

@@ -2,7 +2,7 @@
 //! preopens: path resolution beneath a tree, and the read-side calls on its descriptors. The
 //! layout is `wasic_abi::embed`; file bytes are read straight from it (the mapped executable).
 //!
-//! An embedded descriptor is an ordinary [`FdEntry`] whose host is [`HostFd::Embedded`], with
+//! An embedded descriptor is an ordinary [`FdEntry`] whose host is `HostFd::Embedded`, with
 //! the rights of a read-only grant ([`DirAccess::ReadOnly`]): every call that would change
 //! something is refused by the rights check before it gets here, with the errno a read-only
 //! `--dir` gives (`EPERM`, or `EBADF` for writing a file), so only looking up, reading and
@@ -10,7 +10,7 @@
 //! above the descriptor's directory, symlinks followed inside the tree only (an absolute
 //! target or one climbing out is `EPERM`, as `Errno::ESCAPE`), at most 40 of them (`ELOOP`).
 
-use super::ctx::{FdEntry, HostFd};
+use super::ctx::FdEntry;
 use super::errno::Errno;
 use super::types::{self, filetype, Filestat};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -314,16 +314,6 @@ pub(crate) fn path_readlink(emb: &EmbeddedFd, path: &[u8]) -> Result<&'static [u
         .map_or(path, |i| &path[..=i]);
     let node = resolve(&emb.tree, emb.node, trimmed, trimmed.len() < path.len())?;
     EmbeddedFd::new(emb.tree, node).readlink()
-}
-
-impl HostFd {
-    /// The embedded node behind a descriptor, if it is one.
-    pub(crate) fn embedded(&self) -> Option<&EmbeddedFd> {
-        match self {
-            HostFd::Embedded(e) => Some(e),
-            _ => None,
-        }
-    }
 }
 
 /// Reads the host directory tree at `path` into a [`WriteNode`] for
