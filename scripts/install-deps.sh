@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing wasic needs beyond Rust: a C compiler driver for linking,
 # and clang + lld + wasi-libc + the wasm32 compiler runtime for compiling C test programs to
-# WASI, gdb for the debugging tests, and Rust's wasm32-wasip1 targets. Debian/Ubuntu only; does nothing when everything is
+# WASI, gdb and perf for the debugging tests, and Rust's wasm32-wasip1 targets. Debian/Ubuntu only; does nothing when everything is
 # already there.
 set -euo pipefail
 need=()
@@ -12,6 +12,8 @@ command -v wasm-ld >/dev/null || need+=(lld)
 ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a >/dev/null 2>&1 || need+=(libclang-rt-dev-wasm32)
 # The native-debugging tests (cli/tests/debugging.rs) run gdb on built executables.
 command -v gdb >/dev/null || need+=(gdb)
+# ... and perf on a hot loop (Debian's linux-perf).
+command -v perf >/dev/null || need+=(linux-perf)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo

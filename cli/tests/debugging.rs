@@ -234,3 +234,51 @@ fn a_module_with_broken_dwarf_builds_without_debug_info_and_one_warning() {
     );
     assert_run(&run_exe(&exe, &[]), 0, "");
 }
+
+/// `perf record` of a program spending its time in one C function (built with default flags:
+/// the name section names it) attributes the samples to that function by name. Uses the
+/// `cpu-clock` software event, which needs no hardware counters; recorded as a skip where perf
+/// is missing or the kernel does not let it sample.
+#[test]
+fn perf_report_names_the_hot_c_function() {
+    if Command::new("perf").arg("--version").output().is_err() {
+        skip(
+            "perf is not installed (Debian: linux-perf; bash scripts/install-deps.sh installs it)",
+        );
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let exe = build(&compile_c("hot"), t.path(), "hot", &[]);
+    let data = t.path().join("perf.data");
+    let rec = Command::new("perf")
+        .args(["record", "-e", "cpu-clock", "-F", "2000", "-o"])
+        .arg(&data)
+        .arg("--")
+        .arg(&exe)
+        .arg("300000000")
+        .output()
+        .unwrap();
+    if !rec.status.success() {
+        skip(&format!(
+            "perf record cannot sample here: {}",
+            String::from_utf8_lossy(&rec.stderr)
+                .lines()
+                .next()
+                .unwrap_or("")
+        ));
+        return;
+    }
+    assert!(String::from_utf8_lossy(&rec.stdout).starts_with("hot "));
+    let report = Command::new("perf")
+        .args(["report", "--stdio", "--sort", "symbol", "-i"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&report.stdout);
+    // The first sample line (highest share) is the hot function, by its C name.
+    let top = text
+        .lines()
+        .find(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()) && l.contains('%'))
+        .unwrap_or_default();
+    assert!(top.contains("hot_loop"), "top of perf report:\n{text}");
+}

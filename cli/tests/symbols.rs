@@ -1,7 +1,8 @@
 //! What native tools see in a built executable: every wasm function with a name in the
 //! module's `name` section is an ELF symbol of that name (what `perf report`, `gdb` and `nm`
 //! show), local to the executable, and trap backtraces use the same names; the runtime's own
-//! debug information is left out unless `--debug` asks for it, and `--strip` drops symbols.
+//! debug information and symbols are left out unless `--debug` asks for them (and Rust's
+//! backtrace symbolizer always), and `--strip` drops the guest's symbols too.
 
 mod common;
 
@@ -78,6 +79,31 @@ fn executables_carry_the_runtimes_debug_info_only_with_debug_and_no_symbols_with
     assert!(!has_debug_info(&strip_sections) && !strip_symbols);
     let size = |p: &std::path::Path| std::fs::metadata(p).unwrap().len();
     assert!(size(&strip) < size(&default) && size(&default) < size(&debug));
+    // By default the runtime's own functions have no symbols (the guest's keep theirs), and
+    // even the `--debug` build has no DWARF symbolizer of Rust's standard library in it
+    // (cli/build.rs rebuilds std without its `backtrace` feature).
+    let nm = |exe: &std::path::Path| {
+        let out = Command::new("nm")
+            .arg("-C")
+            .arg(exe)
+            .output()
+            .expect("nm runs");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let default_nm = nm(&default);
+    let runtime_locals: Vec<&str> = default_nm
+        .lines()
+        .filter(|l| l.contains(" t ") && l.contains("wasic_runtime::"))
+        .collect();
+    assert!(runtime_locals.is_empty(), "{runtime_locals:?}");
+    let debug_nm = nm(&debug);
+    assert!(
+        debug_nm.contains("wasic_runtime::"),
+        "--debug keeps the runtime's symbols"
+    );
+    for symbolizer in ["addr2line::", "gimli::", "miniz_oxide::"] {
+        assert!(!debug_nm.contains(symbolizer), "{symbolizer} is linked in");
+    }
     // All three run the same program.
     for exe in [&default, &debug, &strip] {
         assert_run(&run_exe(exe, &[]), 7, "");

@@ -841,7 +841,9 @@ impl Startup {
             "| what | median wall, spawn to exit | / native | instructions (callgrind) | / native | executable size |\n|---|---:|---:|---:|---:|---:|\n",
         );
         for ((what, e, cell), size) in self.rows.iter().zip(&self.sizes) {
-            let size = size.map_or("—".to_string(), |b| format!("{:.0} KB", b as f64 / 1024.0));
+            let size = size.map_or("—".to_string(), |b| {
+                format!("{:.0} KB", b as f64 / 1024.0)
+            });
             let base = match e {
                 Engine::Wasic {
                     static_link: true, ..
@@ -881,6 +883,141 @@ impl Startup {
         .unwrap();
         s
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Executable size
+
+/// One program of the size table: its module, and the native build of the same source.
+struct SizeRow {
+    what: String,
+    wasm: Result<PathBuf, Unavailable>,
+    native: Result<PathBuf, Unavailable>,
+}
+
+/// `wasic build` flag sets of the size table's columns.
+const SIZE_FLAGS: &[(&str, &[&str])] = &[
+    ("`wasic build`", &[]),
+    ("`--strip`", &["--strip"]),
+    ("`--static`", &["--static"]),
+];
+
+/// The Rust hello world of the size table, for `wasm32-wasip1` or natively (`target: None`),
+/// by the `rustc` of the toolchain (rustup picks the repository's).
+fn rust_hello(bench: &Bench, target: Option<&str>) -> Result<PathBuf, Unavailable> {
+    let dir = bench.work.join("size");
+    std::fs::create_dir_all(&dir).map_err(anyhow::Error::from)?;
+    let src = dir.join("hello.rs");
+    std::fs::write(&src, "fn main() {\n    println!(\"hello, world\");\n}\n")
+        .map_err(anyhow::Error::from)?;
+    let out = dir.join(match target {
+        Some(_) => "hello_rs.wasm",
+        None => "hello_rs",
+    });
+    let mut cmd = Command::new("rustc");
+    cmd.args(["--edition=2021", "-O"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&out);
+    if let Some(t) = target {
+        cmd.args(["--target", t]);
+    }
+    let out_of = cmd
+        .output()
+        .map_err(|e| Unavailable::NotInstalled(format!("rustc ({e})")))?;
+    if !out_of.status.success() {
+        return Err(Unavailable::Failed(format!(
+            "rustc{}: {}",
+            target.map_or(String::new(), |t| format!(" --target {t}")),
+            String::from_utf8_lossy(&out_of.stderr)
+                .lines()
+                .next()
+                .unwrap_or("failed")
+        )));
+    }
+    Ok(out)
+}
+
+fn size_rows(bench: &Bench, o: &Opts) -> Vec<SizeRow> {
+    progress!("executable sizes");
+    let hello = bench_dir().join("startup/hello.c");
+    let mut rows = vec![
+        SizeRow {
+            what: "hello world in C (`clang --target=wasm32-wasi -O2`; native `gcc -O2`)".into(),
+            wasm: bench.wasm(WasmSet::Clang14, &hello, "hello", &[]),
+            native: bench.native(&hello, "hello", false),
+        },
+        SizeRow {
+            what: "hello world in Rust (`rustc -O --target wasm32-wasip1`; native `rustc -O`)"
+                .into(),
+            wasm: rust_hello(bench, Some("wasm32-wasip1")),
+            native: rust_hello(bench, None),
+        },
+    ];
+    if let Some(y) = &o.yosys {
+        rows.push(SizeRow {
+            what: "YoWASP Yosys (69 MB module)".into(),
+            wasm: if y.is_file() {
+                Ok(y.clone())
+            } else {
+                Err(Unavailable::Failed(format!(
+                    "{} does not exist",
+                    y.display()
+                )))
+            },
+            native: Err(Unavailable::NotInstalled("no native build".into())),
+        });
+    }
+    rows
+}
+
+fn size_table(bench: &Bench, rows: &[SizeRow]) -> String {
+    let kb = |b: u64| {
+        if b >= 10 << 20 {
+            format!("{:.1} MB", b as f64 / (1 << 20) as f64)
+        } else {
+            format!("{:.0} KB", b as f64 / 1024.0)
+        }
+    };
+    let mut s = String::from("| program | module |");
+    for (name, _) in SIZE_FLAGS {
+        write!(s, " {name} |").unwrap();
+    }
+    s.push_str(" native |\n|---|---:|");
+    for _ in SIZE_FLAGS {
+        s.push_str("---:|");
+    }
+    s.push_str("---:|\n");
+    for (i, row) in rows.iter().enumerate() {
+        write!(s, "| {} |", row.what).unwrap();
+        let wasm = match &row.wasm {
+            Ok(w) => w,
+            Err(u) => {
+                writeln!(s, " {u} |{}", " |".repeat(SIZE_FLAGS.len() + 1)).unwrap();
+                continue;
+            }
+        };
+        let len = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
+        write!(s, " {} |", len(wasm).map_or("?".into(), kb)).unwrap();
+        for (k, (_, flags)) in SIZE_FLAGS.iter().enumerate() {
+            let out = bench.work.join("size").join(format!("exe{i}_{k}"));
+            let flags: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+            let cell = std::fs::create_dir_all(bench.work.join("size"))
+                .map_err(|e| Unavailable::Failed(e.to_string()))
+                .and_then(|()| bench.wasic_build(&flags, wasm, &out))
+                .map(|()| len(&out).map_or("?".into(), kb));
+            match cell {
+                Ok(c) => write!(s, " {c} |").unwrap(),
+                Err(u) => write!(s, " {u} |").unwrap(),
+            }
+        }
+        match &row.native {
+            Ok(n) => writeln!(s, " {} |", len(n).map_or("?".into(), kb)).unwrap(),
+            Err(u) => writeln!(s, " {u} |").unwrap(),
+        }
+    }
+    s.push('\n');
+    s
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1406,6 +1543,7 @@ fn main() -> Result<()> {
         .map(|set| run_set(&bench, &o, *set, engines.clone()))
         .collect();
     let st = startup(&bench, &o);
+    let sizes = size_table(&bench, &size_rows(&bench, &o));
     let (compile, compile_load_before, compile_load_after) = compile_times(&bench, &o);
 
     let analysis = std::fs::read_to_string(bench_dir().join("analysis.md")).unwrap_or_default();
@@ -1455,6 +1593,9 @@ fn main() -> Result<()> {
     md.push_str("## Start-up\n\n");
     writeln!(md, "Hello world (`benches/startup/hello.c`, wasm by `clang --target=wasm32-wasi -O2`): median wall time of {} interleaved runs, and the instructions callgrind counts in user space from `execve` to `exit` (`valgrind --tool=callgrind --trace-children=no`: from the dynamic loader's or the static entry point's first instruction).\n", o.startup_runs).unwrap();
     md.push_str(&st.table());
+    md.push_str("## Executable size\n\n");
+    md.push_str("Bytes on disk of what `wasic build` makes with default flags, with `--strip` (the guest's symbols and debug information dropped too) and with `--static` (a static PIE), beside the native build of the same source (dynamically linked, not stripped). The wasic executables carry the whole runtime: WASI, traps, the loader of the module's metadata.\n\n");
+    md.push_str(&sizes);
     md.push_str("## Compile time\n\n");
     writeln!(md, "`wasic build` (release CLI, default flags, including the link) against `wasmtime compile` (to a `.cwasm`; host CPU), median of {} runs ({} for Yosys); both use every core; peak RSS of the process tree (`wait4`). Modules built with `clang --target=wasm32-wasi -O2 -Wl,--strip-all`. Load average before: {compile_load_before}; after: {compile_load_after}.\n", o.compile_runs, 1).unwrap();
     md.push_str(&compile_tables(&compile));
