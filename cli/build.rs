@@ -9,7 +9,7 @@
 //! `RUSTC_BOOTSTRAP=1`, for this nested build only) without its `backtrace` feature: the
 //! prebuilt std carries a DWARF symbolizer (gimli, addr2line, miniz_oxide: 178 KB of code in
 //! every executable) that only a panic of wasic itself with `RUST_BACKTRACE` set would use.
-//! Panics still print their message. It needs the toolchain's `rust-src` component
+//! Panics (the `rt` profile aborts on them) still print their message. It needs the toolchain's `rust-src` component
 //! (rust-toolchain.toml lists it); without it the prebuilt std is used, with a warning.
 
 use std::path::PathBuf;
@@ -43,11 +43,8 @@ fn main() {
         .args(["--target", &target]);
     let build_std = std_sources_installed();
     if build_std {
-        cmd.args([
-            "-Zbuild-std=std,panic_unwind",
-            "-Zbuild-std-features=panic-unwind",
-        ])
-        .env("RUSTC_BOOTSTRAP", "1");
+        cmd.args(["-Zbuild-std=std,panic_abort", "-Zbuild-std-features="])
+            .env("RUSTC_BOOTSTRAP", "1");
     } else {
         println!(
             "cargo:warning=the toolchain's rust-src component is not installed (`rustup component add rust-src`): \

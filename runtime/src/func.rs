@@ -384,7 +384,7 @@ impl Func {
         for (v, a) in values.iter_mut().zip(args) {
             *v = a.to_raw_in(&store.inner)?;
         }
-        self.call_unchecked(&mut store.inner, &mut values)?;
+        self.call_unchecked(&mut *store.inner, &mut values)?;
         let id = store.inner.id;
         Ok(ty
             .results
@@ -415,12 +415,18 @@ impl Func {
                 )));
             }
         }
-        self.call_unchecked(&mut store.inner, values)
+        self.call_unchecked(&mut *store.inner, values)
     }
 
-    /// Calls a function of `inner` with checked arguments in `values`, which has room for all
+    /// Calls a function of `store` with checked arguments in `values`, which has room for all
     /// parameters and results.
-    fn call_unchecked(&self, inner: &mut StoreInner, values: &mut [ValRaw]) -> Result<(), Error> {
+    ///
+    /// The store is a raw pointer, and references to it live only before and after the call
+    /// into wasm: host functions that wasm calls change the store through their own pointer
+    /// (`HostFunc::store`), which a `&mut StoreInner` held across the call would forbid.
+    fn call_unchecked(&self, store: *mut StoreInner, values: &mut [ValRaw]) -> Result<(), Error> {
+        // SAFETY: `store` comes from the caller's `&mut Store`; no other reference to it is live.
+        let inner = unsafe { &mut *store };
         let funcref = self.r.get(inner);
         let (func_ptr, vmctx) = (funcref.func_ptr, funcref.vmctx);
         // SAFETY: a funcref's vmctx is null, a live host context or a live instance's; the
@@ -451,12 +457,13 @@ impl Func {
                 self.ty()
             )));
         };
+        let (limits, max_stack) = (inner.limits_ptr(), inner.config.max_wasm_stack);
         // SAFETY: a wasm funcref of this store: its func_ptr has this type, its vmctx is a live
         // instance, and the arguments were checked by the caller.
         let r = unsafe {
             traps::catch_traps(
-                &mut inner.limits,
-                inner.config.max_wasm_stack,
+                limits,
+                max_stack,
                 tramp,
                 vmctx as *mut u8,
                 vmctx as *mut u8,
@@ -464,7 +471,8 @@ impl Func {
                 values.as_mut_ptr(),
             )
         };
-        r.map_err(|u| unwind_to_error(inner, u))
+        // SAFETY: as above; the call has returned, nothing else refers to the store now.
+        r.map_err(|u| unwind_to_error(unsafe { &*store }, u))
     }
 }
 

@@ -570,7 +570,7 @@ impl Instance {
         unsafe {
             let h = &mut *vmctx;
             h.magic = VMCTX_MAGIC;
-            h.limits = &mut inner.limits;
+            h.limits = inner.limits_ptr();
             h.builtins = &crate::builtins::BUILTINS;
             h.memory0_base = data
                 .memories

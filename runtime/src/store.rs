@@ -180,7 +180,14 @@ pub(crate) struct GlobalData {
 pub(crate) struct StoreInner {
     /// What this store's handles carry (see [`Stored`]).
     pub id: StoreId,
-    pub limits: VMLimits,
+    /// The limits compiled code reads through its VMContext (`VMContext::limits`) while the
+    /// runtime changes them around each entry into wasm (`traps::catch_traps`). Behind an
+    /// `UnsafeCell` on the heap and only ever reached through [`StoreInner::limits_ptr`]:
+    /// with a plain field, the `&mut StoreInner` held across the entry let the optimizer
+    /// assume compiled code could not read the stack limit just written, and drop that write
+    /// (seen with the runtime library built `panic = "abort"`: host code then ran into the
+    /// stack guard).
+    limits: Box<std::cell::UnsafeCell<VMLimits>>,
     pub config: StoreConfig,
     pub modules: Vec<Arc<Module>>,
     pub instances: Vec<Box<InstanceData>>,
@@ -202,6 +209,13 @@ pub(crate) struct StoreInner {
     pub trampolines: FxHashMap<u32, *const u8>,
     /// Host adapter for each canonical type id, from any registered module.
     pub adapters: FxHashMap<u32, *const u8>,
+}
+
+impl StoreInner {
+    /// Where this store's limits are: the pointer compiled code and the runtime share.
+    pub fn limits_ptr(&self) -> *mut VMLimits {
+        self.limits.get()
+    }
 }
 
 /// Owns instances and everything they use. Not shared between threads.
