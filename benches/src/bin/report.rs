@@ -892,7 +892,8 @@ impl Startup {
 struct SizeRow {
     what: String,
     wasm: Result<PathBuf, Unavailable>,
-    native: Result<PathBuf, Unavailable>,
+    /// `None` for a program without a native build.
+    native: Option<Result<PathBuf, Unavailable>>,
 }
 
 /// `wasic build` flag sets of the size table's columns.
@@ -945,13 +946,13 @@ fn size_rows(bench: &Bench, o: &Opts) -> Vec<SizeRow> {
         SizeRow {
             what: "hello world in C (`clang --target=wasm32-wasi -O2`; native `gcc -O2`)".into(),
             wasm: bench.wasm(WasmSet::Clang14, &hello, "hello", &[]),
-            native: bench.native(&hello, "hello", false),
+            native: Some(bench.native(&hello, "hello", false)),
         },
         SizeRow {
             what: "hello world in Rust (`rustc -O --target wasm32-wasip1`; native `rustc -O`)"
                 .into(),
             wasm: rust_hello(bench, Some("wasm32-wasip1")),
-            native: rust_hello(bench, None),
+            native: Some(rust_hello(bench, None)),
         },
     ];
     if let Some(y) = &o.yosys {
@@ -965,7 +966,7 @@ fn size_rows(bench: &Bench, o: &Opts) -> Vec<SizeRow> {
                     y.display()
                 )))
             },
-            native: Err(Unavailable::NotInstalled("no native build".into())),
+            native: None,
         });
     }
     rows
@@ -1012,8 +1013,9 @@ fn size_table(bench: &Bench, rows: &[SizeRow]) -> String {
             }
         }
         match &row.native {
-            Ok(n) => writeln!(s, " {} |", len(n).map_or("?".into(), kb)).unwrap(),
-            Err(u) => writeln!(s, " {u} |").unwrap(),
+            Some(Ok(n)) => writeln!(s, " {} |", len(n).map_or("?".into(), kb)).unwrap(),
+            Some(Err(u)) => writeln!(s, " {u} |").unwrap(),
+            None => writeln!(s, " — |").unwrap(),
         }
     }
     s.push('\n');
