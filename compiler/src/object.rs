@@ -255,8 +255,15 @@ pub fn emit(isa: OwnedTargetIsa, input: ObjectInput<'_>) -> Result<Vec<u8>, Comp
         }
     }
 
-    for (id, f) in ids.iter().zip(&funcs) {
+    // Each function's code and relocations are freed once the object holds its copy: for a
+    // 69 MB module they are 100 MB that would otherwise stay until the object is written.
+    let mut funcs = funcs;
+    let mut sizes = Vec::with_capacity(funcs.len());
+    for (id, f) in ids.iter().zip(&mut funcs) {
         module.define_function_bytes(*id, f.alignment, &f.bytes, &f.relocs)?;
+        sizes.push(f.bytes.len() as u64);
+        f.bytes = Vec::new();
+        f.relocs = Vec::new();
     }
 
     // Data objects, the static tables' records first (see the module documentation).
@@ -346,7 +353,7 @@ pub fn emit(isa: OwnedTargetIsa, input: ObjectInput<'_>) -> Result<Vec<u8>, Comp
                     .func_names
                     .get(meta.num_imported_funcs + i as u32)
                     .unwrap_or(&symbols[i]),
-                size: funcs[i].bytes.len() as u64,
+                size: sizes[i],
                 srclocs: &funcs[i].srclocs,
             })
             .collect();
