@@ -508,8 +508,11 @@ fn short(e: &Engine, tools: &Tools) -> String {
     }
 }
 
+/// How a table reads one measure off a cell.
+type Metric = fn(&Cell) -> Option<Duration>;
+
 /// The two measures every table shows.
-const METRICS: [(&str, fn(&Cell) -> Option<Duration>); 2] = [
+const METRICS: [(&str, Metric); 2] = [
     ("wall time", Cell::wall),
     ("user+system CPU time", Cell::cpu),
 ];
@@ -670,12 +673,11 @@ fn ablation_table(run: &SetRun, o: &Opts) -> String {
 // ---------------------------------------------------------------------------------------------
 // Start-up
 
+/// One start-up measurement: the median wall time and, when counted, the instructions.
+type StartupCell = Result<(Duration, Option<Result<u64, String>>), Unavailable>;
+
 struct Startup {
-    rows: Vec<(
-        String,
-        Engine,
-        Result<(Duration, Option<Result<u64, String>>), Unavailable>,
-    )>,
+    rows: Vec<(String, Engine, StartupCell)>,
     /// Size of each row's executable (`None` for wasmtime, which runs a `.cwasm`).
     sizes: Vec<Option<u64>>,
     load_before: String,
