@@ -467,7 +467,7 @@ impl Module {
         if range.1 == 0 {
             range = (0, 0);
         }
-        let type_ids = meta.types.iter().map(types::canonical_id).collect();
+        let type_ids = types::canonical_ids(&meta.types);
         let code = Arc::new(CodeInfo {
             funcs,
             stubs,
