@@ -130,6 +130,12 @@ const SUITES: &[Suite] = &[
         features: Features::Wasm1Threads,
     },
     Suite {
+        dir: "wasic/memory64",
+        source: Source::Local(&[("table64.wast", include_str!("spec/memory64/table64.wast"))]),
+        run: Run::Yes,
+        features: Features::Latest,
+    },
+    Suite {
         dir: "wasic/threads",
         source: Source::Local(&[(
             "wait_notify.wast",

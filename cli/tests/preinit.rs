@@ -100,6 +100,28 @@ fn tables_the_initialiser_grew_and_filled_are_kept_and_their_first_segment_too()
 }
 
 #[test]
+fn a_64_bit_table_the_initialiser_filled_is_kept_with_i64_segment_offsets() {
+    let t = tempfile::tempdir().unwrap();
+    let wat = wat_module(
+        "(table.set (i64.const 1) (ref.func $seven))
+         (drop (table.grow (ref.null func) (i64.const 3)))
+         (global.set $g (i32.add (i32.wrap_i64 (table.size))
+             (call_indirect (type $ret) (i64.const 0))))",
+    )
+    .replace("(table 2 funcref)", "(table i64 2 funcref)")
+    .replace("(elem (i32.const 0) $f)", "(elem (i64.const 0) $f)")
+    .replace("(table.get (i32.const 1))", "(table.get (i64.const 1))")
+    .replace(
+        "(call_indirect (type $ret) (i32.const 1))",
+        "(call_indirect (type $ret) (i64.const 1))",
+    );
+    assert!(wat.contains("(table i64 2 funcref)") && !wat.contains("(type $ret) (i32.const"));
+    let out = build_wat(t.path(), &wat, &["--preinit", "--init-func", "init"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_run(&run_exe(&t.path().join("m"), &[]), 17, "");
+}
+
+#[test]
 fn what_cannot_be_snapshotted_is_refused_at_build_time_with_what_it_is() {
     let cases = [
         (

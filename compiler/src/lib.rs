@@ -159,7 +159,7 @@ optimizations! {
 /// The WebAssembly features wasic accepts: WebAssembly 2.0 (mutable globals, sign extension,
 /// saturating conversions, multi-value, bulk memory, reference types, fixed-width SIMD) plus
 /// these WebAssembly 3.0 proposals: extended constant expressions, multi-memory,
-/// tail calls, memory64 (64-bit memories; 64-bit tables are rejected), relaxed SIMD (with one
+/// tail calls, memory64 (64-bit memories and tables), relaxed SIMD (with one
 /// deterministic result, see `translate/simd.rs`), exception handling (the standard `try_table`
 /// form and the legacy `try`/`catch`/`delegate` form, see `translate/exceptions.rs`), threads
 /// (shared memories and atomics, also on non-shared memories as wasmtime accepts them by

@@ -183,9 +183,9 @@ fn func_type(ty: &wasmparser::FuncType, offset: u64) -> Result<FuncType, Compile
 }
 
 fn table_type(ty: &wasmparser::TableType, offset: u64) -> Result<TableType, CompileError> {
-    if ty.table64 || ty.shared {
+    if ty.shared {
         return Err(CompileError::unsupported(
-            "64-bit tables (memory64 proposal) and shared tables are not supported yet",
+            "shared tables (shared-everything threads proposal) are not supported",
             offset,
         ));
     }
@@ -724,7 +724,8 @@ fn static_tables(
     let none = || (0..num_tables).map(|_| None).collect();
     let mut candidate = vec![false; num_tables];
     for (j, t) in meta.tables.iter().enumerate() {
-        candidate[num_imported + j] = t.ty.elem == RefType::FuncRef;
+        // 64-bit tables take i64 indices, which the static call sequence does not.
+        candidate[num_imported + j] = t.ty.elem == RefType::FuncRef && !t.ty.table64;
     }
     for e in &meta.exports {
         if e.kind == ExternKind::Table {

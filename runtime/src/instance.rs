@@ -462,7 +462,10 @@ impl Instance {
                 }
                 (ImportKind::Table(ty), Extern::Table(t)) => {
                     let aty = t.0.get(&store.inner).ty();
-                    if aty.elem != ty.elem || !limits_match(aty.min, aty.max, ty.min, ty.max) {
+                    if aty.elem != ty.elem
+                        || aty.table64 != ty.table64
+                        || !limits_match(aty.min, aty.max, ty.min, ty.max)
+                    {
                         return Err(incompatible());
                     }
                     tables.push(t.0.as_ptr());
@@ -629,9 +632,15 @@ impl Instance {
         for (i, seg) in meta.elements.iter().enumerate() {
             match &seg.kind {
                 ElemKind::Active { table, offset } => {
-                    let off = data.eval(offset)?.as_u32() as u64;
+                    // The offset is an i32 for 32-bit tables and an i64 for 64-bit ones.
+                    let off = data.eval(offset)?;
                     let items = std::mem::take(&mut data.elems[i]);
                     let t = data.table(*table);
+                    let off = if t.declared_type().table64 {
+                        off.as_u64()
+                    } else {
+                        off.as_u32() as u64
+                    };
                     let end = off.checked_add(items.len() as u64);
                     if end.is_none_or(|e| e > t.size()) {
                         return Err(trap(Trap::TableOutOfBounds, inner));

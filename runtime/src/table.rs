@@ -80,11 +80,12 @@ impl Table {
     pub fn grow(&mut self, delta: u64, init: usize) -> Option<u64> {
         let old = self.size();
         let new = old.checked_add(delta)?;
-        let max = self
-            .ty
-            .max
-            .unwrap_or(u32::MAX as u64)
-            .min(MAX_TABLE_ELEMENTS);
+        let index_max = if self.ty.table64 {
+            u64::MAX
+        } else {
+            u64::from(u32::MAX)
+        };
+        let max = self.ty.max.unwrap_or(index_max).min(MAX_TABLE_ELEMENTS);
         if new > max {
             return None;
         }

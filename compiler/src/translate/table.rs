@@ -6,6 +6,9 @@
 //! the `static_tables` optimization, for a table whose type's maximum is its minimum: it can
 //! never grow (an imported one neither: linking requires the exporter's limits to lie within
 //! the declared ones), so its length is that constant and its `base` never moves.
+//!
+//! A 64-bit table (memory64 proposal) takes its indices, sizes and deltas as `i64`, a 32-bit
+//! one as `i32`; both are widened to the `i64` the element addressing and the builtins use.
 
 use super::{readonly_flags, FuncTranslator, POINTER};
 use crate::error::CompileError;
@@ -36,6 +39,29 @@ impl FuncTranslator<'_, '_> {
         )
     }
 
+    /// Whether table `index` is a 64-bit table (`i64` indices).
+    pub(super) fn table64(&self, index: u32) -> bool {
+        self.env.tables[index as usize].table64
+    }
+
+    /// Table index `v` of table `table` as the `i64` the runtime's addressing uses.
+    fn table_index_i64(&mut self, table: u32, v: Value) -> Value {
+        if self.table64(table) {
+            v
+        } else {
+            self.b.ins().uextend(types::I64, v)
+        }
+    }
+
+    /// An `i64` size or old size (`u64::MAX` for -1) as table `table`'s index type.
+    fn table_index_result(&mut self, table: u32, v: Value) -> Value {
+        if self.table64(table) {
+            v
+        } else {
+            self.b.ins().ireduce(types::I32, v)
+        }
+    }
+
     /// The length of table `index` if it can never change (see the module documentation).
     fn fixed_table_length(&self, index: u32) -> Option<u64> {
         let ty = &self.env.tables[index as usize];
@@ -52,7 +78,7 @@ impl FuncTranslator<'_, '_> {
     ) -> Value {
         let table = self.table_ptr(table_index);
         let len = self.table_length(table_index, table);
-        let index = self.b.ins().uextend(types::I64, index);
+        let index = self.table_index_i64(table_index, index);
         let out_of_bounds = self
             .b
             .ins()
@@ -91,22 +117,22 @@ impl FuncTranslator<'_, '_> {
             O::TableSize { table } => {
                 let t = self.table_ptr(*table);
                 let len = self.table_length(*table, t);
-                let v = self.b.ins().ireduce(types::I32, len);
+                let v = self.table_index_result(*table, len);
                 self.push(v);
             }
             O::TableGrow { table } => {
                 let (init, delta) = self.pop2();
-                let delta = self.b.ins().uextend(types::I64, delta);
+                let delta = self.table_index_i64(*table, delta);
                 let t = self.b.ins().iconst(types::I32, i64::from(*table));
                 let old = self.call_builtin(BuiltinIndex::table_grow, &[t, init, delta]);
-                // u64::MAX (failure) reduces to -1.
-                let v = self.b.ins().ireduce(types::I32, old[0]);
+                // u64::MAX (failure) is -1 in either width.
+                let v = self.table_index_result(*table, old[0]);
                 self.push(v);
             }
             O::TableFill { table } => {
                 let (dst, val, len) = self.pop3();
-                let dst = self.b.ins().uextend(types::I64, dst);
-                let len = self.b.ins().uextend(types::I64, len);
+                let dst = self.table_index_i64(*table, dst);
+                let len = self.table_index_i64(*table, len);
                 let t = self.b.ins().iconst(types::I32, i64::from(*table));
                 self.call_builtin(BuiltinIndex::table_fill, &[t, dst, val, len]);
             }
@@ -115,16 +141,21 @@ impl FuncTranslator<'_, '_> {
                 src_table,
             } => {
                 let (dst, src, len) = self.pop3();
-                let dst = self.b.ins().uextend(types::I64, dst);
-                let src = self.b.ins().uextend(types::I64, src);
-                let len = self.b.ins().uextend(types::I64, len);
+                let dst = self.table_index_i64(*dst_table, dst);
+                let src = self.table_index_i64(*src_table, src);
+                // The length is i64 only when both tables are 64-bit.
+                let len = if self.table64(*dst_table) && self.table64(*src_table) {
+                    len
+                } else {
+                    self.b.ins().uextend(types::I64, len)
+                };
                 let dt = self.b.ins().iconst(types::I32, i64::from(*dst_table));
                 let st = self.b.ins().iconst(types::I32, i64::from(*src_table));
                 self.call_builtin(BuiltinIndex::table_copy, &[dt, st, dst, src, len]);
             }
             O::TableInit { elem_index, table } => {
                 let (dst, src, len) = self.pop3();
-                let dst = self.b.ins().uextend(types::I64, dst);
+                let dst = self.table_index_i64(*table, dst);
                 let t = self.b.ins().iconst(types::I32, i64::from(*table));
                 let e = self.b.ins().iconst(types::I32, i64::from(*elem_index));
                 self.call_builtin(BuiltinIndex::table_init, &[t, e, dst, src, len]);
