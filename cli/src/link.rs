@@ -175,8 +175,8 @@ pub fn compile(
     reporter: &Reporter,
 ) -> Result<(Vec<u8>, ModuleMeta)> {
     // The metadata the compiler returns is what it encoded into the object: the checks read
-    // it there instead of loading the object into this process (for Yosys a second copy of
-    // its 170 MB, a sixth of the build's peak memory).
+    // it there instead of loading the object into this process (for Yosys, mapping and
+    // relocating a second copy of its 170 MB only to read the metadata back).
     wasic_compiler::compile_with_progress(wasm, &compile_options(common), reporter.compile())
         .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))
 }
