@@ -136,6 +136,15 @@ const SUITES: &[Suite] = &[
         features: Features::Latest,
     },
     Suite {
+        dir: "wasic/regressions",
+        source: Source::Local(&[(
+            "deep_operand_stack_across_a_host_call.wast",
+            include_str!("spec/regressions/deep_operand_stack_across_a_host_call.wast"),
+        )]),
+        run: Run::Yes,
+        features: Features::Latest,
+    },
+    Suite {
         dir: "wasic/threads",
         source: Source::Local(&[(
             "wait_notify.wast",

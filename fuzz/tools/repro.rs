@@ -87,6 +87,18 @@ fn main() {
                     wasic_compiler::OptLevel::Speed
                 },
                 features: wasic_compiler::Features::Latest,
+                // `noopt`: every whole-module optimization off, as the fuzzer varies them.
+                optimizations: if flag("noopt") {
+                    wasic_compiler::Optimizations::NAMES.iter().fold(
+                        wasic_compiler::Optimizations::default(),
+                        |mut o, n| {
+                            o.set(&format!("{n}=off")).expect("a known optimization");
+                            o
+                        },
+                    )
+                } else {
+                    wasic_compiler::Optimizations::default()
+                },
             };
             let u = &mut Unstructured::new(&[]);
             if args[1] == "exwasm" {
