@@ -1,8 +1,9 @@
 ;; Found by the differential fuzz target (2026-12-03, fuzz/STATUS.md session 8): a function that
 ;; leaves nine i64 constants, 18 null externrefs and 25 null funcrefs on the operand stack
-;; around a host call, inside four nested loops, then folds i64s into global `I` with `xor`. wasmi 2.0 computed
-;; a different, run-to-run varying value for `I`; wasic and wasmtime 50.0.1 agree on 0. Kept
-;; to pin wasic's answer.
+;; around a host call, inside four nested loops, then folds i64s into global `I` with `xor`.
+;; With the arguments below (parameter 3 is 0) the `if` around the loops is not taken and `I`
+;; stays 0, which wasic and wasmtime 50.0.1 answer; wasmi 2.0 answered a different value on
+;; every run (a bug of the oracle). Kept to pin wasic's answer.
 
 (module $host
   (func (export "mix") (param i32 i64 f32 f64) (result i64) (i64.const 1))
