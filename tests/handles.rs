@@ -173,7 +173,7 @@ fn func_of_another_store_is_refused() {
         b.table().set(&mut b.store, 1, Val::FuncRef(Some(f))),
     );
     let ty = TableType {
-        elem: RefType::FuncRef,
+        elem: RefType::FUNCREF,
         min: 1,
         max: None,
         table64: false,
@@ -183,7 +183,7 @@ fn func_of_another_store_is_refused() {
         Table::new(&mut b.store, ty, Val::FuncRef(Some(f))),
     );
     let gty = GlobalType {
-        ty: ValType::FuncRef,
+        ty: ValType::FUNCREF,
         mutable: true,
     };
     assert_refused(
@@ -299,7 +299,7 @@ fn table_set_refuses_a_value_of_another_reference_type() {
     let mut a = Items::new();
     let t = a.table();
     match t.set(&mut a.store, 1, Val::ExternRef(Some(0x1000))) {
-        Err(Error::Usage(m)) => assert!(m.contains("externref"), "{m}"),
+        Err(Error::Usage(m)) => assert!(m.contains("(ref extern)") && m.contains("funcref"), "{m}"),
         other => panic!("externref into a funcref table: {other:?}"),
     }
     assert_eq!(t.get(&a.store, 1), Some(Val::FuncRef(None)));
@@ -384,7 +384,7 @@ fn exnref_of_another_store_is_refused() {
     let nested = Tag::new(
         &mut b.store,
         FuncType {
-            params: vec![ValType::ExnRef],
+            params: vec![ValType::EXNREF],
             results: vec![],
         },
     )
@@ -394,7 +394,7 @@ fn exnref_of_another_store_is_refused() {
         ExnRef::new(&mut b.store, nested, &[Val::ExnRef(Some(e))]),
     );
     let gty = GlobalType {
-        ty: ValType::ExnRef,
+        ty: ValType::EXNREF,
         mutable: true,
     };
     assert_refused(
@@ -488,7 +488,7 @@ fn raw_funcref_arguments_must_be_references_of_the_store() {
             Err(Error::Usage(m)) => assert!(m.contains("not a reference of this store"), "{m}"),
             other => panic!("raw funcref {word:#x}: {other:?}"),
         }
-        assert!(b.store.val_from_raw(values[0], ValType::FuncRef).is_err());
+        assert!(b.store.val_from_raw(values[0], ValType::FUNCREF).is_err());
     }
     // Null and the store's own functions pass.
     let own = Val::FuncRef(Some(b.func("inc"))).to_raw();
@@ -496,7 +496,7 @@ fn raw_funcref_arguments_must_be_references_of_the_store() {
     is_null.call_raw(&mut b.store, &mut values).unwrap();
     assert_eq!(values[0].as_i32(), 0);
     assert_eq!(
-        b.store.val_from_raw(own, ValType::FuncRef).unwrap(),
+        b.store.val_from_raw(own, ValType::FUNCREF).unwrap(),
         Val::FuncRef(Some(b.func("inc")))
     );
     let mut values = [ValRaw::from_usize(0)];
@@ -522,7 +522,7 @@ const CALLS_HOST_FUNCREF: &str = r#"(module
 fn host_returning(store: &mut Store, word: usize) -> Func {
     let ty = FuncType {
         params: vec![],
-        results: vec![ValType::FuncRef],
+        results: vec![ValType::FUNCREF],
     };
     Func::new_host(store, ty, move |_, values| {
         values[0] = ValRaw::from_usize(word);
@@ -575,15 +575,15 @@ fn host_functions_read_raw_references_through_their_caller() {
     let see = Func::new_host(
         &mut store,
         FuncType {
-            params: vec![ValType::FuncRef],
+            params: vec![ValType::FUNCREF],
             results: vec![],
         },
         move |caller, values| {
             s.set(Some(
-                caller.val_from_raw(values[0], ValType::FuncRef).unwrap(),
+                caller.val_from_raw(values[0], ValType::FUNCREF).unwrap(),
             ));
             assert!(caller
-                .val_from_raw(ValRaw::from_usize(0x4000), ValType::FuncRef)
+                .val_from_raw(ValRaw::from_usize(0x4000), ValType::FUNCREF)
                 .is_err());
             Ok(())
         },

@@ -179,7 +179,7 @@ fn instantiating_tables_beyond_the_stores_max_table_elements_fails_with_a_clear_
 fn tables_made_by_the_host_count_against_max_table_elements() {
     let mut store = store_with(None, Some(100));
     let ty = |min| TableType {
-        elem: RefType::FuncRef,
+        elem: RefType::FUNCREF,
         min,
         max: None,
         table64: false,

@@ -112,6 +112,12 @@ const SUITES: &[Suite] = &[
         features: Features::Latest,
     },
     Suite {
+        dir: "proposals/function-references",
+        source: Source::Proposal(Proposal::FunctionReferences),
+        run: Run::Yes,
+        features: Features::Latest,
+    },
+    Suite {
         dir: "proposals/exceptions",
         source: Source::Proposal(Proposal::ExceptionHandling),
         run: Run::Yes,
@@ -168,56 +174,6 @@ struct Skip {
 /// the few 2.0 restrictions that WebAssembly 3.0 lifted (wasic implements 3.0's rules).
 const SKIPS: &[Skip] = &[
     Skip {
-        file: "proposals/exceptions/tag.wast",
-        line: Some(30),
-        reason: "needs GC (recursive type groups for link-time tag typing), not implemented",
-    },
-    Skip {
-        file: "proposals/exceptions/tag.wast",
-        line: Some(38),
-        reason: "needs GC (recursive type groups for link-time tag typing), not implemented",
-    },
-    Skip {
-        file: "proposals/exceptions/tag.wast",
-        line: Some(40),
-        reason: "needs GC (recursive type groups for link-time tag typing), not implemented",
-    },
-    Skip {
-        file: "proposals/exceptions/tag.wast",
-        line: Some(48),
-        reason: "needs GC (recursive type groups for link-time tag typing), not implemented",
-    },
-    Skip {
-        file: "proposals/exceptions/try_table.wast",
-        line: Some(420),
-        reason: "needs function references (typed `(ref $t)` / `(ref exn)` payloads), not implemented",
-    },
-    Skip {
-        file: "proposals/exceptions/try_table.wast",
-        line: Some(464),
-        reason: "needs function references (typed `(ref $t)` / `(ref exn)` payloads), not implemented",
-    },
-    Skip {
-        file: "proposals/exceptions/try_table.wast",
-        line: Some(465),
-        reason: "needs function references (typed `(ref $t)` / `(ref exn)` payloads), not implemented",
-    },
-    Skip {
-        file: "proposals/exceptions/try_table.wast",
-        line: Some(466),
-        reason: "needs function references (typed `(ref $t)` / `(ref exn)` payloads), not implemented",
-    },
-    Skip {
-        file: "proposals/exceptions/try_table.wast",
-        line: Some(467),
-        reason: "needs function references (typed `(ref $t)` / `(ref exn)` payloads), not implemented",
-    },
-    Skip {
-        file: "proposals/exceptions/try_table.wast",
-        line: Some(468),
-        reason: "needs function references (typed `(ref $t)` / `(ref exn)` payloads), not implemented",
-    },
-    Skip {
         file: "proposals/memory64/binary.wast",
         line: Some(876),
         reason: "pre-3.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
@@ -258,6 +214,46 @@ const SKIPS: &[Skip] = &[
         reason: "pre-3.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
     },
     Skip {
+        file: "proposals/function-references/binary.wast",
+        line: Some(145),
+        reason: "pre-3.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
+    },
+    Skip {
+        file: "proposals/function-references/binary.wast",
+        line: Some(165),
+        reason: "pre-3.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
+    },
+    Skip {
+        file: "proposals/function-references/binary.wast",
+        line: Some(184),
+        reason: "pre-3.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
+    },
+    Skip {
+        file: "proposals/function-references/binary.wast",
+        line: Some(203),
+        reason: "pre-3.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
+    },
+    Skip {
+        file: "proposals/function-references/binary.wast",
+        line: Some(242),
+        reason: "pre-3.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
+    },
+    Skip {
+        file: "proposals/function-references/binary.wast",
+        line: Some(261),
+        reason: "pre-3.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
+    },
+    Skip {
+        file: "proposals/function-references/binary.wast",
+        line: Some(279),
+        reason: "pre-3.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
+    },
+    Skip {
+        file: "proposals/function-references/binary.wast",
+        line: Some(297),
+        reason: "pre-3.0 rule superseded by multi-memory (3.0): a memory index may be a multi-byte LEB128",
+    },
+    Skip {
         file: "proposals/memory64/memory.wast",
         line: Some(10),
         reason: "pre-3.0 rule superseded by multi-memory (3.0): several memories are valid",
@@ -278,109 +274,14 @@ const SKIPS: &[Skip] = &[
         reason: "pre-3.0 rule superseded by multi-memory (3.0): several memories are valid",
     },
     Skip {
-        file: "wasm-v3/br_on_non_null.wast",
-        line: None,
-        reason: "needs function references (typed references), not implemented",
-    },
-    Skip {
-        file: "wasm-v3/br_on_null.wast",
-        line: None,
-        reason: "needs function references (typed references), not implemented",
-    },
-    Skip {
-        file: "wasm-v3/br_table.wast",
-        line: None,
-        reason: "needs function references (typed references), not implemented",
-    },
-    Skip {
-        file: "wasm-v3/call_ref.wast",
-        line: None,
-        reason: "needs function references (typed references), not implemented",
-    },
-    Skip {
-        file: "wasm-v3/data.wast",
-        line: None,
-        reason: "needs GC (global.get of defined globals in constant expressions), not implemented",
-    },
-    Skip {
-        file: "wasm-v3/elem.wast",
-        line: None,
-        reason: "needs function references (typed references), not implemented; also GC constant expressions",
-    },
-    Skip {
-        file: "wasm-v3/global.wast",
-        line: None,
-        reason: "needs GC constant expressions and function references (table initializers), not implemented",
-    },
-    Skip {
-        file: "wasm-v3/imports.wast",
-        line: None,
-        reason: "needs function references, not implemented",
-    },
-    Skip {
-        file: "wasm-v3/instance.wast",
-        line: None,
-        reason: "needs function references (table initializers), not implemented",
-    },
-    Skip {
-        file: "wasm-v3/linking.wast",
-        line: None,
-        reason: "needs function references (typed references), not implemented",
-    },
-    Skip {
-        file: "wasm-v3/local_init.wast",
-        line: None,
-        reason: "needs function references (typed references), not implemented (non-nullable locals)",
-    },
-    Skip {
-        file: "wasm-v3/ref.wast",
-        line: None,
-        reason: "needs function references (typed references), not implemented",
-    },
-    Skip {
-        file: "wasm-v3/ref_as_non_null.wast",
-        line: None,
-        reason: "needs function references (typed references), not implemented",
-    },
-    Skip {
-        file: "wasm-v3/ref_is_null.wast",
-        line: None,
-        reason: "needs function references (typed references), not implemented",
-    },
-    Skip {
         file: "wasm-v3/ref_null.wast",
         line: None,
-        reason: "needs GC (rec groups, abstract heap types), not implemented",
-    },
-    Skip {
-        file: "wasm-v3/return_call_ref.wast",
-        line: None,
-        reason: "needs function references (typed references), not implemented",
-    },
-    Skip {
-        file: "wasm-v3/table.wast",
-        line: None,
-        reason: "needs function references (typed references), not implemented",
-    },
-    Skip {
-        file: "wasm-v3/type-canon.wast",
-        line: None,
-        reason: "needs GC (rec groups, abstract heap types), not implemented",
-    },
-    Skip {
-        file: "wasm-v3/type-equivalence.wast",
-        line: None,
-        reason: "needs GC (rec groups, abstract heap types), not implemented",
+        reason: "needs GC (the any hierarchy: anyref, eqref, structref, nullref, ...), not implemented",
     },
     Skip {
         file: "wasm-v3/type-rec.wast",
         line: None,
-        reason: "needs GC (rec groups, abstract heap types), not implemented",
-    },
-    Skip {
-        file: "wasm-v3/unreached-valid.wast",
-        line: None,
-        reason: "needs function references (typed references), not implemented",
+        reason: "needs GC (struct types and subtypes in recursive groups), not implemented",
     },
 ];
 
@@ -1171,6 +1072,7 @@ fn matches_core(got: &Val, e: &WastRetCore<'_>) -> bool {
         (Val::ExternRef(Some(g)), WastRetCore::RefExtern(e)) => {
             e.is_none_or(|e| *g == u64::from(e))
         }
+        (Val::FuncRef(None), WastRetCore::RefNull(Some(HeapType::Concrete(_)))) => true,
         (Val::FuncRef(Some(_)), WastRetCore::RefFunc(_)) => true,
         (g, WastRetCore::Either(alts)) => alts.iter().any(|e| matches_core(g, e)),
         _ => false,
@@ -1229,7 +1131,7 @@ fn define_spectest(store: &mut Store, linker: &mut Linker, verbose: bool) {
     let table = Table::new(
         store,
         TableType {
-            elem: RefType::FuncRef,
+            elem: RefType::FUNCREF,
             min: 10,
             max: Some(20),
             table64: false,

@@ -454,7 +454,7 @@ fn an_imported_table_stays_dynamic_and_sees_elements_the_host_sets() {
     assert_generic(&m);
     let mut store = Store::default();
     let ty = TableType {
-        elem: wasic_abi::RefType::FuncRef,
+        elem: wasic_abi::RefType::FUNCREF,
         min: 2,
         max: None,
         table64: false,
@@ -566,7 +566,7 @@ fn a_slot_initialized_from_an_imported_global_calls_whatever_the_import_holds() 
         let g = wasic_runtime::Global::new(
             &mut store,
             wasic_abi::GlobalType {
-                ty: ValType::FuncRef,
+                ty: ValType::FUNCREF,
                 mutable: false,
             },
             Val::FuncRef(Some(f)),
@@ -654,7 +654,7 @@ fn after_failure(failing: &str) -> String {
 fn probe_after_failed_instantiation(m: &Compiled) -> Trap {
     let mut store = Store::default();
     let ty = TableType {
-        elem: wasic_abi::RefType::FuncRef,
+        elem: wasic_abi::RefType::FUNCREF,
         min: 1,
         max: None,
         table64: false,

@@ -21,7 +21,7 @@ pub mod vmctx;
 
 pub use exec_config::{DirGrant, ExecConfig};
 pub use trap::Trap;
-pub use types::{FuncType, GlobalType, MemoryType, RefType, TableType, ValRaw, ValType};
+pub use types::{FuncType, GlobalType, HeapType, MemoryType, RefType, TableType, ValRaw, ValType};
 
 /// Bumped whenever anything in this crate changes shape; checked when a module is loaded.
 pub const ABI_VERSION: u32 = 6;

@@ -194,7 +194,12 @@ pub struct HandlerSite {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModuleMeta {
     pub name: Option<String>,
+    /// The module's types; a concrete reference type in them is an index into this list.
     pub types: Vec<FuncType>,
+    /// The number of types in each recursion group of `types`, in order (WebAssembly 3.0:
+    /// the types of a group may refer to one another, and are one type to canonicalize);
+    /// empty when every group has one type, as in every module without an explicit `rec`.
+    pub rec_groups: Vec<u32>,
     pub imports: Vec<Import>,
     /// Type index of every function, imported functions first.
     pub funcs: Vec<u32>,
@@ -710,7 +715,7 @@ mod tests {
             name: Some("m".into()),
             types: vec![FuncType {
                 params: vec![ValType::I32, ValType::V128],
-                results: vec![ValType::FuncRef],
+                results: vec![ValType::FUNCREF],
             }],
             imports: vec![Import {
                 module: "env".into(),

@@ -75,6 +75,8 @@ traps! {
     /// `memory.atomic.wait32/64` on a memory that is not shared: no other thread could ever
     /// notify it (the threads proposal makes it a trap; the reference interpreter's message).
     AtomicWaitNonShared = 15 => "expected shared memory",
+    /// `call_ref` / `return_call_ref` of a null function reference.
+    NullFunctionReference = 16 => "null function reference",
 }
 
 impl From<Trap> for u8 {

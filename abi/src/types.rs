@@ -11,19 +11,31 @@ pub enum ValType {
     F32,
     F64,
     V128,
-    FuncRef,
-    ExternRef,
-    /// A caught exception (exception-handling proposal): `*const` the runtime's exception
-    /// object, laid out as `vmctx.rs` describes ([`crate::vmctx::VMOffsets::exn_payload`]).
-    ExnRef,
+    /// A reference: a pointer-sized word, 0 for null. What it points to depends on the heap
+    /// type's hierarchy ([`HeapType::top`]): a funcref points to a `VMFuncRef`, an externref
+    /// is a host token, an exnref points to the runtime's exception object, laid out as
+    /// `vmctx.rs` describes ([`crate::vmctx::VMOffsets::exn_payload`]).
+    Ref(RefType),
 }
 
 impl ValType {
+    /// `funcref`, i.e. `(ref null func)`.
+    pub const FUNCREF: ValType = ValType::Ref(RefType::FUNCREF);
+    /// `externref`, i.e. `(ref null extern)`.
+    pub const EXTERNREF: ValType = ValType::Ref(RefType::EXTERNREF);
+    /// `exnref`, i.e. `(ref null exn)`.
+    pub const EXNREF: ValType = ValType::Ref(RefType::EXNREF);
+
     pub fn is_ref(self) -> bool {
-        matches!(
-            self,
-            ValType::FuncRef | ValType::ExternRef | ValType::ExnRef
-        )
+        matches!(self, ValType::Ref(_))
+    }
+
+    /// The reference type, if this is one.
+    pub fn as_ref(self) -> Option<RefType> {
+        match self {
+            ValType::Ref(r) => Some(r),
+            _ => None,
+        }
     }
 }
 
@@ -35,28 +47,163 @@ impl std::fmt::Display for ValType {
             ValType::F32 => "f32",
             ValType::F64 => "f64",
             ValType::V128 => "v128",
-            ValType::FuncRef => "funcref",
-            ValType::ExternRef => "externref",
-            ValType::ExnRef => "exnref",
+            ValType::Ref(r) => return r.fmt(f),
         })
     }
 }
 
-/// A reference type (element type of tables).
+/// A reference type (WebAssembly 3.0): nullable or not, and the heap type it refers to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum RefType {
-    FuncRef,
-    ExternRef,
-    ExnRef,
+pub struct RefType {
+    pub nullable: bool,
+    pub heap: HeapType,
+}
+
+impl RefType {
+    pub const FUNCREF: RefType = RefType::null(HeapType::Func);
+    pub const EXTERNREF: RefType = RefType::null(HeapType::Extern);
+    pub const EXNREF: RefType = RefType::null(HeapType::Exn);
+
+    /// `(ref null heap)`.
+    pub const fn null(heap: HeapType) -> RefType {
+        RefType {
+            nullable: true,
+            heap,
+        }
+    }
+
+    /// The most general reference type of this one's hierarchy, nullable: `funcref`,
+    /// `externref`, `exnref` or `anyref`. Values of every type of a hierarchy are represented
+    /// alike.
+    pub fn top(self) -> RefType {
+        RefType::null(self.heap.top())
+    }
+
+    /// Whether every value of `self` is a value of `other`, with concrete types compared by
+    /// index: both must come from the same index space (one module's types, or the runtime's
+    /// canonical ids, where equal ids are equal types).
+    pub fn is_subtype_of(self, other: RefType) -> bool {
+        (other.nullable || !self.nullable) && self.heap.is_subtype_of(other.heap)
+    }
+}
+
+impl std::fmt::Display for RefType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let short = match self.heap {
+            HeapType::Func => "funcref",
+            HeapType::NoFunc => "nullfuncref",
+            HeapType::Extern => "externref",
+            HeapType::NoExtern => "nullexternref",
+            HeapType::Exn => "exnref",
+            HeapType::NoExn => "nullexnref",
+            HeapType::Any => "anyref",
+            HeapType::Eq => "eqref",
+            HeapType::I31 => "i31ref",
+            HeapType::Struct => "structref",
+            HeapType::Array => "arrayref",
+            HeapType::None => "nullref",
+            HeapType::Concrete(_) => "",
+        };
+        match (self.nullable, short) {
+            (true, s) if !s.is_empty() => f.write_str(s),
+            (true, _) => write!(f, "(ref null {})", self.heap),
+            (false, _) => write!(f, "(ref {})", self.heap),
+        }
+    }
+}
+
+/// A heap type: an abstract one, or a defined (concrete) type.
+///
+/// The GC hierarchy (`any` and below) is part of the vocabulary so that the contract is
+/// designed once; the compiler refuses it until the runtime has a collector (issue #14).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum HeapType {
+    Func,
+    /// The bottom of the function hierarchy: only null.
+    NoFunc,
+    Extern,
+    NoExtern,
+    Exn,
+    NoExn,
+    Any,
+    Eq,
+    I31,
+    Struct,
+    Array,
+    /// The bottom of the `any` hierarchy.
+    None,
+    /// A defined type: in a module's metadata, an index into the module's types; in the
+    /// runtime (tables, globals, `Func::ty`), the type's canonical id (`runtime/src/types.rs`).
+    /// Only function types exist so far, so a concrete type is in the function hierarchy.
+    Concrete(u32),
+}
+
+impl HeapType {
+    /// The top of this heap type's hierarchy.
+    pub fn top(self) -> HeapType {
+        match self {
+            HeapType::Func | HeapType::NoFunc | HeapType::Concrete(_) => HeapType::Func,
+            HeapType::Extern | HeapType::NoExtern => HeapType::Extern,
+            HeapType::Exn | HeapType::NoExn => HeapType::Exn,
+            HeapType::Any
+            | HeapType::Eq
+            | HeapType::I31
+            | HeapType::Struct
+            | HeapType::Array
+            | HeapType::None => HeapType::Any,
+        }
+    }
+
+    /// The bottom of this heap type's hierarchy (the type of its null).
+    pub fn bottom(self) -> HeapType {
+        match self.top() {
+            HeapType::Func => HeapType::NoFunc,
+            HeapType::Extern => HeapType::NoExtern,
+            HeapType::Exn => HeapType::NoExn,
+            _ => HeapType::None,
+        }
+    }
+
+    /// Heap subtyping (see [`RefType::is_subtype_of`] for how concrete types compare).
+    pub fn is_subtype_of(self, other: HeapType) -> bool {
+        if self == other || (self == self.bottom() && self.top() == other.top()) {
+            return true;
+        }
+        matches!(
+            (self, other),
+            (HeapType::Concrete(_), HeapType::Func)
+                | (
+                    HeapType::I31 | HeapType::Struct | HeapType::Array,
+                    HeapType::Eq | HeapType::Any
+                )
+                | (HeapType::Eq, HeapType::Any)
+        )
+    }
+}
+
+impl std::fmt::Display for HeapType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HeapType::Func => "func",
+            HeapType::NoFunc => "nofunc",
+            HeapType::Extern => "extern",
+            HeapType::NoExtern => "noextern",
+            HeapType::Exn => "exn",
+            HeapType::NoExn => "noexn",
+            HeapType::Any => "any",
+            HeapType::Eq => "eq",
+            HeapType::I31 => "i31",
+            HeapType::Struct => "struct",
+            HeapType::Array => "array",
+            HeapType::None => "none",
+            HeapType::Concrete(i) => return write!(f, "{i}"),
+        })
+    }
 }
 
 impl From<RefType> for ValType {
     fn from(r: RefType) -> ValType {
-        match r {
-            RefType::FuncRef => ValType::FuncRef,
-            RefType::ExternRef => ValType::ExternRef,
-            RefType::ExnRef => ValType::ExnRef,
-        }
+        ValType::Ref(r)
     }
 }
 
@@ -157,5 +304,32 @@ impl ValRaw {
     }
     pub fn as_usize(&self) -> usize {
         self.as_u64() as usize
+    }
+}
+
+#[cfg(test)]
+mod subtyping_tests {
+    use super::*;
+
+    #[test]
+    fn reference_subtyping_follows_nullability_and_the_hierarchies() {
+        let t = |nullable, heap| RefType { nullable, heap };
+        // A concrete function type is below `func` and above `nofunc`; only equal ids match.
+        assert!(t(false, HeapType::Concrete(3)).is_subtype_of(RefType::FUNCREF));
+        assert!(t(false, HeapType::Concrete(3)).is_subtype_of(t(true, HeapType::Concrete(3))));
+        assert!(!t(true, HeapType::Concrete(3)).is_subtype_of(t(false, HeapType::Concrete(3))));
+        assert!(!t(false, HeapType::Concrete(3)).is_subtype_of(t(false, HeapType::Concrete(4))));
+        assert!(t(true, HeapType::NoFunc).is_subtype_of(t(true, HeapType::Concrete(4))));
+        assert!(!RefType::FUNCREF.is_subtype_of(t(true, HeapType::Concrete(4))));
+        // The hierarchies are disjoint.
+        assert!(!RefType::FUNCREF.is_subtype_of(RefType::EXTERNREF));
+        assert!(!t(true, HeapType::NoExtern).is_subtype_of(RefType::FUNCREF));
+        assert!(t(true, HeapType::NoExn).is_subtype_of(RefType::EXNREF));
+        assert!(t(false, HeapType::I31).is_subtype_of(t(true, HeapType::Eq)));
+        assert!(!t(false, HeapType::Eq).is_subtype_of(t(true, HeapType::I31)));
+        assert_eq!(RefType::FUNCREF.to_string(), "funcref");
+        assert_eq!(t(false, HeapType::Concrete(2)).to_string(), "(ref 2)");
+        assert_eq!(t(true, HeapType::Concrete(2)).to_string(), "(ref null 2)");
+        assert_eq!(t(false, HeapType::Func).to_string(), "(ref func)");
     }
 }

@@ -10,7 +10,7 @@ use wasic_abi::meta::{
     ConstExpr, ConstOp, DataKind, DataSegment, ElemKind, ElemSegment, Export, ExternKind,
     GlobalDecl, Import, ImportKind, ModuleMeta, TableDecl,
 };
-use wasic_abi::types::{FuncType, GlobalType, MemoryType, RefType, TableType, ValType};
+use wasic_abi::types::{FuncType, GlobalType, HeapType, MemoryType, RefType, TableType, ValType};
 use wasic_abi::vmctx::VMOffsets;
 use wasmparser::{
     FuncToValidate, FunctionBody, Parser, Payload, ValidPayload, Validator, ValidatorResources,
@@ -51,8 +51,10 @@ pub struct ModuleEnv {
     pub offsets: VMOffsets,
     /// Which whole-module optimizations to apply (set by the pipeline after parsing).
     pub optimizations: crate::Optimizations,
-    /// Per type index, the first type index with the same signature: two types are the same
+    /// Per type index, the first type index of the same type: two types are the same
     /// signature (what `call_indirect` checks) exactly when their canonical indices are equal.
+    /// Equal as wasmparser's canonicalization decides, which compares the types a `(ref $t)`
+    /// names, not their indices, as the runtime's canonical ids do (`runtime/src/types.rs`).
     pub canonical_types: Vec<u32>,
     /// Per table, its contents when nothing can change them after instantiation; all `None`
     /// unless the `static_tables` optimization is on (see [`ModuleEnv::find_static_tables`]).
@@ -63,7 +65,7 @@ pub struct ModuleEnv {
 }
 
 impl ModuleEnv {
-    fn new(meta: &ModuleMeta) -> Self {
+    fn new(meta: &ModuleMeta, canonical_types: Vec<u32>) -> Self {
         let mut env = ModuleEnv {
             types: meta.types.clone(),
             funcs: meta.funcs.clone(),
@@ -75,7 +77,7 @@ impl ModuleEnv {
             tags: meta.tag_types().collect(),
             offsets: meta.offsets(),
             optimizations: Default::default(),
-            canonical_types: canonical_types(&meta.types),
+            canonical_types,
             static_tables: Vec::new(),
             srcloc_base: None,
         };
@@ -144,27 +146,40 @@ pub fn val_type(ty: wasmparser::ValType, offset: u64) -> Result<ValType, Compile
     })
 }
 
-/// Converts a reference type: the WebAssembly 2.0 `funcref` and `externref`, and `exnref`.
+/// Converts a reference type: the function, extern and exception hierarchies, with concrete
+/// (function) types as module type indices. The GC hierarchy (`anyref` and below) is refused
+/// until the runtime has a collector.
 pub fn ref_type(ty: wasmparser::RefType, offset: u64) -> Result<RefType, CompileError> {
-    use wasmparser::{AbstractHeapType, HeapType};
-    match ty.heap_type() {
-        HeapType::Abstract {
-            shared: false,
-            ty: AbstractHeapType::Func,
-        } if ty.is_nullable() => Ok(RefType::FuncRef),
-        HeapType::Abstract {
-            shared: false,
-            ty: AbstractHeapType::Extern,
-        } if ty.is_nullable() => Ok(RefType::ExternRef),
-        HeapType::Abstract {
-            shared: false,
-            ty: AbstractHeapType::Exn,
-        } if ty.is_nullable() => Ok(RefType::ExnRef),
-        _ => Err(CompileError::unsupported(
-            format!("reference type {ty} is not supported"),
+    use wasmparser::{AbstractHeapType as A, HeapType as H, UnpackedIndex};
+    let unsupported = |what: &str| {
+        Err(CompileError::unsupported(
+            format!("reference type {ty} is not supported{what}"),
             offset,
-        )),
-    }
+        ))
+    };
+    let heap = match ty.heap_type() {
+        H::Abstract { shared: true, .. } | H::Exact(_) => {
+            return unsupported(" (shared-everything threads and custom descriptors proposals)")
+        }
+        H::Abstract { ty: a, .. } => match a {
+            A::Func => HeapType::Func,
+            A::NoFunc => HeapType::NoFunc,
+            A::Extern => HeapType::Extern,
+            A::NoExtern => HeapType::NoExtern,
+            A::Exn => HeapType::Exn,
+            A::NoExn => HeapType::NoExn,
+            A::Any | A::Eq | A::I31 | A::Struct | A::Array | A::None => {
+                return unsupported(" yet (garbage collection)")
+            }
+            A::Cont | A::NoCont => return unsupported(" (stack switching proposal)"),
+        },
+        H::Concrete(UnpackedIndex::Module(i)) => HeapType::Concrete(i),
+        H::Concrete(_) => return unsupported(" yet (recursive type groups)"),
+    };
+    Ok(RefType {
+        nullable: ty.is_nullable(),
+        heap,
+    })
 }
 
 fn func_type(ty: &wasmparser::FuncType, offset: u64) -> Result<FuncType, CompileError> {
@@ -327,12 +342,17 @@ pub fn parse(
     let mut bodies = Vec::new();
     let mut data = Vec::new();
     let mut dwarf = crate::dwarf::WasmDwarf::default();
+    let mut canonical_types = Vec::new();
+    let mut group_sizes = Vec::new();
 
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload?;
         match validator.payload(&payload)? {
             ValidPayload::Func(validator, body) => bodies.push(FuncInput { validator, body }),
-            ValidPayload::Ok | ValidPayload::End(_) => {}
+            ValidPayload::End(types) => {
+                canonical_types = canonical_type_indices(&meta.types, types.as_ref())
+            }
+            ValidPayload::Ok => {}
             ValidPayload::Parser(_) => {
                 return Err(CompileError::unsupported(
                     "nested modules and components",
@@ -344,14 +364,26 @@ pub fn parse(
             Payload::TypeSection(reader) => {
                 for group in reader.into_iter_with_offsets() {
                     let (offset, group) = group?;
+                    group_sizes.push(group.types().len() as u32);
                     for sub in group.into_types() {
+                        if !sub.is_final || !sub.supertype_idxs.is_empty() {
+                            return Err(CompileError::unsupported(
+                                "subtypes and non-final types (garbage collection) are not \
+                                 supported yet",
+                                offset,
+                            ));
+                        }
                         match &sub.composite_type.inner {
-                            wasmparser::CompositeInnerType::Func(f) => {
+                            wasmparser::CompositeInnerType::Func(f)
+                                if sub.composite_type.descriptor_idx.is_none()
+                                    && sub.composite_type.describes_idx.is_none()
+                                    && !sub.composite_type.shared =>
+                            {
                                 meta.types.push(func_type(f, offset)?)
                             }
                             _ => {
                                 return Err(CompileError::unsupported(
-                                    "GC types are not supported",
+                                    "GC types (struct, array) are not supported yet",
                                     offset,
                                 ))
                             }
@@ -469,7 +501,7 @@ pub fn parse(
                                 .into_iter()
                                 .map(|f| Ok(ConstExpr(vec![ConstOp::RefFunc(f?)])))
                                 .collect::<Result<Vec<_>, CompileError>>()?;
-                            (RefType::FuncRef, items)
+                            (RefType::FUNCREF, items)
                         }
                         wasmparser::ElementItems::Expressions(ty, exprs) => {
                             let items = exprs
@@ -533,7 +565,10 @@ pub fn parse(
         }
     }
 
-    let env = ModuleEnv::new(&meta);
+    if group_sizes.iter().any(|&n| n > 1) {
+        meta.rec_groups = group_sizes;
+    }
+    let env = ModuleEnv::new(&meta, canonical_types);
     Ok(ParsedModule {
         meta,
         env,
@@ -600,6 +635,40 @@ impl StaticTable {
     }
 }
 
+/// [`ModuleEnv::canonical_types`]. A type without references to other types is the same as
+/// any other with the same parameters and results; one with references is identified by
+/// wasmparser's canonical id (which it assigns by structure only with the GC feature, the only
+/// set that allows such references).
+fn canonical_type_indices(types: &[FuncType], valid: wasmparser::types::TypesRef<'_>) -> Vec<u32> {
+    #[derive(PartialEq, Eq, Hash)]
+    enum Key<'a> {
+        Plain(&'a FuncType),
+        Referring(wasmparser::types::CoreTypeId),
+    }
+    let mut first = std::collections::HashMap::new();
+    types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let refers = t.params.iter().chain(&t.results).any(|v| {
+                matches!(
+                    v,
+                    ValType::Ref(RefType {
+                        heap: HeapType::Concrete(_),
+                        ..
+                    })
+                )
+            });
+            let key = if refers {
+                Key::Referring(valid.core_type_at_in_module(i as u32))
+            } else {
+                Key::Plain(t)
+            };
+            *first.entry(key).or_insert(i as u32)
+        })
+        .collect()
+}
+
 impl ModuleEnv {
     /// Fills [`ModuleEnv::static_tables`] when the `static_tables` optimization is on. Reads
     /// every function body once, looking for operators that change tables.
@@ -608,16 +677,6 @@ impl ModuleEnv {
             self.static_tables = static_tables(meta, &self.canonical_types, bodies);
         }
     }
-}
-
-/// For each type index, the first type index with an equal signature.
-fn canonical_types(types: &[FuncType]) -> Vec<u32> {
-    let mut first = std::collections::HashMap::new();
-    types
-        .iter()
-        .enumerate()
-        .map(|(i, t)| *first.entry(t).or_insert(i as u32))
-        .collect()
 }
 
 /// A constant expression's value, as far as compile time knows it.
@@ -725,7 +784,7 @@ fn static_tables(
     let mut candidate = vec![false; num_tables];
     for (j, t) in meta.tables.iter().enumerate() {
         // 64-bit tables take i64 indices, which the static call sequence does not.
-        candidate[num_imported + j] = t.ty.elem == RefType::FuncRef && !t.ty.table64;
+        candidate[num_imported + j] = t.ty.elem.heap.top() == HeapType::Func && !t.ty.table64;
     }
     for e in &meta.exports {
         if e.kind == ExternKind::Table {

@@ -28,7 +28,8 @@ pub fn trap_code(trap: Trap) -> TrapCode {
         | Trap::NullReference
         | Trap::UncaughtException
         | Trap::HeapMisaligned
-        | Trap::AtomicWaitNonShared) => user(t),
+        | Trap::AtomicWaitNonShared
+        | Trap::NullFunctionReference) => user(t),
     }
 }
 

@@ -49,8 +49,8 @@ fn ty_from_wasmi(t: wasmi::ValType) -> Ty {
         wasmi::ValType::F32 => Ty::F32,
         wasmi::ValType::F64 => Ty::F64,
         wasmi::ValType::V128 => Ty::V128,
-        wasmi::ValType::FuncRef => Ty::FuncRef,
-        wasmi::ValType::ExternRef => Ty::ExternRef,
+        wasmi::ValType::FuncRef => Ty::FUNCREF,
+        wasmi::ValType::ExternRef => Ty::EXTERNREF,
     }
 }
 
@@ -61,10 +61,11 @@ fn ty_to_wasmi(t: Ty) -> wasmi::ValType {
         Ty::F32 => wasmi::ValType::F32,
         Ty::F64 => wasmi::ValType::F64,
         Ty::V128 => wasmi::ValType::V128,
-        Ty::FuncRef => wasmi::ValType::FuncRef,
-        Ty::ExternRef => wasmi::ValType::ExternRef,
-        // wasm-smith is configured without exception handling, which wasmi lacks.
-        Ty::ExnRef => unreachable!("exnref is never generated"),
+        Ty::FUNCREF => wasmi::ValType::FuncRef,
+        Ty::EXTERNREF => wasmi::ValType::ExternRef,
+        // wasm-smith is configured without exception handling and typed references, which
+        // wasmi lacks.
+        Ty::Ref(r) => unreachable!("{r} is never generated"),
     }
 }
 
@@ -386,15 +387,15 @@ fn host_results(name: &str, args: &[V], results: &[Ty]) -> Result<Vec<V>, ()> {
         .enumerate()
         .map(|(i, t)| {
             let x = h.rotate_left(13 * i as u32).wrapping_add(i as u64);
-            match t {
+            match *t {
                 Ty::I32 => V::I32(x as i32),
                 Ty::I64 => V::I64(x as i64),
                 Ty::F32 => V::F32(x as u32),
                 Ty::F64 => V::F64(x),
                 Ty::V128 => V::V128(x as u128 | (x as u128) << 64),
-                Ty::FuncRef => V::FuncRef { null: true },
-                Ty::ExternRef => V::ExternRef(None),
-                Ty::ExnRef => unreachable!("exnref is never generated"),
+                Ty::FUNCREF => V::FuncRef { null: true },
+                Ty::EXTERNREF => V::ExternRef(None),
+                Ty::Ref(r) => unreachable!("{r} is never generated"),
             }
         })
         .collect())
@@ -573,9 +574,9 @@ pub(crate) fn arb_val(u: &mut Unstructured<'_>, t: Ty) -> AResult<V> {
             _ => u.arbitrary()?,
         }),
         Ty::V128 => V::V128(u.arbitrary()?),
-        Ty::FuncRef => V::FuncRef { null: true },
-        Ty::ExternRef => V::ExternRef(if pick == 0 { None } else { Some(pick as u64) }),
-        Ty::ExnRef => unreachable!("exnref is never generated"),
+        Ty::FUNCREF => V::FuncRef { null: true },
+        Ty::EXTERNREF => V::ExternRef(if pick == 0 { None } else { Some(pick as u64) }),
+        Ty::Ref(r) => unreachable!("{r} is never generated"),
     })
 }
 
@@ -916,8 +917,8 @@ pub(crate) fn v_ty(v: &V) -> Ty {
         V::F32(_) => Ty::F32,
         V::F64(_) => Ty::F64,
         V::V128(_) => Ty::V128,
-        V::FuncRef { .. } => Ty::FuncRef,
-        V::ExternRef(_) => Ty::ExternRef,
+        V::FuncRef { .. } => Ty::FUNCREF,
+        V::ExternRef(_) => Ty::EXTERNREF,
     }
 }
 
@@ -928,9 +929,9 @@ pub(crate) fn zero(t: Ty) -> V {
         Ty::F32 => V::F32(0),
         Ty::F64 => V::F64(0),
         Ty::V128 => V::V128(0),
-        Ty::FuncRef => V::FuncRef { null: true },
-        Ty::ExternRef => V::ExternRef(None),
-        Ty::ExnRef => unreachable!("exnref is never generated"),
+        Ty::FUNCREF => V::FuncRef { null: true },
+        Ty::EXTERNREF => V::ExternRef(None),
+        Ty::Ref(r) => unreachable!("{r} is never generated"),
     }
 }
 

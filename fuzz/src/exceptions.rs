@@ -61,7 +61,7 @@ fn host_tag_params(module: &str, name: &str) -> Option<Vec<Ty>> {
         ("host", "tag_i32") => vec![I32],
         ("host", "tag_i64_f64") => vec![I64, F64],
         ("host", "tag_v128_f32") => vec![V128, F32],
-        ("host", "tag_exn") => vec![ExnRef],
+        ("host", "tag_exn") => vec![Ty::EXNREF],
         _ => return None,
     })
 }
@@ -192,11 +192,11 @@ fn ty_of_wasmtime(t: &wt::ValType) -> Option<Ty> {
         wt::ValType::Ref(r) if r.is_nullable() => {
             let h = r.heap_type();
             if h.is_func() {
-                Ty::FuncRef
+                Ty::FUNCREF
             } else if h.is_extern() {
-                Ty::ExternRef
+                Ty::EXTERNREF
             } else if h.is_exn() {
-                Ty::ExnRef
+                Ty::EXNREF
             } else {
                 return None;
             }
@@ -212,9 +212,10 @@ fn ty_to_wasmtime(t: Ty) -> wt::ValType {
         Ty::F32 => wt::ValType::F32,
         Ty::F64 => wt::ValType::F64,
         Ty::V128 => wt::ValType::V128,
-        Ty::FuncRef => wt::ValType::FUNCREF,
-        Ty::ExternRef => wt::ValType::EXTERNREF,
-        Ty::ExnRef => wt::ValType::EXNREF,
+        Ty::FUNCREF => wt::ValType::FUNCREF,
+        Ty::EXTERNREF => wt::ValType::EXTERNREF,
+        Ty::EXNREF => wt::ValType::EXNREF,
+        Ty::Ref(r) => unreachable!("{r} is never generated"),
     }
 }
 
@@ -1002,7 +1003,7 @@ fn host_exception(s: &mut Sides, i: usize, u: &mut Unstructured<'_>) -> Result<(
 
 fn arb_arg(u: &mut Unstructured<'_>, t: Ty, pool: usize) -> Arg {
     match t {
-        Ty::ExnRef => Arg::Exn(match u.choose_index(pool + 1) {
+        Ty::EXNREF => Arg::Exn(match u.choose_index(pool + 1) {
             Ok(k) if k < pool => Some(k),
             _ => None,
         }),
@@ -1034,7 +1035,7 @@ fn compare_state(
                     .map_err(|e| format!("memory `{name}`: {e}"))?;
             }
             Export::Global(name, ty) => {
-                if *ty == Ty::ExnRef && !deep {
+                if *ty == Ty::EXNREF && !deep {
                     continue;
                 }
                 let cg = s.cinst.get_global(name).ok_or("wasic lacks a global")?;
@@ -1061,13 +1062,13 @@ fn compare_state(
                 if cs != ws {
                     return Err(format!("table `{name}` size: wasic {cs}, wasmtime {ws}"));
                 }
-                if *ty == Ty::ExnRef && !deep {
+                if *ty == Ty::EXNREF && !deep {
                     continue;
                 }
                 for i in 0..cs {
                     let a = ct.get(&s.cstore, i).ok_or("wasic table get")?;
                     let b = wt_.get(&mut s.wstore, i).ok_or("wasmtime table get")?;
-                    let (a, b) = if *ty == Ty::ExnRef {
+                    let (a, b) = if *ty == Ty::EXNREF {
                         let wv = wt::Val::ExnRef(b.as_exn().flatten().copied());
                         (
                             from_wasic(&a, &s.cstore, &s.ctags, 0),

@@ -152,12 +152,13 @@ impl StoreInner {
             });
         }
         for g in &self.globals {
-            if g.ty.ty == wasic_abi::ValType::ExnRef {
+            if matches!(g.ty.ty, wasic_abi::ValType::Ref(r) if r.heap.top() == wasic_abi::HeapType::Exn)
+            {
                 marker.scan(&[g.vm.0.as_usize()]);
             }
         }
         for t in &self.tables {
-            if t.declared_type().elem == wasic_abi::RefType::ExnRef {
+            if t.declared_type().elem.heap.top() == wasic_abi::HeapType::Exn {
                 marker.scan(t.elems());
             }
         }
@@ -340,7 +341,8 @@ impl ExnRef {
     pub fn new(store: &mut Store, tag: Tag, args: &[Val]) -> Result<ExnRef, Error> {
         tag.r.check(&store.inner)?;
         let ty = tag.ty();
-        if args.len() != ty.params.len() || args.iter().zip(&ty.params).any(|(a, t)| a.ty() != *t) {
+        if args.len() != ty.params.len() || args.iter().zip(&ty.params).any(|(a, t)| !a.matches(*t))
+        {
             return Err(Error::Usage(format!(
                 "wrong payload for a tag of type {ty}"
             )));

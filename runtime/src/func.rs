@@ -16,7 +16,7 @@ use crate::traps::{self, Unwind};
 use crate::types;
 use std::ptr::NonNull;
 use wasic_abi::vmctx::{VMContext, VMFuncRef, VMHostContext, HOST_MAGIC};
-use wasic_abi::{FuncType, Trap, ValRaw, ValType};
+use wasic_abi::{FuncType, HeapType, RefType, Trap, ValRaw, ValType};
 
 /// A function of a store: its `VMFuncRef` there and its canonical type id, which never changes
 /// and is kept in the handle so that [`Func::ty`] needs no store. Using it with another store
@@ -49,16 +49,46 @@ pub enum Val {
 }
 
 impl Val {
+    /// The value's type: for a reference, the most precise one (a function's is `(ref $t)`
+    /// with its canonical type id; a null's is nullable of its hierarchy's top).
     pub fn ty(&self) -> ValType {
+        let non_null = |heap| {
+            ValType::Ref(RefType {
+                nullable: false,
+                heap,
+            })
+        };
         match self {
             Val::I32(_) => ValType::I32,
             Val::I64(_) => ValType::I64,
             Val::F32(_) => ValType::F32,
             Val::F64(_) => ValType::F64,
             Val::V128(_) => ValType::V128,
-            Val::FuncRef(_) => ValType::FuncRef,
-            Val::ExternRef(_) => ValType::ExternRef,
-            Val::ExnRef(_) => ValType::ExnRef,
+            Val::FuncRef(None) => ValType::FUNCREF,
+            Val::FuncRef(Some(f)) => non_null(HeapType::Concrete(f.type_id)),
+            Val::ExternRef(None) => ValType::EXTERNREF,
+            Val::ExternRef(Some(_)) => non_null(HeapType::Extern),
+            Val::ExnRef(None) => ValType::EXNREF,
+            Val::ExnRef(Some(_)) => non_null(HeapType::Exn),
+        }
+    }
+
+    /// Whether this value is of type `ty` (concrete types as canonical ids): a reference
+    /// matches every supertype of its own type, a null every nullable type of its hierarchy.
+    pub fn matches(&self, ty: ValType) -> bool {
+        match (self, ty) {
+            (Val::FuncRef(None), ValType::Ref(r)) => r.nullable && r.heap.top() == HeapType::Func,
+            (Val::ExternRef(None), ValType::Ref(r)) => {
+                r.nullable && r.heap.top() == HeapType::Extern
+            }
+            (Val::ExnRef(None), ValType::Ref(r)) => r.nullable && r.heap.top() == HeapType::Exn,
+            (Val::FuncRef(Some(_)) | Val::ExternRef(Some(_)) | Val::ExnRef(Some(_)), t) => {
+                match (self.ty(), t) {
+                    (ValType::Ref(own), ValType::Ref(r)) => own.is_subtype_of(r),
+                    _ => false,
+                }
+            }
+            (v, t) => v.ty() == t,
         }
     }
 
@@ -100,20 +130,23 @@ impl Val {
             ValType::F32 => Val::F32(raw.as_u32()),
             ValType::F64 => Val::F64(raw.as_u64()),
             ValType::V128 => Val::V128(raw.as_u128()),
-            ValType::FuncRef => Val::FuncRef(
-                NonNull::new(raw.as_usize() as *mut VMFuncRef)
-                    // SAFETY: a funcref of `store` (the caller's guarantee).
-                    .map(|p| unsafe { Func::from_stored(Stored::new(store, p)) }),
-            ),
-            ValType::ExternRef => Val::ExternRef(match raw.as_u64() {
-                0 => None,
-                v => Some(v - 1),
-            }),
-            ValType::ExnRef => Val::ExnRef(
-                NonNull::new(raw.as_usize() as *mut ValRaw)
-                    // SAFETY: an exception of `store` (the caller's guarantee).
-                    .map(|p| unsafe { ExnRef::pinned(Stored::new(store, p)) }),
-            ),
+            ValType::Ref(r) => match r.heap.top() {
+                HeapType::Func => Val::FuncRef(
+                    NonNull::new(raw.as_usize() as *mut VMFuncRef)
+                        // SAFETY: a funcref of `store` (the caller's guarantee).
+                        .map(|p| unsafe { Func::from_stored(Stored::new(store, p)) }),
+                ),
+                HeapType::Exn => Val::ExnRef(
+                    NonNull::new(raw.as_usize() as *mut ValRaw)
+                        // SAFETY: an exception of `store` (the caller's guarantee).
+                        .map(|p| unsafe { ExnRef::pinned(Stored::new(store, p)) }),
+                ),
+                // The compiler refuses the GC hierarchy, so only externrefs are left.
+                _ => Val::ExternRef(match raw.as_u64() {
+                    0 => None,
+                    v => Some(v - 1),
+                }),
+            },
         }
     }
 
@@ -130,17 +163,36 @@ impl StoreInner {
     /// Whether `word` is a valid raw value of type `ty` for this store: always for types whose
     /// raw form is plain bits, and for funcrefs and exnrefs when null or one of the store's own.
     pub(crate) fn owns_ref_word(&self, word: usize, ty: ValType) -> bool {
-        match ty {
-            ValType::FuncRef if word != 0 => {
-                self.host_funcs
+        let ValType::Ref(r) = ty else {
+            return true;
+        };
+        if word == 0 {
+            return r.nullable;
+        }
+        match r.heap {
+            HeapType::Func | HeapType::Concrete(_) => {
+                let owned = self
+                    .host_funcs
                     .iter()
                     .any(|h| std::ptr::addr_of!(h.funcref) as usize == word)
                     || self.funcref_arrays.iter().any(|r| {
                         r.contains(&word) && (word - r.start).is_multiple_of(size_of::<VMFuncRef>())
-                    })
+                    });
+                // A typed funcref is called without a signature check (`call_ref`): its type
+                // must be exactly the one claimed.
+                owned
+                    && match r.heap {
+                        // SAFETY: `word` is one of this store's live funcrefs (just checked).
+                        HeapType::Concrete(id) => unsafe {
+                            (*(word as *const VMFuncRef)).type_id == id
+                        },
+                        _ => true,
+                    }
             }
-            ValType::ExnRef if word != 0 => self.exceptions.contains(word),
-            _ => true,
+            HeapType::Exn => self.exceptions.contains(word),
+            HeapType::Extern => true,
+            // Bottom types hold only null; the GC hierarchy does not exist in a store yet.
+            _ => false,
         }
     }
 
@@ -148,7 +200,7 @@ impl StoreInner {
     pub(crate) fn val_from_raw(&mut self, raw: ValRaw, ty: ValType) -> Result<Val, Error> {
         if !self.owns_ref_word(raw.as_usize(), ty) {
             return Err(Error::Usage(format!(
-                "raw {ty} {:#x} is not a reference of this store",
+                "raw {ty} {:#x} is not a reference of this store (of that type)",
                 raw.as_usize()
             )));
         }
@@ -192,7 +244,7 @@ impl HostFunc {
         for (i, (t, v)) in self.ty.results.iter().zip(values).enumerate() {
             if !store.owns_ref_word(v.as_usize(), *t) {
                 return Err(format!(
-                    "host function returned a {t} (result {i}) that is not a reference of its store"
+                    "host function returned a {t} (result {i}) that is not a reference of its store (of that type)"
                 ));
             }
         }
@@ -312,10 +364,9 @@ impl Func {
             .get(&type_id)
             .copied()
             .unwrap_or(std::ptr::null());
-        let ref_results = ty
-            .results
-            .iter()
-            .any(|t| matches!(t, ValType::FuncRef | ValType::ExnRef));
+        // Every reference result is checked: funcrefs and exnrefs must be the store's own, of
+        // the type claimed, and non-nullable ones not null.
+        let ref_results = ty.results.iter().any(|t| t.is_ref());
         let mut h = Box::new(HostFunc {
             header: VMHostContext {
                 magic: HOST_MAGIC,
@@ -370,7 +421,8 @@ impl Func {
     pub fn call(&self, store: &mut Store, args: &[Val]) -> Result<Vec<Val>, Error> {
         self.r.check(&store.inner)?;
         let ty = self.ty();
-        if args.len() != ty.params.len() || args.iter().zip(&ty.params).any(|(a, t)| a.ty() != *t) {
+        if args.len() != ty.params.len() || args.iter().zip(&ty.params).any(|(a, t)| !a.matches(*t))
+        {
             return Err(Error::Usage(format!(
                 "wrong arguments for {ty}: got ({})",
                 args.iter()
@@ -411,7 +463,7 @@ impl Func {
         for (i, (t, v)) in ty.params.iter().zip(values.iter()).enumerate() {
             if !store.inner.owns_ref_word(v.as_usize(), *t) {
                 return Err(Error::Usage(format!(
-                    "argument {i} ({t}) is not a reference of this store"
+                    "argument {i} ({t}) is not a reference of this store (of that type)"
                 )));
             }
         }

@@ -16,7 +16,7 @@ use wasic_abi::meta::{ConstExpr, ConstOp, DataKind, ElemKind, ExternKind, Import
 use wasic_abi::vmctx::{
     VMContext, VMFuncRef, VMGlobal, VMMemory, VMOffsets, VMTable, VMTag, VMCTX_MAGIC,
 };
-use wasic_abi::{GlobalType, MemoryType, RefType, TableType, Trap, ValRaw, ValType};
+use wasic_abi::{GlobalType, HeapType, MemoryType, RefType, TableType, Trap, ValRaw, ValType};
 
 /// A linear memory of a store. Its methods panic, or return a usage error where they return a
 /// `Result`, when given another store than its own (see `store.rs`).
@@ -82,7 +82,7 @@ fn keep<T>(list: &mut Vec<Box<T>>, item: Box<T>) -> NonNull<T> {
 /// type and of `store`.
 fn table_word(store: &StoreInner, elem: RefType, v: &Val, what: &str) -> Result<usize, Error> {
     let elem = ValType::from(elem);
-    if v.ty() != elem {
+    if !v.matches(elem) {
         return Err(Error::Usage(format!(
             "{what} of type {} for a table of {elem}",
             v.ty()
@@ -194,7 +194,7 @@ impl Table {
 
 impl Global {
     pub fn new(store: &mut Store, ty: GlobalType, v: Val) -> Result<Global, Error> {
-        if v.ty() != ty.ty {
+        if !v.matches(ty.ty) {
             return Err(Error::Usage(format!(
                 "global of type {} initialized with {}",
                 ty.ty,
@@ -223,7 +223,7 @@ impl Global {
         self.0.check(&store.inner)?;
         let raw = v.to_raw_in(&store.inner)?;
         let g = self.0.get_mut(&mut store.inner);
-        if !g.ty.mutable || v.ty() != g.ty.ty {
+        if !g.ty.mutable || !v.matches(g.ty.ty) {
             return Err(Error::Usage(
                 "cannot set an immutable global or with a wrong type".into(),
             ));
@@ -462,7 +462,7 @@ impl Instance {
                 }
                 (ImportKind::Table(ty), Extern::Table(t)) => {
                     let aty = t.0.get(&store.inner).ty();
-                    if aty.elem != ty.elem
+                    if aty.elem != crate::types::canonical_ref(ty.elem, module.type_ids())
                         || aty.table64 != ty.table64
                         || !limits_match(aty.min, aty.max, ty.min, ty.max)
                     {
@@ -482,7 +482,15 @@ impl Instance {
                     memories.push(m.0.as_ptr());
                 }
                 (ImportKind::Global(ty), Extern::Global(g)) => {
-                    if g.0.get(&store.inner).ty != *ty {
+                    // A mutable global's type must be the import's exactly; an immutable
+                    // one's may be a subtype (WebAssembly 3.0).
+                    let actual = g.0.get(&store.inner).ty;
+                    let want = crate::types::canonical_val(ty.ty, module.type_ids());
+                    let matches = match (actual.ty, want) {
+                        (ValType::Ref(a), ValType::Ref(w)) if !ty.mutable => a.is_subtype_of(w),
+                        (a, w) => a == w,
+                    };
+                    if actual.mutable != ty.mutable || !matches {
                         return Err(incompatible());
                     }
                     globals.push(g.0.as_ptr());
@@ -552,11 +560,15 @@ impl Instance {
         }
         data._defined_funcs = defined;
 
+        let ids = module.type_ids();
         for g in &meta.globals {
             let v = data.eval(&g.init)?;
             let mut gd = Box::new(GlobalData {
                 vm: VMGlobal(v),
-                ty: g.ty,
+                ty: GlobalType {
+                    ty: crate::types::canonical_val(g.ty.ty, ids),
+                    mutable: g.ty.mutable,
+                },
             });
             data.globals.push(&mut *gd);
             inner.globals.push(gd);
@@ -566,7 +578,11 @@ impl Instance {
                 Some(e) => data.eval(e)?.as_usize(),
                 None => 0,
             };
-            data.tables.push(inner.new_table(t.ty, init)?);
+            let ty = TableType {
+                elem: crate::types::canonical_ref(t.ty.elem, ids),
+                ..t.ty
+            };
+            data.tables.push(inner.new_table(ty, init)?);
         }
 
         // Fill the VMContext.
@@ -749,10 +765,10 @@ impl Instance {
 
 /// Null value of a reference type.
 pub fn null_ref(ty: RefType) -> Val {
-    match ty {
-        RefType::FuncRef => Val::FuncRef(None),
-        RefType::ExternRef => Val::ExternRef(None),
-        RefType::ExnRef => Val::ExnRef(None),
+    match ty.heap.top() {
+        HeapType::Func => Val::FuncRef(None),
+        HeapType::Exn => Val::ExnRef(None),
+        _ => Val::ExternRef(None),
     }
 }
 

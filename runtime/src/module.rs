@@ -467,7 +467,7 @@ impl Module {
         if range.1 == 0 {
             range = (0, 0);
         }
-        let type_ids = types::canonical_ids(&meta.types);
+        let type_ids = types::canonical_ids(&meta.types, &meta.rec_groups);
         let code = Arc::new(CodeInfo {
             funcs,
             stubs,
@@ -636,7 +636,7 @@ mod tests {
                 table: 0,
                 offset: ConstExpr(vec![]),
             },
-            ty: RefType::FuncRef,
+            ty: RefType::FUNCREF,
             items: vec![],
         });
         assert!(error_of(&m).contains("element segment 0 targets table 0"));

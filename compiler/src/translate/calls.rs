@@ -1,5 +1,6 @@
 //! Calls: direct calls to defined functions, calls to imports through their `VMFuncRef`,
-//! `call_indirect` with its three checks, and calls to runtime builtins.
+//! `call_indirect` with its three checks, `call_ref` of a typed function reference, and calls
+//! to runtime builtins.
 //!
 //! With the `static_tables` optimization, `call_indirect` through a table whose contents are
 //! known at compile time (`module::StaticTable`) checks the callee against read-only per-slot
@@ -405,6 +406,22 @@ impl FuncTranslator<'_, '_> {
         self.b.ins().symbol_value(POINTER, gv)
     }
 
+    /// `call_ref` / `return_call_ref`: validation has typed the reference as a function of
+    /// type `type_index` (the runtime lets only references of that exact type in: see
+    /// `owns_ref_word`), so there is no signature check; a null reference faults on the first
+    /// load from it (page 0 is never mapped), and that fault is the trap.
+    fn translate_call_ref(&mut self, type_index: u32, tail: bool) {
+        let funcref = self.pop();
+        let args = self.pop_args(type_index);
+        let sig = self.signature(type_index);
+        let flags = MemFlagsData::new()
+            .with_aligned()
+            .with_readonly()
+            .with_trap_code(Some(trap_code(Trap::NullFunctionReference)));
+        let results = self.call_funcref(sig, funcref, args, flags, tail);
+        self.stack.extend(results);
+    }
+
     /// Traps with `trap` here; what follows is unreachable. Returns no results.
     fn trap_now(&mut self, trap: Trap) -> Vec<Value> {
         self.b.ins().trap(trap_code(trap));
@@ -427,6 +444,8 @@ impl FuncTranslator<'_, '_> {
                 type_index,
                 table_index,
             } => self.translate_call_indirect(*type_index, *table_index, true),
+            Operator::CallRef { type_index } => self.translate_call_ref(*type_index, false),
+            Operator::ReturnCallRef { type_index } => self.translate_call_ref(*type_index, true),
             _ => return Ok(false),
         }
         Ok(true)

@@ -287,6 +287,28 @@ impl FuncTranslator<'_, '_> {
                 self.b.switch_to_block(fallthrough);
                 self.b.seal_block(fallthrough);
             }
+            // The reference stays on the stack where the branch is not taken (br_on_null) or
+            // is its last argument (br_on_non_null).
+            Operator::BrOnNull { relative_depth } => {
+                let r = self.pop();
+                let (target, n) = self.branch_target(*relative_depth);
+                let args = block_args(self.peekn(n));
+                let fallthrough = self.b.create_block();
+                self.b.ins().brif(r, fallthrough, &[], target, &args);
+                self.b.switch_to_block(fallthrough);
+                self.b.seal_block(fallthrough);
+                self.push(r);
+            }
+            Operator::BrOnNonNull { relative_depth } => {
+                let r = *self.stack.last().expect("validated");
+                let (target, n) = self.branch_target(*relative_depth);
+                let args = block_args(self.peekn(n));
+                let fallthrough = self.b.create_block();
+                self.b.ins().brif(r, target, &args, fallthrough, &[]);
+                self.b.switch_to_block(fallthrough);
+                self.b.seal_block(fallthrough);
+                self.pop();
+            }
             Operator::BrTable { targets } => {
                 let index = self.pop();
                 let mut depths = targets.targets().collect::<Result<Vec<u32>, _>>()?;

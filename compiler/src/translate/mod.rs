@@ -48,7 +48,7 @@ pub fn ir_type(ty: ValType) -> Type {
         ValType::F32 => types::F32,
         ValType::F64 => types::F64,
         ValType::V128 => types::I8X16,
-        ValType::FuncRef | ValType::ExternRef | ValType::ExnRef => POINTER,
+        ValType::Ref(_) => POINTER,
     }
 }
 

@@ -174,6 +174,10 @@ impl FuncTranslator<'_, '_> {
                 let v = self.b.ins().uextend(types::I32, c);
                 self.push(v);
             }
+            O::RefAsNonNull => {
+                let r = *self.stack.last().expect("validated");
+                self.trap_unless(r, Trap::NullReference);
+            }
             O::RefFunc { function_index } => {
                 let off = self.offsets().func(*function_index);
                 let v = self.load_readonly(POINTER, self.vmctx, off);
