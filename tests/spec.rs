@@ -143,10 +143,16 @@ const SUITES: &[Suite] = &[
     },
     Suite {
         dir: "wasic/regressions",
-        source: Source::Local(&[(
-            "deep_operand_stack_across_a_host_call.wast",
-            include_str!("spec/regressions/deep_operand_stack_across_a_host_call.wast"),
-        )]),
+        source: Source::Local(&[
+            (
+                "deep_operand_stack_across_a_host_call.wast",
+                include_str!("spec/regressions/deep_operand_stack_across_a_host_call.wast"),
+            ),
+            (
+                "narrow_stores_of_constants.wast",
+                include_str!("spec/regressions/narrow_stores_of_constants.wast"),
+            ),
+        ]),
         run: Run::Yes,
         features: Features::Latest,
     },

@@ -202,6 +202,15 @@ impl FuncTranslator<'_, '_> {
         };
         let (addr, off) = self.effective_address(memarg, size)?;
         let f = heap_flags();
+        // A narrow store of a constant as a `store` of a constant of that width: Cranelift
+        // lowers that to one `mov $imm, mem` (it has no such rule for `istore8/16/32`, which
+        // would first materialise the constant in a register: sieve's inner loop).
+        if let (Some(b), Some(c)) = (bits, self.const_u64(value)) {
+            let narrow = types::Type::int(u16::from(b)).expect("8, 16 or 32 bits");
+            let c = self.b.ins().iconst(narrow, (c & ((1u64 << b) - 1)) as i64);
+            self.b.ins().store(f, c, addr, off);
+            return Ok(());
+        }
         let ins = self.b.ins();
         match bits {
             None => ins.store(f, value, addr, off),
