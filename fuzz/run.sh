@@ -3,7 +3,7 @@
 # libFuzzer job, and prints the executions and run time of each at the end (from libFuzzer's
 # final `stat::number_of_executed_units` / `Done N runs in S second(s)` lines).
 #
-#   bash fuzz/run.sh [SECONDS] [TARGET...]      (targets: compile differential exceptions wasi_paths embedded)
+#   bash fuzz/run.sh [SECONDS] [TARGET...]   (targets: compile differential exceptions typed_refs wasi_paths embedded)
 #
 # Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`). Corpora grow in
 # fuzz/corpus/TARGET (not in git; fuzz/seeds/TARGET is read too), crashes land in
@@ -14,7 +14,7 @@ main() {
     secs=${1:-600}
     shift || true
     targets=("$@")
-    [ ${#targets[@]} -eq 0 ] && targets=(compile differential exceptions wasi_paths embedded)
+    [ ${#targets[@]} -eq 0 ] && targets=(compile differential exceptions typed_refs wasi_paths embedded)
 
     for t in "${targets[@]}"; do cargo +nightly fuzz build -s none -a "$t" || exit 1; done
     mkdir -p logs
@@ -28,7 +28,7 @@ main() {
         # wasm-smith and the operation decoder want inputs longer than libFuzzer's slowly growing
         # default length limit.
         case $t in
-            differential | exceptions) flags="-max_len=16384 -len_control=0" ;;
+            differential | exceptions | typed_refs) flags="-max_len=16384 -len_control=0" ;;
             wasi_paths | embedded) flags="-max_len=4096 -len_control=0" ;;
             *) flags="-max_len=65536" ;;
         esac

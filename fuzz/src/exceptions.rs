@@ -39,7 +39,7 @@ use arbitrary::{Result as AResult, Unstructured};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::OnceLock;
-use wasic_abi::{FuncType as WFuncType, Trap, ValType as Ty};
+use wasic_abi::{FuncType as WFuncType, HeapType, RefType, Trap, ValType as Ty};
 use wasic_compiler::{CompileOptions, Features, OptLevel, TargetCpu};
 use wasic_runtime as wr;
 use wasmtime as wt;
@@ -182,6 +182,8 @@ fn plain_to_wasmtime(v: V, store: &mut wt::Store<()>) -> Result<wt::Val, String>
     })
 }
 
+/// A reference type by its hierarchy and nullability: values are compared by null-ness (and
+/// exnrefs deeply), whatever their exact type.
 fn ty_of_wasmtime(t: &wt::ValType) -> Option<Ty> {
     Some(match t {
         wt::ValType::I32 => Ty::I32,
@@ -189,19 +191,22 @@ fn ty_of_wasmtime(t: &wt::ValType) -> Option<Ty> {
         wt::ValType::F32 => Ty::F32,
         wt::ValType::F64 => Ty::F64,
         wt::ValType::V128 => Ty::V128,
-        wt::ValType::Ref(r) if r.is_nullable() => {
-            let h = r.heap_type();
-            if h.is_func() {
-                Ty::FUNCREF
-            } else if h.is_extern() {
-                Ty::EXTERNREF
-            } else if h.is_exn() {
-                Ty::EXNREF
+        wt::ValType::Ref(r) => {
+            let top = r.heap_type().top();
+            let heap = if top.is_func() {
+                HeapType::Func
+            } else if top.is_extern() {
+                HeapType::Extern
+            } else if top.is_exn() {
+                HeapType::Exn
             } else {
                 return None;
-            }
+            };
+            Ty::Ref(RefType {
+                nullable: r.is_nullable(),
+                heap,
+            })
         }
-        wt::ValType::Ref(_) => return None,
     })
 }
 
@@ -321,6 +326,8 @@ fn engine() -> &'static wt::Engine {
     ENGINE.get_or_init(|| {
         let mut c = wt::Config::new();
         c.wasm_exceptions(true)
+            .wasm_function_references(true)
+            .wasm_gc(true)
             .wasm_tail_call(true)
             .wasm_simd(true)
             .wasm_relaxed_simd(false)
@@ -336,7 +343,10 @@ fn engine() -> &'static wt::Engine {
 /// The wasm-smith configuration: the standard exception-handling proposal and tail calls on top
 /// of WebAssembly 2.0 (SIMD in a third of the cases), small bounded memories and tables,
 /// everything exported, no imports but (in half the cases) the tags of [`TAG_IMPORTS_WAT`].
-pub fn smith_config(u: &mut Unstructured<'_>) -> AResult<wasm_smith::Config> {
+/// With `typed` (target `typed_refs`), also GC, which brings typed function references
+/// (`(ref $t)`, `call_ref`, `br_on_null`, ...) and recursion groups; few types per module, so
+/// that most modules have only function types and wasic compiles them.
+pub fn smith_config(u: &mut Unstructured<'_>, typed: bool) -> AResult<wasm_smith::Config> {
     let mut c = wasm_smith::Config {
         exceptions_enabled: true,
         tail_call_enabled: true,
@@ -344,7 +354,7 @@ pub fn smith_config(u: &mut Unstructured<'_>) -> AResult<wasm_smith::Config> {
         relaxed_simd_enabled: false,
         threads_enabled: false,
         shared_everything_threads_enabled: false,
-        gc_enabled: false,
+        gc_enabled: typed,
         memory64_enabled: false,
         custom_page_sizes_enabled: false,
         wide_arithmetic_enabled: false,
@@ -373,6 +383,9 @@ pub fn smith_config(u: &mut Unstructured<'_>) -> AResult<wasm_smith::Config> {
         max_imports: 0,
         ..wasm_smith::Config::default()
     };
+    if typed {
+        c.max_types = u.int_in_range(1..=6)?;
+    }
     if u.ratio(1, 2)? {
         c.available_imports = Some(wat::parse_str(TAG_IMPORTS_WAT).expect("tag imports wat"));
         c.max_imports = 6;
@@ -413,13 +426,15 @@ pub struct Generated {
     pub opts: CompileOptions,
     /// The name the fuel global of `ensure_termination` is exported as, and its initial value.
     pub fuel: Option<(String, u32)>,
+    /// Generated with GC on (see [`smith_config`]).
+    pub typed: bool,
 }
 
 /// Builds a module from the front of the input; the rest drives the calls. The module is
 /// rewritten to export its tags (wasm-smith's `export_everything` leaves them out) and its fuel
 /// global.
-pub fn generate(u: &mut Unstructured<'_>) -> AResult<Generated> {
-    let config = smith_config(u)?;
+pub fn generate(u: &mut Unstructured<'_>, typed: bool) -> AResult<Generated> {
+    let config = smith_config(u, typed)?;
     let canonical_nans = config.canonicalize_nans;
     let mut module = wasm_smith::Module::new(config, u)?;
     // Fuel is shared by all calls; up to 20000 lets a throwing loop make several thousand
@@ -455,6 +470,7 @@ pub fn generate(u: &mut Unstructured<'_>) -> AResult<Generated> {
         canonical_nans,
         opts,
         fuel: fuel_name.map(|n| (n, fuel)),
+        typed,
     })
 }
 
@@ -563,6 +579,8 @@ pub struct Report {
     /// down (its collector reclaimed some).
     pub max_exceptions: usize,
     pub collected: bool,
+    /// wasic refused the module as unsupported (GC), which only `typed` runs allow.
+    pub unsupported: bool,
 }
 
 /// Most calls made on one module.
@@ -591,6 +609,7 @@ pub fn check(
     canonical_nans: bool,
     opts: &CompileOptions,
     fuel: Option<(&str, u32)>,
+    typed: bool,
     u: &mut Unstructured<'_>,
 ) -> Result<Report, String> {
     let nan_leaks = !canonical_nans;
@@ -608,8 +627,17 @@ pub fn check(
             return Ok(report);
         }
     };
-    let object = wasic_compiler::compile(wasm, opts)
-        .map_err(|e| format!("wasic does not compile a module wasmtime accepts: {e}"))?;
+    let object = match wasic_compiler::compile(wasm, opts) {
+        Ok(o) => o,
+        // With GC in wasm-smith's configuration (`typed`), a module with struct or array
+        // types or the `any` hierarchy is one wasic refuses as unsupported: no test case.
+        Err(e @ wasic_compiler::CompileError::Unsupported { .. }) if typed => {
+            log!("wasic does not support the module: {e}");
+            report.unsupported = true;
+            return Ok(report);
+        }
+        Err(e) => return Err(format!("wasic does not compile a module wasmtime accepts: {e}")),
+    };
     // SAFETY: `object` was just produced by `wasic_compiler::compile`.
     let cmodule = unsafe { wr::Module::from_object(&object) }
         .map_err(|e| format!("wasic does not load its own object: {e}"))?;
@@ -658,6 +686,12 @@ pub fn check(
                     log!("export {name}: unsupported type");
                     return Ok(report);
                 };
+                // No argument of a non-nullable reference type can be made up here: such a
+                // function is only called from the module's own code.
+                if params.iter().any(|t| matches!(t, Ty::Ref(r) if !r.nullable)) {
+                    log!("export {name}: takes a non-nullable reference, not called");
+                    continue;
+                }
                 Export::Func { name, params }
             }
             wt::ExternType::Memory(_) => Export::Memory(name),
@@ -1104,12 +1138,45 @@ static WITH_EXCEPTIONS: AtomicUsize = AtomicUsize::new(0);
 static WITH_COLLECTION: AtomicUsize = AtomicUsize::new(0);
 static UNJUDGED: AtomicUsize = AtomicUsize::new(0);
 
+static UNSUPPORTED: AtomicUsize = AtomicUsize::new(0);
+static WITH_TYPED_OPS: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether `wasm` has any of the typed function reference instructions (for the statistics).
+fn uses_typed_ops(wasm: &[u8]) -> bool {
+    use wasmparser::{Operator as O, Parser, Payload};
+    Parser::new(0).parse_all(wasm).any(|p| match p {
+        Ok(Payload::CodeSectionEntry(body)) => body.get_operators_reader().is_ok_and(|r| {
+            r.into_iter().any(|op| {
+                matches!(
+                    op,
+                    Ok(O::CallRef { .. }
+                        | O::ReturnCallRef { .. }
+                        | O::BrOnNull { .. }
+                        | O::BrOnNonNull { .. }
+                        | O::RefAsNonNull)
+                )
+            })
+        }),
+        _ => false,
+    })
+}
+
 /// The `exceptions` fuzz target.
 pub fn fuzz_one(data: &[u8]) {
+    run(data, false)
+}
+
+/// The `typed_refs` fuzz target: the same with GC on in wasm-smith (typed function references).
+pub fn fuzz_one_typed(data: &[u8]) {
+    run(data, true)
+}
+
+fn run(data: &[u8], typed: bool) {
+    let target = if typed { "typed_refs" } else { "exceptions" };
     let mut u = Unstructured::new(data);
-    let Ok(g) = generate(&mut u) else { return };
+    let Ok(g) = generate(&mut u, typed) else { return };
     let fuel = g.fuel.as_ref().map(|(n, f)| (n.as_str(), *f));
-    match check(&g.wasm, g.canonical_nans, &g.opts, fuel, &mut u) {
+    match check(&g.wasm, g.canonical_nans, &g.opts, fuel, typed, &mut u) {
         Ok(r) => {
             let runs = RUNS.fetch_add(1, Relaxed) + 1;
             if r.max_exceptions > 0 {
@@ -1118,19 +1185,27 @@ pub fn fuzz_one(data: &[u8]) {
             if r.collected {
                 WITH_COLLECTION.fetch_add(1, Relaxed);
             }
+            if r.unsupported {
+                UNSUPPORTED.fetch_add(1, Relaxed);
+            } else if typed && uses_typed_ops(&g.wasm) {
+                WITH_TYPED_OPS.fetch_add(1, Relaxed);
+            }
             if r.unjudged && UNJUDGED.fetch_add(1, Relaxed) < 5 {
                 // Why, for the first few (the last line of the log is the call that stopped it).
                 let last = r.log.lines().last().unwrap_or("");
                 let last: String = last.chars().take(400).collect();
-                eprintln!("exceptions: unjudged: {last}");
+                eprintln!("{target}: unjudged: {last}");
             }
             if runs.is_power_of_two() || runs.is_multiple_of(10_000) {
                 eprintln!(
-                    "exceptions stats: {runs} modules run, {} made exception objects, {} saw \
-                     wasic's collector reclaim some, {} stopped unjudged",
+                    "{target} stats: {runs} modules run, {} made exception objects, {} saw \
+                     wasic's collector reclaim some, {} stopped unjudged, {} unsupported by \
+                     wasic (GC), {} run with typed-reference instructions",
                     WITH_EXCEPTIONS.load(Relaxed),
                     WITH_COLLECTION.load(Relaxed),
-                    UNJUDGED.load(Relaxed)
+                    UNJUDGED.load(Relaxed),
+                    UNSUPPORTED.load(Relaxed),
+                    WITH_TYPED_OPS.load(Relaxed)
                 );
             }
         }

@@ -46,9 +46,9 @@ fn main() {
                 &mut u,
             ));
         }
-        "exceptions" => {
+        "exceptions" | "typed_refs" => {
             let mut u = Unstructured::new(&data);
-            let Ok(g) = exceptions::generate(&mut u) else {
+            let Ok(g) = exceptions::generate(&mut u, args[1] == "typed_refs") else {
                 println!("input makes no module");
                 return;
             };
@@ -67,6 +67,7 @@ fn main() {
                 g.canonical_nans,
                 &g.opts,
                 fuel,
+                g.typed,
                 &mut u,
             ));
         }
@@ -103,7 +104,7 @@ fn main() {
             let u = &mut Unstructured::new(&[]);
             if args[1] == "exwasm" {
                 let (wasm, _) = exceptions::export_tags(&wasm, None).expect("export tags");
-                report_exceptions(exceptions::check(&wasm, flag("strict"), &opts, None, u));
+                report_exceptions(exceptions::check(&wasm, flag("strict"), &opts, None, true, u));
             } else {
                 report(differential::check(&wasm, flag("strict"), &opts, u));
             }
