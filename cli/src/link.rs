@@ -195,13 +195,30 @@ impl Scratch {
         std::fs::write(dir.path().join("libwasic_rt.a"), lib)?;
         Ok(Scratch { dir })
     }
-    /// Writes the object holding the embedded directories' `image` (possibly empty), which
-    /// everything the CLI links carries; returns its path.
-    fn embedded(&self, image: &[u8], common: &CommonArgs) -> Result<PathBuf> {
+    /// Writes the object holding the embedded directories' `image` (possibly empty) and the
+    /// table of the WASI functions `meta` imports, which everything the CLI links carries;
+    /// returns its path. Only through that table do executables and libraries refer to WASI
+    /// functions, so they contain only those their module imports.
+    fn runtime_data(
+        &self,
+        image: &[u8],
+        meta: &ModuleMeta,
+        common: &CommonArgs,
+    ) -> Result<PathBuf> {
         let path = self.path("embedded.o");
+        let wasi: Vec<Option<String>> = meta
+            .imports
+            .iter()
+            .map(|i| match i.kind {
+                wasic_abi::meta::ImportKind::Func(_) => {
+                    wasic_runtime::wasi::symbol(&i.module, &i.name)
+                }
+                _ => None,
+            })
+            .collect();
         std::fs::write(
             &path,
-            wasic_compiler::embedded_dirs_object(image, &compile_options(common))?,
+            wasic_compiler::runtime_data_object(image, &wasi, &compile_options(common))?,
         )?;
         Ok(path)
     }
@@ -301,7 +318,7 @@ pub fn build_executable(
         &entry,
         wasic_compiler::entry_object(&cfg.encode(), &compile_options(common))?,
     )?;
-    let embedded = scratch.embedded(&exe.embedded, common)?;
+    let embedded = scratch.runtime_data(&exe.embedded, &meta, common)?;
     let partial = PartialOutput::new(output)?;
     let cc = linker_program(common);
     let mut cmd = Command::new(&cc);
@@ -353,7 +370,7 @@ pub fn build_library(
         None => None,
     };
     let scratch = Scratch::new(&object, common.debug)?;
-    let embedded = scratch.embedded(embedded, common)?;
+    let embedded = scratch.runtime_data(embedded, &meta, common)?;
     let partial = PartialOutput::new(output)?;
     match output.extension().and_then(|e| e.to_str()) {
         Some("a") => {

@@ -109,3 +109,62 @@ fn executables_carry_the_runtimes_debug_info_only_with_debug_and_no_symbols_with
         assert_run(&run_exe(exe, &[]), 7, "");
     }
 }
+
+#[test]
+fn an_executable_contains_only_the_wasi_functions_its_module_imports() {
+    let t = tempfile::tempdir().unwrap();
+    let module = |name: &str, imports: &str, body: &str| {
+        let wat = t.path().join(format!("{name}.wat"));
+        std::fs::write(
+            &wat,
+            format!(
+                r#"(module
+                     (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+                     {imports}
+                     (memory (export "memory") 1)
+                     (func (export "_start") {body} (call $exit (i32.const 7))))"#
+            ),
+        )
+        .unwrap();
+        build(&wat, t.path(), name, &["--debug"])
+    };
+    let exit_only = module("exit_only", "", "");
+    // `path_open` through `wasi_unstable` (its own static beside preview 1's).
+    let opens = module(
+        "opens",
+        r#"(import "wasi_unstable" "path_open"
+             (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))"#,
+        "(drop (call $open (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 0) \
+         (i32.const 0) (i64.const 0) (i64.const 0) (i32.const 0) (i32.const 0)))",
+    );
+    let nm = |exe: &std::path::Path| {
+        let out = Command::new("nm")
+            .arg("-C")
+            .arg(exe)
+            .output()
+            .expect("nm runs");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (a, b) = (nm(&exit_only), nm(&opens));
+    let has = |s: &str, f: &str| s.lines().any(|l| l.ends_with(f));
+    for f in [
+        "wasic_runtime::wasi::path::path_open",
+        "wasic_runtime::wasi::sandbox::open_beneath",
+        "wasic_runtime::wasi::poll::poll",
+        "wasic_runtime::wasi::fd::fd_readdir",
+    ] {
+        assert!(
+            !has(&a, f),
+            "{f} is linked into an executable that imports only proc_exit"
+        );
+    }
+    assert!(has(&a, "wasic_runtime::wasi::proc::proc_exit"));
+    assert!(has(&b, "wasic_runtime::wasi::path::path_open"));
+    assert!(has(&b, "wasic_wasi_u_path_open") && !has(&b, "wasic_wasi_p1_path_open"));
+    assert!(
+        std::fs::metadata(&exit_only).unwrap().len() < std::fs::metadata(&opens).unwrap().len()
+    );
+    for exe in [&exit_only, &opens] {
+        assert_run(&run_exe(exe, &[]), 7, "");
+    }
+}

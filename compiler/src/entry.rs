@@ -1,7 +1,7 @@
 //! The entry object of executables: defines the C `main`, which passes argc, argv and the
 //! build-time configuration (`wasic_exec_config`, bytes the CLI supplies) to the runtime's
 //! `wasic_main(argc, argv, config, config_len)`; and the object holding the image of the
-//! embedded directories ([`embedded_dirs_object`]), which executables and libraries link. Generated with Cranelift like everything else
+//! embedded directories and the WASI imports ([`runtime_data_object`]), which executables and libraries link. Generated with Cranelift like everything else
 //! wasic emits, so no machine code is written by hand and the runtime library needs no `main`
 //! of its own (libraries built with `--lib` link the same runtime without it).
 
@@ -74,11 +74,21 @@ pub fn entry_object(config: &[u8], opts: &CompileOptions) -> Result<Vec<u8>, Com
     module.finish().emit().map_err(err)
 }
 
-/// An object defining `wasic_embedded_dirs` (the image of the embedded directories,
-/// `wasic_abi::embed`, page-aligned read-only data the loader maps from the file, so nothing
-/// is read before the guest reads a file) and `wasic_embedded_dirs_len` (its length, a u64;
-/// 0 for none). Every executable and library links one: the runtime refers to both.
-pub fn embedded_dirs_object(image: &[u8], opts: &CompileOptions) -> Result<Vec<u8>, CompileError> {
+/// The object of what the runtime reads at link-time symbols, which every executable and
+/// library links:
+///
+/// - `wasic_embedded_dirs` (the image of the embedded directories, `wasic_abi::embed`,
+///   page-aligned read-only data the loader maps from the file, so nothing is read before the
+///   guest reads a file) and `wasic_embedded_dirs_len` (its length, a u64; 0 for none);
+/// - `wasic_wasi_imports`, one pointer per import of the module: to the runtime library's
+///   entry of the WASI function it is (the symbol `wasi_symbols` names,
+///   `wasic_runtime::wasi::symbol`), or null; and `wasic_wasi_imports_len` (a u64). Through
+///   it alone the executable refers to WASI functions, so the linker keeps only these.
+pub fn runtime_data_object(
+    image: &[u8],
+    wasi_symbols: &[Option<String>],
+    opts: &CompileOptions,
+) -> Result<Vec<u8>, CompileError> {
     let isa = isa::build_isa_with(opts, true)?;
     let builder = ObjectBuilder::new(
         isa,
@@ -112,5 +122,34 @@ pub fn embedded_dirs_object(image: &[u8], opts: &CompileOptions) -> Result<Vec<u
         d.set_align(align);
         module.define_data(id, &d).map_err(err)?;
     }
+    // The table, with a word even when empty (a symbol needs something to point at).
+    let table = module
+        .declare_data("wasic_wasi_imports", Linkage::Export, false, false)
+        .map_err(err)?;
+    let mut d = DataDescription::new();
+    d.define(vec![0u8; 8 * wasi_symbols.len().max(1)].into_boxed_slice());
+    d.set_align(8);
+    for (i, sym) in wasi_symbols.iter().enumerate() {
+        if let Some(sym) = sym {
+            let id = module
+                .declare_data(sym, Linkage::Import, false, false)
+                .map_err(err)?;
+            let gv = module.declare_data_in_data(id, &mut d);
+            d.write_data_addr((8 * i) as u32, gv, 0);
+        }
+    }
+    module.define_data(table, &d).map_err(err)?;
+    let len = module
+        .declare_data("wasic_wasi_imports_len", Linkage::Export, false, false)
+        .map_err(err)?;
+    let mut d = DataDescription::new();
+    d.define(
+        (wasi_symbols.len() as u64)
+            .to_le_bytes()
+            .to_vec()
+            .into_boxed_slice(),
+    );
+    d.set_align(8);
+    module.define_data(len, &d).map_err(err)?;
     module.finish().emit().map_err(err)
 }

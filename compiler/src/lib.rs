@@ -15,7 +15,7 @@ mod entry;
 mod error;
 mod inline;
 mod isa;
-pub use entry::{embedded_dirs_object, entry_object};
+pub use entry::{entry_object, runtime_data_object};
 pub use isa::required_cpu_features;
 mod module;
 mod names;

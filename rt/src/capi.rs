@@ -249,7 +249,7 @@ c_api! {
                 max_memory: cfg.max_memory,
                 ..StoreConfig::default()
             };
-            WasiInstance::new(&module()?, ctx, config)
+            WasiInstance::new_linked(&module()?, ctx, config, crate::wasi_imports())
         })();
         match r {
             Ok(i) => Box::into_raw(Box::new(i)),

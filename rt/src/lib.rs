@@ -14,6 +14,21 @@ unsafe extern "C" {
     /// `wasic_compiler::embedded_dirs_object` makes, linked beside the module.
     static wasic_embedded_dirs: u8;
     static wasic_embedded_dirs_len: u64;
+    /// The WASI function of each import of the module (null for anything else) and their
+    /// number: the same object's table (`wasic_runtime::exec::WasiImports`). Only Rust reads
+    /// the entries; the table holds their addresses, as the linker resolved them.
+    #[allow(improper_ctypes)]
+    static wasic_wasi_imports: Option<&'static wasic_runtime::wasi::WasiEntry>;
+    static wasic_wasi_imports_len: u64;
+}
+
+/// The WASI function of each import of the module, as linked.
+pub(crate) fn wasi_imports() -> wasic_runtime::exec::WasiImports<'static> {
+    // SAFETY: the CLI links the object defining both symbols into everything it builds:
+    // `wasic_wasi_imports_len` pointers, each null or the address of one of the runtime's
+    // `WasiEntry` statics (`Option<&T>` is a nullable pointer), in read-only data that lives as
+    // long as the process.
+    unsafe { std::slice::from_raw_parts(&wasic_wasi_imports, wasic_wasi_imports_len as usize) }
 }
 
 /// The embedded directories' image (empty for none), part of the executable or library.
@@ -50,6 +65,6 @@ pub unsafe extern "C" fn wasic_main(
         } else {
             std::slice::from_raw_parts(config, config_len as usize)
         };
-        wasic_runtime::exec::main(&wasic_module, config, embedded_dirs(), args)
+        wasic_runtime::exec::main(&wasic_module, config, embedded_dirs(), wasi_imports(), args)
     }
 }

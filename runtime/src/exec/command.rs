@@ -52,12 +52,17 @@ pub fn report_error(e: &Error) -> i32 {
 /// and the wasm stack, freeing every allocation: a twentieth of a hello world's start-up to
 /// exit). Nothing in it needs a destructor to run: WASI output is unbuffered and descriptors
 /// close with the process.
-fn run_command(module: &Arc<Module>, cfg: &ExecConfig, ctx: WasiCtx) -> i32 {
+fn run_command(
+    module: &Arc<Module>,
+    cfg: &ExecConfig,
+    ctx: WasiCtx,
+    wasi: super::WasiImports<'_>,
+) -> i32 {
     let deadline = cfg
         .timeout_ms
         .map(|ms| std::time::Instant::now() + std::time::Duration::from_millis(ms));
     with_timeout(cfg, || {
-        match WasiInstance::new_command(module, ctx, store_config(cfg), deadline) {
+        match WasiInstance::new_command(module, ctx, store_config(cfg), deadline, wasi) {
             Ok(mut instance) => {
                 let result = instance.start();
                 std::mem::forget(instance);
@@ -111,7 +116,8 @@ fn environment(keep: impl Fn(&[u8]) -> bool) -> Vec<(String, String)> {
 const COMMAND_WASM_STACK: usize = 6 << 20;
 
 /// The whole `main` of a built executable. `embedded` is the image of the directories
-/// embedded at build time (`wasic_abi::embed`; empty for none).
+/// embedded at build time (`wasic_abi::embed`; empty for none), `wasi` the WASI function of
+/// each import (the table linked into the executable: see [`super::WasiImports`]).
 ///
 /// # Safety
 /// `desc` must be the descriptor the compiler emitted into this executable.
@@ -119,6 +125,7 @@ pub unsafe fn main(
     desc: &'static wasic_abi::meta::ModuleDescriptor,
     config: &[u8],
     embedded: &'static [u8],
+    wasi: super::WasiImports<'static>,
     args: Vec<Vec<u8>>,
 ) -> i32 {
     // Like wasmtime (and unlike a C program), writing to a closed pipe gives the guest EPIPE.
@@ -164,7 +171,7 @@ pub unsafe fn main(
             return 1;
         }
     };
-    let status = run_command(&module, &cfg, ctx);
+    let status = run_command(&module, &cfg, ctx, wasi);
     // Like the instance, the module stays until the process ends (see `run_command`).
     std::mem::forget(module);
     status

@@ -2,7 +2,6 @@
 //! `wasic run --invoke` use it.
 
 use super::threads::{uses_threads, Program};
-use super::wasi_imports;
 use crate::error::Error;
 use crate::func::Func;
 use crate::instance::Instance;
@@ -50,9 +49,22 @@ impl WasiInstance {
         ctx: WasiCtx,
         config: StoreConfig,
     ) -> Result<WasiInstance, Error> {
+        let wasi = super::resolve_wasi(module.meta());
+        WasiInstance::new_linked(module, ctx, config, &wasi)
+    }
+
+    /// [`WasiInstance::new`] with the WASI functions `wasi` says (see
+    /// [`super::WasiImports`]): what executables and libraries do, with the table linked
+    /// into them, so that they contain no other WASI function.
+    pub fn new_linked(
+        module: &Arc<Module>,
+        ctx: WasiCtx,
+        config: StoreConfig,
+        wasi: super::WasiImports<'_>,
+    ) -> Result<WasiInstance, Error> {
         let mut store = Store::new(config);
         let ctx = Arc::new(ctx);
-        let imports = wasi_imports(&mut store, ctx.clone(), module.meta())?;
+        let imports = super::linking::imports(&mut store, &ctx, module.meta(), None, wasi)?;
         let instance = Instance::new(&mut store, module, &imports)?;
         Ok(WasiInstance::from_parts(store, ctx, instance))
     }
@@ -64,11 +76,12 @@ impl WasiInstance {
         ctx: WasiCtx,
         config: StoreConfig,
         deadline: Option<std::time::Instant>,
+        wasi: super::WasiImports<'_>,
     ) -> Result<WasiInstance, Error> {
         if !uses_threads(module.meta()) {
-            return WasiInstance::new(module, ctx, config);
+            return WasiInstance::new_linked(module, ctx, config, wasi);
         }
-        let program = Program::new(module, Arc::new(ctx), config.clone(), deadline)?;
+        let program = Program::new(module, Arc::new(ctx), config.clone(), deadline, wasi)?;
         let mut store = Store::new(config);
         let instance = program.instantiate(&mut store)?;
         Ok(WasiInstance::from_parts(

@@ -22,6 +22,23 @@ pub fn add_wasi_to_linker(linker: &mut Linker, store: &mut Store, ctx: Arc<WasiC
     }
 }
 
+/// Which WASI function each import of a module is, by import index (`None` for anything
+/// else): the table `wasic build` links into executables and libraries
+/// (`wasic_wasi_imports`, so that they contain only the WASI functions they import: see
+/// [`wasi::WasiEntry`]), or [`resolve_wasi`]'s.
+pub type WasiImports<'a> = &'a [Option<&'static wasi::WasiEntry>];
+
+/// The WASI function of each import of `meta` (see [`WasiImports`]), looked up by name.
+pub fn resolve_wasi(meta: &ModuleMeta) -> Vec<Option<&'static wasi::WasiEntry>> {
+    meta.imports
+        .iter()
+        .map(|i| match i.kind {
+            ImportKind::Func(_) => wasi::lookup_entry(&i.module, &i.name),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The imports of a module that imports only WASI functions, in import order, each backed by
 /// `ctx`: what instantiating a command or reactor needs, without a [`Linker`] in between
 /// (start-up time). An import WASI lacks is an unknown-import error, as from a linker; a
@@ -31,20 +48,22 @@ pub fn wasi_imports(
     ctx: Arc<WasiCtx>,
     meta: &ModuleMeta,
 ) -> Result<Vec<crate::Extern>, Error> {
-    imports(store, &ctx, meta, None)
+    imports(store, &ctx, meta, None, &resolve_wasi(meta))
 }
 
-/// [`wasi_imports`], and with `threads` also what a wasi-threads program's instances share:
-/// `thread-spawn` and the shared memory.
+/// [`wasi_imports`] with the WASI functions `wasi` says, and with `threads` also what a
+/// wasi-threads program's instances share: `thread-spawn` and the shared memory.
 pub(crate) fn imports(
     store: &mut Store,
     ctx: &Arc<WasiCtx>,
     meta: &ModuleMeta,
     threads: Option<&Arc<Program>>,
+    wasi: WasiImports<'_>,
 ) -> Result<Vec<crate::Extern>, Error> {
     meta.imports
         .iter()
-        .map(|i| {
+        .enumerate()
+        .map(|(k, i)| {
             let spawn = (i.module.as_str(), i.name.as_str()) == THREAD_SPAWN;
             let shared = matches!(&i.kind, ImportKind::Memory(m) if m.shared);
             match threads {
@@ -65,9 +84,12 @@ pub(crate) fn imports(
                 _ => {}
             }
             match i.kind {
-                ImportKind::Func(_) => {
-                    wasi::lookup(&i.module, &i.name).map(|f| host_func(store, ctx, f))
-                }
+                ImportKind::Func(_) => wasi
+                    .get(k)
+                    .copied()
+                    .flatten()
+                    .filter(|e| e.module == i.module && e.name == i.name)
+                    .map(|e| host_func(store, ctx, e.func())),
                 _ => None,
             }
             .ok_or_else(|| crate::linker::unknown_import(&i.module, &i.name))

@@ -47,7 +47,7 @@ pub use grants::{
     EnvGrants, GrantSetupError,
 };
 pub use instance::WasiInstance;
-pub use linking::{add_wasi_to_linker, wasi_imports};
+pub use linking::{add_wasi_to_linker, resolve_wasi, wasi_imports, WasiImports};
 pub use threads::{thread_spawn_type, thread_start_type, uses_threads, THREAD_SPAWN, THREAD_START};
 
 pub use wasic_abi::exec_config::{

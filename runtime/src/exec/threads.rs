@@ -86,6 +86,8 @@ pub(crate) struct Program {
     /// When `--timeout` runs out, for every thread.
     deadline: Option<Instant>,
     next_tid: AtomicU32,
+    /// The WASI function of each import (see [`super::WasiImports`]).
+    wasi: Vec<Option<&'static crate::wasi::WasiEntry>>,
 }
 
 impl Program {
@@ -95,6 +97,7 @@ impl Program {
         ctx: Arc<WasiCtx>,
         config: StoreConfig,
         deadline: Option<Instant>,
+        wasi: super::WasiImports<'_>,
     ) -> Result<Arc<Program>, Error> {
         let memory = match imported_shared_memory(module.meta()) {
             Some(ty) => Some(
@@ -110,6 +113,7 @@ impl Program {
             config,
             deadline,
             next_tid: AtomicU32::new(1),
+            wasi: wasi.to_vec(),
         }))
     }
 
@@ -171,7 +175,8 @@ impl Program {
 
     /// A new instance of the module in `store`, importing what the program shares.
     pub fn instantiate(self: &Arc<Program>, store: &mut Store) -> Result<Instance, Error> {
-        let imports = super::linking::imports(store, &self.ctx, self.module.meta(), Some(self))?;
+        let imports =
+            super::linking::imports(store, &self.ctx, self.module.meta(), Some(self), &self.wasi)?;
         Instance::new(store, &self.module, &imports)
     }
 }

@@ -97,121 +97,177 @@ pub(crate) fn done(
     Ok(())
 }
 
-/// How a function appears in `wasi_unstable`.
-#[derive(Clone, Copy)]
-enum Unstable {
-    /// Same behavior and layouts as preview 1.
-    Same,
-    /// Its own implementation (a layout or constant differs).
-    Own(WasiFn),
-    /// Not part of snapshot 0.
-    Absent,
+/// One WASI function of one module. Each is a static of its own (`wasic_wasi_p1_NAME` for
+/// preview 1, `wasic_wasi_u_NAME` for `wasi_unstable`: [`symbol`]), so that an executable
+/// links only the functions its module imports: `wasic build` emits the table of their
+/// addresses (`wasic_wasi_imports`, read by `wasic_main` and `wasic_instance_new`), and
+/// nothing else the executable runs refers to them, so the linker's `--gc-sections` drops the
+/// others with their code. [`functions`] and [`lookup`] (the embedding API, `wasic run`) see
+/// them all.
+#[derive(Debug)]
+pub struct WasiEntry {
+    pub module: &'static str,
+    pub name: &'static str,
+    /// Parameter types: `i` = i32, `I` = i64.
+    params: &'static str,
+    /// Whether it returns an errno (all but `proc_exit`).
+    errno: bool,
+    pub func: WasiFn,
 }
 
-/// One entry of [`TABLE`]: name, parameter types (`i` = i32, `I` = i64), whether it returns
-/// an errno, the preview 1 implementation, and its snapshot 0 form.
-type TableEntry = (&'static str, &'static str, bool, WasiFn, Unstable);
+impl WasiEntry {
+    /// The function with its wasm type.
+    pub fn func(&self) -> WasiFunc {
+        WasiFunc {
+            module: self.module,
+            name: self.name,
+            ty: FuncType {
+                params: self
+                    .params
+                    .chars()
+                    .map(|c| if c == 'I' { ValType::I64 } else { ValType::I32 })
+                    .collect(),
+                results: if self.errno {
+                    vec![ValType::I32]
+                } else {
+                    vec![]
+                },
+            },
+            func: self.func,
+        }
+    }
+}
 
-/// The one table of WASI functions.
+/// Defines the statics of [`WasiEntry`] and [`TABLE`] from one line per function: name,
+/// parameter types, whether it returns an errno, the preview 1 implementation, and its
+/// `wasi_unstable` form: `same`, `own(f)` (a layout or constant differs) or `absent`.
+macro_rules! wasi_functions {
+    ($( ($name:ident, $params:literal, $errno:literal, $func:path, $($unstable:tt)+) ),* $(,)?) => {
+        /// The statics, one module per function.
+        #[allow(non_snake_case)]
+        mod entries {
+            use super::*;
+            $(
+                pub mod $name {
+                    use super::*;
+                    #[unsafe(export_name = concat!("wasic_wasi_p1_", stringify!($name)))]
+                    pub static P1: WasiEntry = WasiEntry {
+                        module: PREVIEW1,
+                        name: stringify!($name),
+                        params: $params,
+                        errno: $errno,
+                        func: $func,
+                    };
+                    wasi_functions!(@unstable $name, $params, $errno, $func, $($unstable)+);
+                }
+            )*
+        }
+
+        /// Every function of both modules.
+        const TABLE: &[&WasiEntry] = &[
+            $( &entries::$name::P1, wasi_functions!(@unstable_ref $name, $($unstable)+), )*
+        ];
+    };
+    (@unstable $name:ident, $params:literal, $errno:literal, $func:path, same) => {
+        wasi_functions!(@u $name, $params, $errno, $func);
+    };
+    (@unstable $name:ident, $params:literal, $errno:literal, $func:path, own($own:path)) => {
+        wasi_functions!(@u $name, $params, $errno, $own);
+    };
+    (@unstable $name:ident, $params:literal, $errno:literal, $func:path, absent) => {};
+    (@u $name:ident, $params:literal, $errno:literal, $func:path) => {
+        #[unsafe(export_name = concat!("wasic_wasi_u_", stringify!($name)))]
+        pub static U: WasiEntry = WasiEntry {
+            module: UNSTABLE,
+            name: stringify!($name),
+            params: $params,
+            errno: $errno,
+            func: $func,
+        };
+    };
+    (@unstable_ref $name:ident, absent) => { &entries::$name::P1 };
+    (@unstable_ref $name:ident, $($other:tt)+) => { &entries::$name::U };
+}
+
 #[rustfmt::skip]
-const TABLE: &[TableEntry] = {
-    use Unstable::*;
-    &[
-        ("args_get", "ii", true, args::args_get, Same),
-        ("args_sizes_get", "ii", true, args::args_sizes_get, Same),
-        ("environ_get", "ii", true, args::environ_get, Same),
-        ("environ_sizes_get", "ii", true, args::environ_sizes_get, Same),
-        ("clock_res_get", "ii", true, clock::clock_res_get, Same),
-        ("clock_time_get", "iIi", true, clock::clock_time_get, Same),
-        ("fd_advise", "iIIi", true, fd::fd_advise, Same),
-        ("fd_allocate", "iII", true, fd::fd_allocate, Same),
-        ("fd_close", "i", true, fd::fd_close, Same),
-        ("fd_datasync", "i", true, fd::fd_datasync, Same),
-        ("fd_fdstat_get", "ii", true, fd::fd_fdstat_get, Own(fd::fd_fdstat_get_unstable)),
-        ("fd_fdstat_set_flags", "ii", true, fd::fd_fdstat_set_flags, Same),
-        ("fd_fdstat_set_rights", "iII", true, fd::fd_fdstat_set_rights, Same),
-        ("fd_filestat_get", "ii", true, fd::fd_filestat_get, Own(fd::fd_filestat_get_unstable)),
-        ("fd_filestat_set_size", "iI", true, fd::fd_filestat_set_size, Same),
-        ("fd_filestat_set_times", "iIIi", true, fd::fd_filestat_set_times, Same),
-        ("fd_pread", "iiiIi", true, fd::fd_pread, Same),
-        ("fd_prestat_get", "ii", true, fd::fd_prestat_get, Same),
-        ("fd_prestat_dir_name", "iii", true, fd::fd_prestat_dir_name, Same),
-        ("fd_pwrite", "iiiIi", true, fd::fd_pwrite, Same),
-        ("fd_read", "iiii", true, fd::fd_read, Same),
-        ("fd_readdir", "iiiIi", true, fd::fd_readdir, Same),
-        ("fd_renumber", "ii", true, fd::fd_renumber, Same),
-        ("fd_seek", "iIii", true, fd::fd_seek, Own(fd::fd_seek_unstable)),
-        ("fd_sync", "i", true, fd::fd_sync, Same),
-        ("fd_tell", "ii", true, fd::fd_tell, Same),
-        ("fd_write", "iiii", true, fd::fd_write, Same),
-        ("path_create_directory", "iii", true, path::path_create_directory, Same),
-        ("path_filestat_get", "iiiii", true, path::path_filestat_get, Own(path::path_filestat_get_unstable)),
-        ("path_filestat_set_times", "iiiiIIi", true, path::path_filestat_set_times, Same),
-        ("path_link", "iiiiiii", true, path::path_link, Same),
-        ("path_open", "iiiiiIIii", true, path::path_open, Same),
-        ("path_readlink", "iiiiii", true, path::path_readlink, Same),
-        ("path_remove_directory", "iii", true, path::path_remove_directory, Same),
-        ("path_rename", "iiiiii", true, path::path_rename, Same),
-        ("path_symlink", "iiiii", true, path::path_symlink, Same),
-        ("path_unlink_file", "iii", true, path::path_unlink_file, Same),
-        ("poll_oneoff", "iiii", true, poll::poll_oneoff, Own(poll::poll_oneoff_unstable)),
-        ("proc_exit", "i", false, proc::proc_exit, Same),
-        ("proc_raise", "i", true, proc::proc_raise, Same),
-        ("random_get", "ii", true, proc::random_get, Same),
-        ("sched_yield", "", true, proc::sched_yield, Same),
-        ("sock_accept", "iii", true, sock::sock_accept, Absent),
-        ("sock_recv", "iiiiii", true, sock::sock_recv, Same),
-        ("sock_send", "iiiii", true, sock::sock_send, Same),
-        ("sock_shutdown", "ii", true, sock::sock_shutdown, Same),
-    ]
-};
+wasi_functions! {
+    (args_get, "ii", true, args::args_get, same),
+    (args_sizes_get, "ii", true, args::args_sizes_get, same),
+    (environ_get, "ii", true, args::environ_get, same),
+    (environ_sizes_get, "ii", true, args::environ_sizes_get, same),
+    (clock_res_get, "ii", true, clock::clock_res_get, same),
+    (clock_time_get, "iIi", true, clock::clock_time_get, same),
+    (fd_advise, "iIIi", true, fd::fd_advise, same),
+    (fd_allocate, "iII", true, fd::fd_allocate, same),
+    (fd_close, "i", true, fd::fd_close, same),
+    (fd_datasync, "i", true, fd::fd_datasync, same),
+    (fd_fdstat_get, "ii", true, fd::fd_fdstat_get, own(fd::fd_fdstat_get_unstable)),
+    (fd_fdstat_set_flags, "ii", true, fd::fd_fdstat_set_flags, same),
+    (fd_fdstat_set_rights, "iII", true, fd::fd_fdstat_set_rights, same),
+    (fd_filestat_get, "ii", true, fd::fd_filestat_get, own(fd::fd_filestat_get_unstable)),
+    (fd_filestat_set_size, "iI", true, fd::fd_filestat_set_size, same),
+    (fd_filestat_set_times, "iIIi", true, fd::fd_filestat_set_times, same),
+    (fd_pread, "iiiIi", true, fd::fd_pread, same),
+    (fd_prestat_get, "ii", true, fd::fd_prestat_get, same),
+    (fd_prestat_dir_name, "iii", true, fd::fd_prestat_dir_name, same),
+    (fd_pwrite, "iiiIi", true, fd::fd_pwrite, same),
+    (fd_read, "iiii", true, fd::fd_read, same),
+    (fd_readdir, "iiiIi", true, fd::fd_readdir, same),
+    (fd_renumber, "ii", true, fd::fd_renumber, same),
+    (fd_seek, "iIii", true, fd::fd_seek, own(fd::fd_seek_unstable)),
+    (fd_sync, "i", true, fd::fd_sync, same),
+    (fd_tell, "ii", true, fd::fd_tell, same),
+    (fd_write, "iiii", true, fd::fd_write, same),
+    (path_create_directory, "iii", true, path::path_create_directory, same),
+    (path_filestat_get, "iiiii", true, path::path_filestat_get, own(path::path_filestat_get_unstable)),
+    (path_filestat_set_times, "iiiiIIi", true, path::path_filestat_set_times, same),
+    (path_link, "iiiiiii", true, path::path_link, same),
+    (path_open, "iiiiiIIii", true, path::path_open, same),
+    (path_readlink, "iiiiii", true, path::path_readlink, same),
+    (path_remove_directory, "iii", true, path::path_remove_directory, same),
+    (path_rename, "iiiiii", true, path::path_rename, same),
+    (path_symlink, "iiiii", true, path::path_symlink, same),
+    (path_unlink_file, "iii", true, path::path_unlink_file, same),
+    (poll_oneoff, "iiii", true, poll::poll_oneoff, own(poll::poll_oneoff_unstable)),
+    (proc_exit, "i", false, proc::proc_exit, same),
+    (proc_raise, "i", true, proc::proc_raise, same),
+    (random_get, "ii", true, proc::random_get, same),
+    (sched_yield, "", true, proc::sched_yield, same),
+    (sock_accept, "iii", true, sock::sock_accept, absent),
+    (sock_recv, "iiiiii", true, sock::sock_recv, same),
+    (sock_send, "iiiii", true, sock::sock_send, same),
+    (sock_shutdown, "ii", true, sock::sock_shutdown, same),
+}
 
 /// Every WASI function, for both `wasi_snapshot_preview1` and `wasi_unstable`.
 pub fn functions() -> Vec<WasiFunc> {
-    let mut out = Vec::with_capacity(2 * TABLE.len());
-    for entry in TABLE {
-        out.extend(
-            [PREVIEW1, UNSTABLE]
-                .into_iter()
-                .filter_map(|m| wasi_func(entry, m)),
-        );
+    let mut out: Vec<WasiFunc> = Vec::with_capacity(TABLE.len());
+    for e in TABLE {
+        // An absent `wasi_unstable` form repeats the preview 1 entry in `TABLE`.
+        if !out.iter().any(|f| f.module == e.module && f.name == e.name) {
+            out.push(e.func());
+        }
     }
     out
 }
 
-/// WASI function `name` of `module`, if there is one: what linking an executable's imports
-/// needs, without building the whole list (start-up time).
-pub fn lookup(module: &str, name: &str) -> Option<WasiFunc> {
-    let module = [PREVIEW1, UNSTABLE].into_iter().find(|m| *m == module)?;
-    let entry = TABLE.iter().find(|e| e.0 == name)?;
-    wasi_func(entry, module)
+/// The entry of WASI function `name` of `module`, if there is one.
+pub fn lookup_entry(module: &str, name: &str) -> Option<&'static WasiEntry> {
+    TABLE
+        .iter()
+        .copied()
+        .find(|e| e.module == module && e.name == name)
 }
 
-/// The function a table entry gives `module` (`None` where `wasi_unstable` lacks it).
-fn wasi_func(
-    &(name, params, errno, func, unstable): &TableEntry,
-    module: &'static str,
-) -> Option<WasiFunc> {
-    let func = if module == PREVIEW1 {
-        func
-    } else {
-        match unstable {
-            Unstable::Same => func,
-            Unstable::Own(f) => f,
-            Unstable::Absent => return None,
-        }
-    };
-    let ty = FuncType {
-        params: params
-            .chars()
-            .map(|c| if c == 'I' { ValType::I64 } else { ValType::I32 })
-            .collect(),
-        results: if errno { vec![ValType::I32] } else { vec![] },
-    };
-    Some(WasiFunc {
-        module,
-        name,
-        ty,
-        func,
-    })
+/// WASI function `name` of `module`, if there is one.
+pub fn lookup(module: &str, name: &str) -> Option<WasiFunc> {
+    lookup_entry(module, name).map(WasiEntry::func)
+}
+
+/// The symbol of WASI function `name` of `module` in the runtime library, if there is one:
+/// what `wasic build` puts in an executable's table of WASI imports.
+pub fn symbol(module: &str, name: &str) -> Option<String> {
+    let e = lookup_entry(module, name)?;
+    let prefix = if e.module == PREVIEW1 { "p1" } else { "u" };
+    Some(format!("wasic_wasi_{prefix}_{name}"))
 }
