@@ -262,19 +262,20 @@ impl ExceptionHeap {
 struct Marker<'a> {
     objects: &'a [Box<[ValRaw]>],
     /// (start, end, index) of every object, sorted by address.
-    ranges: Vec<(usize, usize, usize)>,
+    ranges: Vec<(usize, usize, u32)>,
     live: Vec<bool>,
     work: Vec<usize>,
 }
 
 impl<'a> Marker<'a> {
     fn new(objects: &'a [Box<[ValRaw]>]) -> Self {
-        let mut ranges: Vec<(usize, usize, usize)> = objects
+        // u32 indices: the element type of the module's code ranges, whose sort this shares.
+        let mut ranges: Vec<(usize, usize, u32)> = objects
             .iter()
             .enumerate()
             .map(|(i, o)| {
                 let start = o.as_ptr() as usize;
-                (start, start + o.len() * size_of::<ValRaw>(), i)
+                (start, start + o.len() * size_of::<ValRaw>(), i as u32)
             })
             .collect();
         ranges.sort_unstable();
@@ -305,6 +306,7 @@ impl<'a> Marker<'a> {
                 continue;
             }
             let (_, end, i) = self.ranges[k - 1];
+            let i = i as usize;
             if w < end && !self.live[i] {
                 self.live[i] = true;
                 self.work.push(i);

@@ -40,7 +40,9 @@ pub struct CodeInfo {
     /// (start address, length, defined function index), sorted by start.
     funcs: Vec<(usize, usize, u32)>,
     /// (start address, length) of the array trampolines and host adapters, sorted by start.
-    stubs: Vec<(usize, usize)>,
+    /// (address, size, `u32::MAX`): the same element type as `funcs`, so that one sort serves
+    /// both (and the exception collector's ranges): each sort instance is kilobytes of code.
+    stubs: Vec<(usize, usize, u32)>,
     pub meta: Arc<ModuleMeta>,
     /// `meta.lines`, decoded when a backtrace first needs them.
     lines: std::sync::OnceLock<Option<meta::SourceLines>>,
@@ -117,7 +119,7 @@ pub fn in_compiled_code(pc: usize) -> bool {
         return false;
     };
     pc >= *start
-        && (covers(&code.stubs, pc, |&(s, len)| (s, len))
+        && (covers(&code.stubs, pc, |&(s, len, _)| (s, len))
             || covers(&code.funcs, pc, |&(s, len, _)| (s, len)))
 }
 
@@ -437,15 +439,15 @@ impl Module {
             }
         }
         funcs.sort_unstable();
-        let mut stubs: Vec<(usize, usize)> = tramps
+        let mut stubs: Vec<(usize, usize, u32)> = tramps
             .iter()
             .zip(&meta.trampoline_sizes)
             .chain(adapters.iter().zip(&meta.adapter_sizes))
-            .map(|(a, s)| (*a as usize, *s as usize))
+            .map(|(a, s)| (*a as usize, *s as usize, u32::MAX))
             .collect();
         stubs.sort_unstable();
         if let Some(b) = &bounds {
-            if stubs.iter().any(|(a, s)| {
+            if stubs.iter().any(|(a, s, _)| {
                 a.checked_add(*s)
                     .is_none_or(|end| *a < b.text.start || end > b.text.end)
             }) {
@@ -453,10 +455,7 @@ impl Module {
             }
         }
         // The registry's range covers all compiled code (see `in_compiled_code`).
-        let pieces = funcs
-            .iter()
-            .map(|(a, s, _)| (*a, *s))
-            .chain(stubs.iter().copied());
+        let pieces = funcs.iter().chain(&stubs).map(|(a, s, _)| (*a, *s));
         let mut range = (usize::MAX, 0);
         for (a, s) in pieces.filter(|(_, s)| *s > 0) {
             let end = a

@@ -117,7 +117,15 @@ fn collect_grants(
             grant_var(n).map(|(kind, suffix)| (kind, suffix, n.as_str(), v.as_str()))
         })
         .collect();
-    vars.sort_by(|a, b| grant_order(a.1).cmp(&grant_order(b.1)));
+    // A stable insertion sort: a handful of variables, and the standard library's stable
+    // sort is 12 KB of code in every executable.
+    for i in 1..vars.len() {
+        let mut j = i;
+        while j > 0 && grant_order(vars[j - 1].1) > grant_order(vars[j].1) {
+            vars.swap(j - 1, j);
+            j -= 1;
+        }
+    }
     for (kind, _, name, value) in vars {
         let var = |source| GrantSetupError::Variable {
             var: name.to_string(),
