@@ -1009,11 +1009,20 @@ fn call_both(
 /// the pool. Exnref payload values are null or pool members.
 fn host_exception(s: &mut Sides, i: usize, u: &mut Unstructured<'_>) -> Result<(), String> {
     let ty = s.ctags[i].ty();
-    let args: Vec<Arg> = ty
-        .params
-        .iter()
-        .map(|t| arb_arg(u, *t, s.pool.len()))
-        .collect();
+    let mut args = Vec::with_capacity(ty.params.len());
+    for t in &ty.params {
+        args.push(match *t {
+            // No value of a non-nullable reference type can be made up here.
+            Ty::Ref(r) if !r.nullable => return Ok(()),
+            // Of a nullable reference type below its hierarchy's top, only null.
+            Ty::Ref(r) if r != r.top() => match r.heap.top() {
+                HeapType::Exn => Arg::Exn(None),
+                HeapType::Extern => Arg::Plain(V::ExternRef(None)),
+                _ => Arg::Plain(V::FuncRef { null: true }),
+            },
+            t => arb_arg(u, t, s.pool.len()),
+        });
+    }
     let cargs: Vec<wr::Val> = args
         .iter()
         .map(|a| match *a {
