@@ -130,9 +130,9 @@ pub fn rewrite(wasm: &[u8], state: &InstanceState, removed: &[&str]) -> Result<V
     let mut out = enc::Module::new();
     let mut memories: Vec<wasmparser::MemoryType> = Vec::new();
     let mut globals: Vec<wasmparser::GlobalType> = Vec::new();
-    // Which tables are 64-bit (their segments' offsets are i64); all are defined here, as
-    // imported ones are refused before.
-    let mut tables64: Vec<bool> = Vec::new();
+    // Whether each table is 64-bit (its segments' offsets are i64) and its element type (that
+    // of its segments); all are defined here, as imported ones are refused before.
+    let mut tables: Vec<(bool, enc::RefType)> = Vec::new();
     let mut had_data = false;
     let mut had_elems = false;
     let tables_used = state.tables.iter().any(|t| t.iter().any(|e| *e != 0));
@@ -154,7 +154,7 @@ pub fn rewrite(wasm: &[u8], state: &InstanceState, removed: &[&str]) -> Result<V
         if after_elems && !had_elems {
             had_elems = true;
             if tables_used {
-                out.section(&element_section(None, state, &tables64, &mut re)?);
+                out.section(&element_section(None, state, &tables, &mut re)?);
             }
         }
         match &payload {
@@ -177,8 +177,8 @@ pub fn rewrite(wasm: &[u8], state: &InstanceState, removed: &[&str]) -> Result<V
                 let mut s = enc::TableSection::new();
                 for (i, t) in r.clone().into_iter().enumerate() {
                     let t = t?;
-                    tables64.push(t.ty.table64);
                     let mut ty = re.table_type(t.ty).map_err(|e| anyhow!("{e:?}"))?;
+                    tables.push((t.ty.table64, ty.element_type));
                     ty.minimum = state.tables.get(i).map_or(ty.minimum, |e| e.len() as u64);
                     // Its entries, initial ones included, come from the snapshot's segments.
                     s.table(ty);
@@ -187,7 +187,7 @@ pub fn rewrite(wasm: &[u8], state: &InstanceState, removed: &[&str]) -> Result<V
             }
             Payload::ElementSection(r) => {
                 had_elems = true;
-                out.section(&element_section(Some(r), state, &tables64, &mut re)?);
+                out.section(&element_section(Some(r), state, &tables, &mut re)?);
             }
             Payload::GlobalSection(r) => {
                 let mut s = enc::GlobalSection::new();
@@ -258,7 +258,7 @@ pub fn rewrite(wasm: &[u8], state: &InstanceState, removed: &[&str]) -> Result<V
         }
     }
     if !had_elems && tables_used {
-        out.section(&element_section(None, state, &tables64, &mut re)?);
+        out.section(&element_section(None, state, &tables, &mut re)?);
     }
     // A module without a data section gets one at the end (custom sections may precede it).
     if !had_data && state.memories.iter().any(|m| m.iter().any(|b| *b != 0)) {
@@ -278,7 +278,7 @@ pub fn rewrite(wasm: &[u8], state: &InstanceState, removed: &[&str]) -> Result<V
 fn element_section(
     original: Option<&wasmparser::ElementSectionReader<'_>>,
     state: &InstanceState,
-    tables64: &[bool],
+    tables: &[(bool, wasm_encoder::RefType)],
     re: &mut RoundtripReencoder,
 ) -> Result<wasm_encoder::ElementSection> {
     use std::borrow::Cow;
@@ -331,16 +331,23 @@ fn element_section(
                 funcs.push(*f);
                 i += 1;
             }
-            let offset = if tables64.get(t).copied().unwrap_or(false) {
+            let (table64, elem) = tables
+                .get(t)
+                .copied()
+                .unwrap_or((false, wasm_encoder::RefType::FUNCREF));
+            let offset = if table64 {
                 wasm_encoder::ConstExpr::i64_const(start as i64)
             } else {
                 wasm_encoder::ConstExpr::i32_const(start as i32)
             };
-            s.active(
-                Some(t as u32),
-                &offset,
-                Elements::Functions(Cow::Owned(funcs)),
-            );
+            // A table of typed function references takes a segment of its own type.
+            let items = if elem == wasm_encoder::RefType::FUNCREF {
+                Elements::Functions(Cow::Owned(funcs))
+            } else {
+                let exprs = funcs.into_iter().map(wasm_encoder::ConstExpr::ref_func);
+                Elements::Expressions(elem, Cow::Owned(exprs.collect()))
+            };
+            s.active(Some(t as u32), &offset, items);
         }
     }
     Ok(s)

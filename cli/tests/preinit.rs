@@ -122,6 +122,25 @@ fn a_64_bit_table_the_initialiser_filled_is_kept_with_i64_segment_offsets() {
 }
 
 #[test]
+fn a_table_of_typed_function_references_the_initialiser_filled_is_kept() {
+    let t = tempfile::tempdir().unwrap();
+    // The snapshot's segment must be of the table's own type, `(ref null $t)`, not funcref.
+    let wat = r#"(module
+        (type $t (func (result i32)))
+        (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+        (memory (export "memory") 1)
+        (table $tab 2 (ref null $t))
+        (func $seven (type $t) (i32.const 7))
+        (elem declare func $seven)
+        (func (export "init") (table.set $tab (i32.const 1) (ref.func $seven)))
+        (func (export "_start")
+            (call $exit (call_ref $t (ref.as_non_null (table.get $tab (i32.const 1)))))))"#;
+    let out = build_wat(t.path(), wat, &["--preinit", "--init-func", "init"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert_run(&run_exe(&t.path().join("m"), &[]), 7, "");
+}
+
+#[test]
 fn what_cannot_be_snapshotted_is_refused_at_build_time_with_what_it_is() {
     let cases = [
         (
