@@ -683,19 +683,8 @@ pub fn check(
             return Ok(report);
         }
     };
-    let object = match wasic_compiler::compile(wasm, opts) {
-        Ok(o) => o,
-        // A documented limitation, not a bug.
-        Err(e) if e.to_string().contains("64-bit tables") => {
-            log!("wasic: {e}");
-            return Ok(report);
-        }
-        Err(e) => {
-            return Err(format!(
-                "wasic does not compile a module wasmi accepts: {e}"
-            ))
-        }
-    };
+    let object = wasic_compiler::compile(wasm, opts)
+        .map_err(|e| format!("wasic does not compile a module wasmi accepts: {e}"))?;
     // SAFETY: `object` was just produced by `wasic_compiler::compile`.
     let cmodule = unsafe { wr::Module::from_object(&object) }
         .map_err(|e| format!("wasic does not load its own object: {e}"))?;
