@@ -73,6 +73,14 @@ fn main() {
             cmd.env_remove(k);
         }
     }
+    // Frame pointers instead of unwind tables: nothing unwinds the runtime's frames (panics
+    // abort, traps return through the entry trampoline, std's backtrace is not built), and
+    // `gdb` and `perf record -g` walk frame pointers. Set after the loop above removed the
+    // outer build's RUSTFLAGS; with `--target`, they reach only the library and its std.
+    cmd.env(
+        "RUSTFLAGS",
+        "-C force-frame-pointers=yes -C force-unwind-tables=no",
+    );
     // Whatever the outer build's standard input is must not reach the nested cargo either.
     cmd.stdin(std::process::Stdio::null());
     let status = cmd
