@@ -28,10 +28,10 @@ fn main() {
             root.join(dir).join("Cargo.toml").display()
         );
     }
-    println!(
-        "cargo:rerun-if-changed={}",
-        root.join("Cargo.lock").display()
-    );
+    // The workspace manifest holds the `rt` profile; the lock file the dependencies.
+    for file in ["Cargo.toml", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", root.join(file).display());
+    }
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let target_dir = out.join("rt-target");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
