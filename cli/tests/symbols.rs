@@ -10,6 +10,16 @@ use common::*;
 use object::{Object, ObjectSection};
 use std::process::Command;
 
+/// What `nm -C` lists of an executable's symbols.
+fn nm(exe: &std::path::Path) -> String {
+    let out = Command::new("nm")
+        .arg("-C")
+        .arg(exe)
+        .output()
+        .expect("nm runs");
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// The names of the executable's sections, and whether it has a symbol table.
 fn sections(exe: &std::path::Path) -> (Vec<String>, bool) {
     let bytes = std::fs::read(exe).unwrap();
@@ -82,14 +92,6 @@ fn executables_carry_the_runtimes_debug_info_only_with_debug_and_no_symbols_with
     // By default the runtime's own functions have no symbols (the guest's keep theirs), and
     // even the `--debug` build has no DWARF symbolizer of Rust's standard library in it
     // (cli/build.rs rebuilds std without its `backtrace` feature).
-    let nm = |exe: &std::path::Path| {
-        let out = Command::new("nm")
-            .arg("-C")
-            .arg(exe)
-            .output()
-            .expect("nm runs");
-        String::from_utf8(out.stdout).unwrap()
-    };
     let default_nm = nm(&default);
     let runtime_locals: Vec<&str> = default_nm
         .lines()
@@ -137,14 +139,6 @@ fn an_executable_contains_only_the_wasi_functions_its_module_imports() {
         "(drop (call $open (i32.const 3) (i32.const 0) (i32.const 0) (i32.const 0) \
          (i32.const 0) (i64.const 0) (i64.const 0) (i32.const 0) (i32.const 0)))",
     );
-    let nm = |exe: &std::path::Path| {
-        let out = Command::new("nm")
-            .arg("-C")
-            .arg(exe)
-            .output()
-            .expect("nm runs");
-        String::from_utf8(out.stdout).unwrap()
-    };
     let (a, b) = (nm(&exit_only), nm(&opens));
     let has = |s: &str, f: &str| s.lines().any(|l| l.ends_with(f));
     for f in [
