@@ -133,6 +133,21 @@ impl FuncTranslator<'_, '_> {
         self.b.ins().jump(block, &args);
     }
 
+    /// Branches to relative depth `depth` with the top operands when `cond` is non-zero (when
+    /// zero, if not `when_nonzero`), and continues in a new block otherwise.
+    fn branch_if(&mut self, cond: Value, when_nonzero: bool, depth: u32) {
+        let (target, n) = self.branch_target(depth);
+        let args = block_args(self.peekn(n));
+        let fallthrough = self.b.create_block();
+        if when_nonzero {
+            self.b.ins().brif(cond, target, &args, fallthrough, &[]);
+        } else {
+            self.b.ins().brif(cond, fallthrough, &[], target, &args);
+        }
+        self.b.switch_to_block(fallthrough);
+        self.b.seal_block(fallthrough);
+    }
+
     /// Branch target of relative depth `depth`: the block and how many operands it takes.
     /// Marks the frame's continuation reachable.
     pub(super) fn branch_target(&mut self, depth: u32) -> (Block, usize) {
@@ -280,33 +295,18 @@ impl FuncTranslator<'_, '_> {
             }
             Operator::BrIf { relative_depth } => {
                 let cond = self.pop();
-                let (target, n) = self.branch_target(*relative_depth);
-                let args = block_args(self.peekn(n));
-                let fallthrough = self.b.create_block();
-                self.b.ins().brif(cond, target, &args, fallthrough, &[]);
-                self.b.switch_to_block(fallthrough);
-                self.b.seal_block(fallthrough);
+                self.branch_if(cond, true, *relative_depth);
             }
             // The reference stays on the stack where the branch is not taken (br_on_null) or
             // is its last argument (br_on_non_null).
             Operator::BrOnNull { relative_depth } => {
                 let r = self.pop();
-                let (target, n) = self.branch_target(*relative_depth);
-                let args = block_args(self.peekn(n));
-                let fallthrough = self.b.create_block();
-                self.b.ins().brif(r, fallthrough, &[], target, &args);
-                self.b.switch_to_block(fallthrough);
-                self.b.seal_block(fallthrough);
+                self.branch_if(r, false, *relative_depth);
                 self.push(r);
             }
             Operator::BrOnNonNull { relative_depth } => {
                 let r = *self.stack.last().expect("validated");
-                let (target, n) = self.branch_target(*relative_depth);
-                let args = block_args(self.peekn(n));
-                let fallthrough = self.b.create_block();
-                self.b.ins().brif(r, target, &args, fallthrough, &[]);
-                self.b.switch_to_block(fallthrough);
-                self.b.seal_block(fallthrough);
+                self.branch_if(r, true, *relative_depth);
                 self.pop();
             }
             Operator::BrTable { targets } => {
