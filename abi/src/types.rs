@@ -222,12 +222,14 @@ impl std::fmt::Display for FuncType {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        write!(
-            f,
-            "(func (param {}) (result {}))",
-            list(&self.params),
-            list(&self.results)
-        )
+        f.write_str("(func")?;
+        if !self.params.is_empty() {
+            write!(f, " (param {})", list(&self.params))?;
+        }
+        if !self.results.is_empty() {
+            write!(f, " (result {})", list(&self.results))?;
+        }
+        f.write_str(")")
     }
 }
 

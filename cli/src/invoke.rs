@@ -47,6 +47,8 @@ fn parse_arg(s: &str, ty: ValType) -> Option<Val> {
         ValType::I64 => Val::I64(parse_i64(s)?),
         ValType::F32 => Val::F32(s.parse::<f32>().ok()?.to_bits()),
         ValType::F64 => Val::F64(s.parse::<f64>().ok()?.to_bits()),
+        // A reference argument can only be null (`null`), where the type allows it.
+        ValType::Ref(r) if r.nullable && s == "null" => wasic_runtime::instance::null_ref(r),
         _ => return None,
     })
 }

@@ -206,6 +206,42 @@ fn invoke_calls_a_reactor_export_after_initialize() {
 }
 
 #[test]
+fn invoke_takes_null_for_a_nullable_reference_argument_and_prints_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = dir.path().join("refs.wat");
+    std::fs::write(
+        &w,
+        r#"(module
+            (type $t (func (result i32)))
+            (func $f (type $t) (i32.const 42))
+            (elem declare func $f)
+            (func (export "get") (result (ref $t)) (ref.func $f))
+            (func (export "call") (param (ref null $t)) (result i32) (call_ref $t (local.get 0)))
+            (func (export "strict") (param (ref $t)) (result i32) (call_ref $t (local.get 0)))
+            (func (export "_start")))"#,
+    )
+    .unwrap();
+    assert_eq!(
+        ok(wasic().args(["run", "--invoke", "get"]).arg(&w)),
+        "<funcref>\n"
+    );
+    // `null` reaches call_ref, which traps; a non-nullable parameter refuses it up front.
+    let out = run(wasic()
+        .args(["run", "--invoke", "call"])
+        .arg(&w)
+        .arg("null"));
+    assert_eq!(out.status.code(), Some(134));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("null function reference"));
+    let out = run(wasic()
+        .args(["run", "--invoke", "strict"])
+        .arg(&w)
+        .arg("null"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("is not a valid (ref 0)"), "{err}");
+}
+
+#[test]
 fn invoke_calls_an_export_of_a_command() {
     let dir = tempfile::tempdir().unwrap();
     let w = wasm(dir.path(), "command", false);
