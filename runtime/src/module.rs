@@ -209,6 +209,59 @@ unsafe fn descriptor_array<'a, T>(
 /// Checks that every index the metadata holds is in range, so that instantiating cannot index
 /// out of bounds (the checks compiled code relies on are the compiler's, see
 /// [`Module::from_object`]).
+/// Concrete reference types name a type of the module, and in a type only an earlier one or
+/// one of its own recursion group (what `types::canonical_ids` relies on); the groups cover
+/// the types.
+fn validate_type_references(meta: &ModuleMeta) -> Result<(), ModuleError> {
+    use wasic_abi::{HeapType, ValType};
+    let types = meta.types.len();
+    let concrete = |t: &ValType| match t {
+        ValType::Ref(r) => match r.heap {
+            HeapType::Concrete(i) => Some(i as usize),
+            _ => None,
+        },
+        _ => None,
+    };
+    let in_range = |t: &ValType, what: &dyn Fn() -> String| match concrete(t) {
+        Some(i) if i >= types => Err(corrupt(format!("{} refers to type {i} of {types}", what()))),
+        _ => Ok(()),
+    };
+    let grouped: u64 = meta.rec_groups.iter().map(|&n| u64::from(n)).sum();
+    if grouped > types as u64 || meta.rec_groups.contains(&0) {
+        return Err(corrupt("recursion groups do not match the types"));
+    }
+    let mut group_end = 0;
+    let mut sizes = meta.rec_groups.iter();
+    for (i, t) in meta.types.iter().enumerate() {
+        if i == group_end {
+            group_end += sizes.next().map_or(1, |&n| n as usize);
+        }
+        for v in t.params.iter().chain(&t.results) {
+            if concrete(v).is_some_and(|j| j >= group_end) {
+                return Err(corrupt(format!("type {i} refers to a later type")));
+            }
+        }
+    }
+    for (i, g) in meta.globals.iter().enumerate() {
+        in_range(&g.ty.ty, &|| format!("global {i}"))?;
+    }
+    for (i, t) in meta.tables.iter().enumerate() {
+        in_range(&ValType::Ref(t.ty.elem), &|| format!("table {i}"))?;
+    }
+    for imp in &meta.imports {
+        let t = match &imp.kind {
+            ImportKind::Global(g) => g.ty,
+            ImportKind::Table(t) => ValType::Ref(t.elem),
+            _ => continue,
+        };
+        in_range(&t, &|| format!("import `{}`.`{}`", imp.module, imp.name))?;
+    }
+    for (i, seg) in meta.elements.iter().enumerate() {
+        in_range(&ValType::Ref(seg.ty), &|| format!("element segment {i}"))?;
+    }
+    Ok(())
+}
+
 fn validate(meta: &ModuleMeta, data_len: u64) -> Result<(), ModuleError> {
     let types = meta.types.len();
     let ty = |t: u32, what: &dyn Fn() -> String| {
@@ -276,6 +329,7 @@ fn validate(meta: &ModuleMeta, data_len: u64) -> Result<(), ModuleError> {
     for (i, t) in meta.funcs.iter().enumerate() {
         ty(*t, &|| format!("function {i}"))?;
     }
+    validate_type_references(meta)?;
     for imp in &meta.imports {
         if let ImportKind::Func(t) | ImportKind::Tag(t) = imp.kind {
             ty(t, &|| format!("import `{}`.`{}`", imp.module, imp.name))?;
@@ -613,6 +667,50 @@ mod tests {
     #[test]
     fn consistent_metadata_validates() {
         validate(&meta(), 8).unwrap();
+    }
+
+    #[test]
+    fn concrete_type_references_in_metadata_must_name_an_earlier_type_or_one_of_the_group() {
+        let typed = |i| {
+            ValType::Ref(RefType {
+                nullable: true,
+                heap: wasic_abi::HeapType::Concrete(i),
+            })
+        };
+        let with_types = |types: Vec<FuncType>, groups: Vec<u32>| {
+            let mut m = meta();
+            for t in types {
+                m.types.push(t);
+                m.trampoline_sizes.push(8);
+                m.adapter_sizes.push(8);
+            }
+            m.rec_groups = groups;
+            m
+        };
+        let refers = |i| FuncType {
+            params: vec![typed(i)],
+            results: vec![],
+        };
+        // Type 1 names itself, type 2 names type 1: fine.
+        validate(&with_types(vec![refers(1), refers(1)], vec![]), 8).unwrap();
+        // Type 1 names type 2, which comes later: fine only in one group with it.
+        let m = with_types(vec![refers(2), refers(1)], vec![]);
+        assert!(error_of(&m).contains("type 1 refers to a later type"));
+        validate(&with_types(vec![refers(2), refers(1)], vec![1, 2]), 8).unwrap();
+        // Out of range, and groups that do not fit the types.
+        let m = with_types(vec![refers(9)], vec![]);
+        assert!(error_of(&m).contains("refers to a later type"));
+        let m = with_types(vec![], vec![1, 1]);
+        assert!(error_of(&m).contains("recursion groups"));
+        let mut m = meta();
+        m.globals.push(wasic_abi::meta::GlobalDecl {
+            ty: wasic_abi::GlobalType {
+                ty: typed(5),
+                mutable: false,
+            },
+            init: ConstExpr(vec![]),
+        });
+        assert!(error_of(&m).contains("global 0 refers to type 5 of 1"));
     }
 
     #[test]
