@@ -44,6 +44,13 @@ fn ok(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Writes `text` to `dir/NAME.wat` and returns its path.
+fn wat_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let w = dir.join(format!("{name}.wat"));
+    std::fs::write(&w, text).unwrap();
+    w
+}
+
 /// Compiles a C file of tests/library to wasm32-wasi; `reactor` selects the exec model.
 fn wasm(dir: &Path, name: &str, reactor: bool) -> PathBuf {
     let out = dir.join(format!("{name}.wasm"));
@@ -208,9 +215,9 @@ fn invoke_calls_a_reactor_export_after_initialize() {
 #[test]
 fn invoke_takes_null_for_a_nullable_reference_argument_and_prints_references() {
     let dir = tempfile::tempdir().unwrap();
-    let w = dir.path().join("refs.wat");
-    std::fs::write(
-        &w,
+    let w = wat_file(
+        dir.path(),
+        "refs",
         r#"(module
             (type $t (func (result i32)))
             (func $f (type $t) (i32.const 42))
@@ -219,8 +226,7 @@ fn invoke_takes_null_for_a_nullable_reference_argument_and_prints_references() {
             (func (export "call") (param (ref null $t)) (result i32) (call_ref $t (local.get 0)))
             (func (export "strict") (param (ref $t)) (result i32) (call_ref $t (local.get 0)))
             (func (export "_start")))"#,
-    )
-    .unwrap();
+    );
     assert_eq!(
         ok(wasic().args(["run", "--invoke", "get"]).arg(&w)),
         "<funcref>\n"
@@ -337,14 +343,13 @@ fn invoke_grants_exactly_its_flags_whatever_wasic_variables_it_inherits() {
 #[test]
 fn invoke_applies_the_limits_given_on_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let w = dir.path().join("limits.wat");
-    std::fs::write(
-        &w,
+    let w = wat_file(
+        dir.path(),
+        "limits",
         r#"(module (memory 1)
              (func (export "spin") (loop (br 0)))
              (func (export "grow") (result i32) (memory.grow (i32.const 10))))"#,
-    )
-    .unwrap();
+    );
     // Without the timeout applied the loop never ends: give up (and fail) after a minute.
     let mut child = wasic()
         .args(["run", "--timeout", "200ms", "--invoke", "spin"])
