@@ -24,7 +24,7 @@ pub use trap::Trap;
 pub use types::{FuncType, GlobalType, HeapType, MemoryType, RefType, TableType, ValRaw, ValType};
 
 /// Bumped whenever anything in this crate changes shape; checked when a module is loaded.
-pub const ABI_VERSION: u32 = 6;
+pub const ABI_VERSION: u32 = 7;
 
 /// Size of a WebAssembly page.
 pub const WASM_PAGE_SIZE: u64 = 65536;

@@ -37,6 +37,22 @@ impl ValType {
             _ => None,
         }
     }
+
+    /// The index (or canonical id) of the concrete type this refers to, if it does.
+    pub fn concrete(self) -> Option<u32> {
+        match self.as_ref()?.heap {
+            HeapType::Concrete(i) => Some(i),
+            _ => None,
+        }
+    }
+
+    /// This type with its concrete type's index `i` (if any) replaced by `f(i)`.
+    pub fn map_concrete(self, f: impl FnOnce(u32) -> u32) -> ValType {
+        match self {
+            ValType::Ref(r) => ValType::Ref(r.map_concrete(f)),
+            t => t,
+        }
+    }
 }
 
 impl std::fmt::Display for ValType {
@@ -77,6 +93,18 @@ impl RefType {
     /// alike.
     pub fn top(self) -> RefType {
         RefType::null(self.heap.top())
+    }
+
+    /// This type with its concrete type's index `i` (if any) replaced by `f(i)`: from a
+    /// module's type indices to canonical ids, say.
+    pub fn map_concrete(self, f: impl FnOnce(u32) -> u32) -> RefType {
+        match self.heap {
+            HeapType::Concrete(i) => RefType {
+                heap: HeapType::Concrete(f(i)),
+                ..self
+            },
+            _ => self,
+        }
     }
 
     /// Whether every value of `self` is a value of `other`, with concrete types compared by
@@ -212,6 +240,24 @@ impl From<RefType> for ValType {
 pub struct FuncType {
     pub params: Vec<ValType>,
     pub results: Vec<ValType>,
+}
+
+impl FuncType {
+    /// Whether a parameter or result refers to a concrete type.
+    pub fn refers_to_types(&self) -> bool {
+        self.params
+            .iter()
+            .chain(&self.results)
+            .any(|t| t.concrete().is_some())
+    }
+
+    /// This type with every concrete type index `i` replaced by `f(i)`.
+    pub fn map_concrete(&self, f: impl Fn(u32) -> u32) -> FuncType {
+        FuncType {
+            params: self.params.iter().map(|t| t.map_concrete(&f)).collect(),
+            results: self.results.iter().map(|t| t.map_concrete(&f)).collect(),
+        }
+    }
 }
 
 impl std::fmt::Display for FuncType {

@@ -206,15 +206,9 @@ impl Scratch {
         common: &CommonArgs,
     ) -> Result<PathBuf> {
         let path = self.path("embedded.o");
-        let wasi: Vec<Option<String>> = meta
-            .imports
-            .iter()
-            .map(|i| match i.kind {
-                wasic_abi::meta::ImportKind::Func(_) => {
-                    wasic_runtime::wasi::symbol(&i.module, &i.name)
-                }
-                _ => None,
-            })
+        let wasi: Vec<Option<String>> = exec::resolve_wasi(meta)
+            .into_iter()
+            .map(|e| e.map(wasic_runtime::wasi::WasiEntry::symbol))
             .collect();
         std::fs::write(
             &path,

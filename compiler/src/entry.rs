@@ -82,7 +82,7 @@ pub fn entry_object(config: &[u8], opts: &CompileOptions) -> Result<Vec<u8>, Com
 ///   guest reads a file) and `wasic_embedded_dirs_len` (its length, a u64; 0 for none);
 /// - `wasic_wasi_imports`, one pointer per import of the module: to the runtime library's
 ///   entry of the WASI function it is (the symbol `wasi_symbols` names,
-///   `wasic_runtime::wasi::symbol`), or null; and `wasic_wasi_imports_len` (a u64). Through
+///   `wasic_runtime::wasi::WasiEntry::symbol`), or null; and `wasic_wasi_imports_len` (a u64). Through
 ///   it alone the executable refers to WASI functions, so the linker keeps only these.
 pub fn runtime_data_object(
     image: &[u8],

@@ -174,7 +174,8 @@ pub fn ref_type(ty: wasmparser::RefType, offset: u64) -> Result<RefType, Compile
             A::Cont | A::NoCont => return unsupported(" (stack switching proposal)"),
         },
         H::Concrete(UnpackedIndex::Module(i)) => HeapType::Concrete(i),
-        H::Concrete(_) => return unsupported(" yet (recursive type groups)"),
+        // The reader gives module indices; other forms come from a validator's own types.
+        H::Concrete(_) => return unsupported(" (a type index not in module form)"),
     };
     Ok(RefType {
         nullable: ty.is_nullable(),
@@ -650,16 +651,7 @@ fn canonical_type_indices(types: &[FuncType], valid: wasmparser::types::TypesRef
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let refers = t.params.iter().chain(&t.results).any(|v| {
-                matches!(
-                    v,
-                    ValType::Ref(RefType {
-                        heap: HeapType::Concrete(_),
-                        ..
-                    })
-                )
-            });
-            let key = if refers {
+            let key = if t.refers_to_types() {
                 Key::Referring(valid.core_type_at_in_module(i as u32))
             } else {
                 Key::Plain(t)

@@ -11,7 +11,7 @@ use wasic_abi::meta::ModuleDescriptor;
 unsafe extern "C" {
     pub(crate) static wasic_module: ModuleDescriptor;
     /// The image of the embedded directories and its length (0 for none): the object
-    /// `wasic_compiler::embedded_dirs_object` makes, linked beside the module.
+    /// `wasic_compiler::runtime_data_object` makes, linked beside the module.
     static wasic_embedded_dirs: u8;
     static wasic_embedded_dirs_len: u64;
     /// The WASI function of each import of the module (null for anything else) and their

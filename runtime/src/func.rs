@@ -52,43 +52,48 @@ impl Val {
     /// The value's type: for a reference, the most precise one (a function's is `(ref $t)`
     /// with its canonical type id; a null's is nullable of its hierarchy's top).
     pub fn ty(&self) -> ValType {
-        let non_null = |heap| {
-            ValType::Ref(RefType {
+        match self.ref_type() {
+            Some(r) if r.nullable => ValType::Ref(r.top()),
+            Some(r) => ValType::Ref(r),
+            None => match self {
+                Val::I32(_) => ValType::I32,
+                Val::I64(_) => ValType::I64,
+                Val::F32(_) => ValType::F32,
+                Val::F64(_) => ValType::F64,
+                _ => ValType::V128,
+            },
+        }
+    }
+
+    /// The exact type of a reference value: a null's is its hierarchy's bottom, `(ref null
+    /// nofunc)` say, which is below every nullable type of the hierarchy.
+    fn ref_type(&self) -> Option<RefType> {
+        let (null, heap) = match self {
+            Val::FuncRef(f) => (
+                f.is_none(),
+                f.map_or(HeapType::Func, |f| HeapType::Concrete(f.type_id)),
+            ),
+            Val::ExternRef(e) => (e.is_none(), HeapType::Extern),
+            Val::ExnRef(e) => (e.is_none(), HeapType::Exn),
+            _ => return None,
+        };
+        Some(if null {
+            RefType::null(heap.bottom())
+        } else {
+            RefType {
                 nullable: false,
                 heap,
-            })
-        };
-        match self {
-            Val::I32(_) => ValType::I32,
-            Val::I64(_) => ValType::I64,
-            Val::F32(_) => ValType::F32,
-            Val::F64(_) => ValType::F64,
-            Val::V128(_) => ValType::V128,
-            Val::FuncRef(None) => ValType::FUNCREF,
-            Val::FuncRef(Some(f)) => non_null(HeapType::Concrete(f.type_id)),
-            Val::ExternRef(None) => ValType::EXTERNREF,
-            Val::ExternRef(Some(_)) => non_null(HeapType::Extern),
-            Val::ExnRef(None) => ValType::EXNREF,
-            Val::ExnRef(Some(_)) => non_null(HeapType::Exn),
-        }
+            }
+        })
     }
 
     /// Whether this value is of type `ty` (concrete types as canonical ids): a reference
     /// matches every supertype of its own type, a null every nullable type of its hierarchy.
     pub fn matches(&self, ty: ValType) -> bool {
-        match (self, ty) {
-            (Val::FuncRef(None), ValType::Ref(r)) => r.nullable && r.heap.top() == HeapType::Func,
-            (Val::ExternRef(None), ValType::Ref(r)) => {
-                r.nullable && r.heap.top() == HeapType::Extern
-            }
-            (Val::ExnRef(None), ValType::Ref(r)) => r.nullable && r.heap.top() == HeapType::Exn,
-            (Val::FuncRef(Some(_)) | Val::ExternRef(Some(_)) | Val::ExnRef(Some(_)), t) => {
-                match (self.ty(), t) {
-                    (ValType::Ref(own), ValType::Ref(r)) => own.is_subtype_of(r),
-                    _ => false,
-                }
-            }
-            (v, t) => v.ty() == t,
+        match (self.ref_type(), ty) {
+            (Some(own), ValType::Ref(r)) => own.is_subtype_of(r),
+            (Some(_), _) => false,
+            (None, t) => self.ty() == t,
         }
     }
 

@@ -39,9 +39,9 @@ fn corrupt(what: impl Into<String>) -> ModuleError {
 pub struct CodeInfo {
     /// (start address, length, defined function index), sorted by start.
     funcs: Vec<(usize, usize, u32)>,
-    /// (start address, length) of the array trampolines and host adapters, sorted by start.
-    /// (address, size, `u32::MAX`): the same element type as `funcs`, so that one sort serves
-    /// both (and the exception collector's ranges): each sort instance is kilobytes of code.
+    /// (start address, length, `u32::MAX`) of the array trampolines and host adapters, sorted
+    /// by start: the element type of `funcs`, so that one sort serves both (and the exception
+    /// collector's ranges): each sort instance is kilobytes of code.
     stubs: Vec<(usize, usize, u32)>,
     pub meta: Arc<ModuleMeta>,
     /// `meta.lines`, decoded when a backtrace first needs them.
@@ -206,24 +206,16 @@ unsafe fn descriptor_array<'a, T>(
     Ok(unsafe { std::slice::from_raw_parts(ptr, len as usize) })
 }
 
-/// Checks that every index the metadata holds is in range, so that instantiating cannot index
-/// out of bounds (the checks compiled code relies on are the compiler's, see
-/// [`Module::from_object`]).
 /// Concrete reference types name a type of the module, and in a type only an earlier one or
 /// one of its own recursion group (what `types::canonical_ids` relies on); the groups cover
 /// the types.
 fn validate_type_references(meta: &ModuleMeta) -> Result<(), ModuleError> {
-    use wasic_abi::{HeapType, ValType};
+    use wasic_abi::ValType;
     let types = meta.types.len();
-    let concrete = |t: &ValType| match t {
-        ValType::Ref(r) => match r.heap {
-            HeapType::Concrete(i) => Some(i as usize),
-            _ => None,
-        },
-        _ => None,
-    };
-    let in_range = |t: &ValType, what: &dyn Fn() -> String| match concrete(t) {
-        Some(i) if i >= types => Err(corrupt(format!("{} refers to type {i} of {types}", what()))),
+    let in_range = |t: &ValType, what: &dyn Fn() -> String| match t.concrete() {
+        Some(i) if i as usize >= types => {
+            Err(corrupt(format!("{} refers to type {i} of {types}", what())))
+        }
         _ => Ok(()),
     };
     let grouped: u64 = meta.rec_groups.iter().map(|&n| u64::from(n)).sum();
@@ -237,7 +229,7 @@ fn validate_type_references(meta: &ModuleMeta) -> Result<(), ModuleError> {
             group_end += sizes.next().map_or(1, |&n| n as usize);
         }
         for v in t.params.iter().chain(&t.results) {
-            if concrete(v).is_some_and(|j| j >= group_end) {
+            if v.concrete().is_some_and(|j| j as usize >= group_end) {
                 return Err(corrupt(format!("type {i} refers to a later type")));
             }
         }
@@ -262,6 +254,9 @@ fn validate_type_references(meta: &ModuleMeta) -> Result<(), ModuleError> {
     Ok(())
 }
 
+/// Checks that every index the metadata holds is in range, so that instantiating cannot index
+/// out of bounds (the checks compiled code relies on are the compiler's, see
+/// [`Module::from_object`]).
 fn validate(meta: &ModuleMeta, data_len: u64) -> Result<(), ModuleError> {
     let types = meta.types.len();
     let ty = |t: u32, what: &dyn Fn() -> String| {

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use wasic_abi::{FuncType, HeapType, RefType, ValType};
+use wasic_abi::{FuncType, RefType, ValType};
 
 /// Marks a reference into the type's own recursion group, in a registry key. Canonical ids
 /// stay far below it (one per distinct type of the process).
@@ -32,36 +32,6 @@ struct Registry {
 fn registry() -> &'static Mutex<Registry> {
     static R: OnceLock<Mutex<Registry>> = OnceLock::new();
     R.get_or_init(Default::default)
-}
-
-/// `ty` with every concrete type index `i` replaced by `f(i)`.
-fn map_concrete(ty: &FuncType, f: impl Fn(u32) -> u32) -> FuncType {
-    let val = |t: &ValType| match *t {
-        ValType::Ref(RefType {
-            nullable,
-            heap: HeapType::Concrete(i),
-        }) => ValType::Ref(RefType {
-            nullable,
-            heap: HeapType::Concrete(f(i)),
-        }),
-        t => t,
-    };
-    FuncType {
-        params: ty.params.iter().map(val).collect(),
-        results: ty.results.iter().map(val).collect(),
-    }
-}
-
-fn has_concrete(ty: &FuncType) -> bool {
-    ty.params.iter().chain(&ty.results).any(|t| {
-        matches!(
-            t,
-            ValType::Ref(RefType {
-                heap: HeapType::Concrete(_),
-                ..
-            })
-        )
-    })
 }
 
 impl Registry {
@@ -85,7 +55,7 @@ impl Registry {
         }
         let first = self.types.len() as u32;
         for t in &key {
-            let resolved = map_concrete(t, |i| if i >= REC { first + (i - REC) } else { i });
+            let resolved = t.map_concrete(|i| if i >= REC { first + (i - REC) } else { i });
             self.types.push(Arc::new(resolved));
         }
         self.groups.insert(key, first);
@@ -122,7 +92,7 @@ pub fn canonical_ids(types: &[FuncType], rec_groups: &[u32]) -> Vec<u32> {
         }
         let group = &types[start..(start + size).min(types.len())];
         if let [t] = group {
-            if !has_concrete(t) {
+            if !t.refers_to_types() {
                 let id = r.plain_id(t);
                 ids.push(id);
                 start += 1;
@@ -133,7 +103,7 @@ pub fn canonical_ids(types: &[FuncType], rec_groups: &[u32]) -> Vec<u32> {
         let key: Vec<FuncType> = group
             .iter()
             .map(|t| {
-                map_concrete(t, |j| {
+                t.map_concrete(|j| {
                     let j = j as usize;
                     if j >= start {
                         recursive.set(true);
@@ -159,21 +129,12 @@ pub fn canonical_ids(types: &[FuncType], rec_groups: &[u32]) -> Vec<u32> {
 /// A module's value type `ty` (concrete types as module type indices) with canonical ids for
 /// its concrete types, given the module's canonical ids `ids`.
 pub fn canonical_val(ty: ValType, ids: &[u32]) -> ValType {
-    match ty {
-        ValType::Ref(r) => ValType::Ref(canonical_ref(r, ids)),
-        t => t,
-    }
+    ty.map_concrete(|i| ids[i as usize])
 }
 
 /// [`canonical_val`] of a reference type.
 pub fn canonical_ref(r: RefType, ids: &[u32]) -> RefType {
-    match r.heap {
-        HeapType::Concrete(i) => RefType {
-            nullable: r.nullable,
-            heap: HeapType::Concrete(ids[i as usize]),
-        },
-        _ => r,
-    }
+    r.map_concrete(|i| ids[i as usize])
 }
 
 /// The type behind a canonical id.

@@ -97,13 +97,13 @@ pub(crate) fn done(
     Ok(())
 }
 
-/// One WASI function of one module. Each is a static of its own (`wasic_wasi_p1_NAME` for
-/// preview 1, `wasic_wasi_u_NAME` for `wasi_unstable`: [`symbol`]), so that an executable
-/// links only the functions its module imports: `wasic build` emits the table of their
-/// addresses (`wasic_wasi_imports`, read by `wasic_main` and `wasic_instance_new`), and
-/// nothing else the executable runs refers to them, so the linker's `--gc-sections` drops the
-/// others with their code. [`functions`] and [`lookup`] (the embedding API, `wasic run`) see
-/// them all.
+/// One WASI function of one module. Each is a static of its own, exported as
+/// [`WasiEntry::symbol`] says (`wasic_wasi_p1_NAME` for preview 1, `wasic_wasi_u_NAME` for
+/// `wasi_unstable`), so that an executable links only the functions its module imports:
+/// `wasic build` emits the table of their addresses (`wasic_wasi_imports`, read by
+/// `wasic_main` and `wasic_instance_new`), and nothing else the executable runs refers to
+/// them, so the linker's `--gc-sections` drops the others with their code. [`functions`] and
+/// [`lookup`] (the embedding API, `wasic run`) see them all.
 #[derive(Debug)]
 pub struct WasiEntry {
     pub module: &'static str,
@@ -116,6 +116,13 @@ pub struct WasiEntry {
 }
 
 impl WasiEntry {
+    /// The entry's own symbol in the runtime library, as `wasi_functions!` exports it:
+    /// computed (by `wasic build`) rather than stored, so that executables do not carry it.
+    pub fn symbol(&self) -> String {
+        let prefix = if self.module == PREVIEW1 { "p1" } else { "u" };
+        format!("wasic_wasi_{prefix}_{}", self.name)
+    }
+
     /// The function with its wasm type.
     pub fn func(&self) -> WasiFunc {
         WasiFunc {
@@ -138,9 +145,10 @@ impl WasiEntry {
     }
 }
 
-/// Defines the statics of [`WasiEntry`] and [`TABLE`] from one line per function: name,
-/// parameter types, whether it returns an errno, the preview 1 implementation, and its
-/// `wasi_unstable` form: `same`, `own(f)` (a layout or constant differs) or `absent`.
+/// Defines the statics of [`WasiEntry`], [`PREVIEW1_TABLE`] and [`UNSTABLE_TABLE`] from one
+/// line per function: name, parameter types, whether it returns an errno, the preview 1
+/// implementation, and its `wasi_unstable` form: `same`, `own(f)` (a layout or constant
+/// differs) or `absent`.
 macro_rules! wasi_functions {
     ($( ($name:ident, $params:literal, $errno:literal, $func:path, $($unstable:tt)+) ),* $(,)?) => {
         /// The statics, one module per function.
@@ -150,43 +158,38 @@ macro_rules! wasi_functions {
             $(
                 pub mod $name {
                     use super::*;
-                    #[unsafe(export_name = concat!("wasic_wasi_p1_", stringify!($name)))]
-                    pub static P1: WasiEntry = WasiEntry {
-                        module: PREVIEW1,
-                        name: stringify!($name),
-                        params: $params,
-                        errno: $errno,
-                        func: $func,
-                    };
+                    wasi_functions!(@entry P1, "p1", PREVIEW1, $name, $params, $errno, $func);
                     wasi_functions!(@unstable $name, $params, $errno, $func, $($unstable)+);
                 }
             )*
         }
 
-        /// Every function of both modules.
-        const TABLE: &[&WasiEntry] = &[
-            $( &entries::$name::P1, wasi_functions!(@unstable_ref $name, $($unstable)+), )*
-        ];
+        /// Every preview 1 function.
+        const PREVIEW1_TABLE: &[&WasiEntry] = &[$( &entries::$name::P1, )*];
+        /// The `wasi_unstable` form of each, where it has one.
+        const UNSTABLE_TABLE: &[Option<&WasiEntry>] =
+            &[$( wasi_functions!(@unstable_ref $name, $($unstable)+), )*];
     };
-    (@unstable $name:ident, $params:literal, $errno:literal, $func:path, same) => {
-        wasi_functions!(@u $name, $params, $errno, $func);
-    };
-    (@unstable $name:ident, $params:literal, $errno:literal, $func:path, own($own:path)) => {
-        wasi_functions!(@u $name, $params, $errno, $own);
-    };
-    (@unstable $name:ident, $params:literal, $errno:literal, $func:path, absent) => {};
-    (@u $name:ident, $params:literal, $errno:literal, $func:path) => {
-        #[unsafe(export_name = concat!("wasic_wasi_u_", stringify!($name)))]
-        pub static U: WasiEntry = WasiEntry {
-            module: UNSTABLE,
+    (@entry $static:ident, $prefix:literal, $module:ident, $name:ident, $params:literal,
+     $errno:literal, $func:path) => {
+        #[unsafe(export_name = concat!("wasic_wasi_", $prefix, "_", stringify!($name)))]
+        pub static $static: WasiEntry = WasiEntry {
+            module: $module,
             name: stringify!($name),
             params: $params,
             errno: $errno,
             func: $func,
         };
     };
-    (@unstable_ref $name:ident, absent) => { &entries::$name::P1 };
-    (@unstable_ref $name:ident, $($other:tt)+) => { &entries::$name::U };
+    (@unstable $name:ident, $params:literal, $errno:literal, $func:path, same) => {
+        wasi_functions!(@entry U, "u", UNSTABLE, $name, $params, $errno, $func);
+    };
+    (@unstable $name:ident, $params:literal, $errno:literal, $func:path, own($own:path)) => {
+        wasi_functions!(@entry U, "u", UNSTABLE, $name, $params, $errno, $own);
+    };
+    (@unstable $name:ident, $params:literal, $errno:literal, $func:path, absent) => {};
+    (@unstable_ref $name:ident, absent) => { None };
+    (@unstable_ref $name:ident, $($other:tt)+) => { Some(&entries::$name::U) };
 }
 
 #[rustfmt::skip]
@@ -239,35 +242,25 @@ wasi_functions! {
     (sock_shutdown, "ii", true, sock::sock_shutdown, same),
 }
 
+/// Every entry of both modules.
+fn entries() -> impl Iterator<Item = &'static WasiEntry> {
+    PREVIEW1_TABLE
+        .iter()
+        .copied()
+        .chain(UNSTABLE_TABLE.iter().flatten().copied())
+}
+
 /// Every WASI function, for both `wasi_snapshot_preview1` and `wasi_unstable`.
 pub fn functions() -> Vec<WasiFunc> {
-    let mut out: Vec<WasiFunc> = Vec::with_capacity(TABLE.len());
-    for e in TABLE {
-        // An absent `wasi_unstable` form repeats the preview 1 entry in `TABLE`.
-        if !out.iter().any(|f| f.module == e.module && f.name == e.name) {
-            out.push(e.func());
-        }
-    }
-    out
+    entries().map(WasiEntry::func).collect()
 }
 
 /// The entry of WASI function `name` of `module`, if there is one.
 pub fn lookup_entry(module: &str, name: &str) -> Option<&'static WasiEntry> {
-    TABLE
-        .iter()
-        .copied()
-        .find(|e| e.module == module && e.name == name)
+    entries().find(|e| e.module == module && e.name == name)
 }
 
 /// WASI function `name` of `module`, if there is one.
 pub fn lookup(module: &str, name: &str) -> Option<WasiFunc> {
     lookup_entry(module, name).map(WasiEntry::func)
-}
-
-/// The symbol of WASI function `name` of `module` in the runtime library, if there is one:
-/// what `wasic build` puts in an executable's table of WASI imports.
-pub fn symbol(module: &str, name: &str) -> Option<String> {
-    let e = lookup_entry(module, name)?;
-    let prefix = if e.module == PREVIEW1 { "p1" } else { "u" };
-    Some(format!("wasic_wasi_{prefix}_{name}"))
 }
