@@ -152,6 +152,10 @@ const SUITES: &[Suite] = &[
                 "narrow_stores_of_constants.wast",
                 include_str!("spec/regressions/narrow_stores_of_constants.wast"),
             ),
+            (
+                "empty_recursion_groups.wast",
+                include_str!("spec/regressions/empty_recursion_groups.wast"),
+            ),
         ]),
         run: Run::Yes,
         features: Features::Latest,

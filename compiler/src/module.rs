@@ -351,7 +351,7 @@ pub fn parse(
         match validator.payload(&payload)? {
             ValidPayload::Func(validator, body) => bodies.push(FuncInput { validator, body }),
             ValidPayload::End(types) => {
-                canonical_types = canonical_type_indices(&meta.types, types.as_ref())
+                canonical_types = canonical_type_indices(&meta.types, &group_sizes, types.as_ref())
             }
             ValidPayload::Ok => {}
             ValidPayload::Parser(_) => {
@@ -365,7 +365,10 @@ pub fn parse(
             Payload::TypeSection(reader) => {
                 for group in reader.into_iter_with_offsets() {
                     let (offset, group) = group?;
-                    group_sizes.push(group.types().len() as u32);
+                    // An empty group (`(rec)`) holds no type: nothing to record.
+                    if group.types().len() > 0 {
+                        group_sizes.push(group.types().len() as u32);
+                    }
                     for sub in group.into_types() {
                         if !sub.is_final || !sub.supertype_idxs.is_empty() {
                             return Err(CompileError::unsupported(
@@ -636,25 +639,35 @@ impl StaticTable {
     }
 }
 
-/// [`ModuleEnv::canonical_types`]. A type without references to other types is the same as
-/// any other with the same parameters and results; one with references is identified by
-/// wasmparser's canonical id (which it assigns by structure only with the GC feature, the only
-/// set that allows such references).
-fn canonical_type_indices(types: &[FuncType], valid: wasmparser::types::TypesRef<'_>) -> Vec<u32> {
+/// [`ModuleEnv::canonical_types`]. A type of its own recursion group without references to
+/// other types is the same as any other such type with the same parameters and results; any
+/// other type (one that refers to types, or a member of a group of several, whose identity
+/// includes the group's) is identified by wasmparser's canonical id, which it assigns by
+/// structure with the GC feature, the only set that allows either. `group_sizes` are the
+/// sizes of the module's recursion groups with types, in order.
+fn canonical_type_indices(
+    types: &[FuncType],
+    group_sizes: &[u32],
+    valid: wasmparser::types::TypesRef<'_>,
+) -> Vec<u32> {
     #[derive(PartialEq, Eq, Hash)]
     enum Key<'a> {
         Plain(&'a FuncType),
-        Referring(wasmparser::types::CoreTypeId),
+        Canonical(wasmparser::types::CoreTypeId),
     }
+    let alone = group_sizes
+        .iter()
+        .flat_map(|&n| std::iter::repeat_n(n == 1, n as usize));
     let mut first = std::collections::HashMap::new();
     types
         .iter()
+        .zip(alone)
         .enumerate()
-        .map(|(i, t)| {
-            let key = if t.refers_to_types() {
-                Key::Referring(valid.core_type_at_in_module(i as u32))
-            } else {
+        .map(|(i, (t, alone))| {
+            let key = if alone && !t.refers_to_types() {
                 Key::Plain(t)
+            } else {
+                Key::Canonical(valid.core_type_at_in_module(i as u32))
             };
             *first.entry(key).or_insert(i as u32)
         })
