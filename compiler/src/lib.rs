@@ -13,6 +13,7 @@
 mod dwarf;
 mod entry;
 mod error;
+mod idioms;
 mod inline;
 mod isa;
 pub use entry::{entry_object, runtime_data_object};
@@ -154,6 +155,10 @@ optimizations! {
     /// Stack exhaustion detected by a guard page at the stack limit (a fault there is the
     /// "call stack exhausted" trap) instead of a limit check in every function's prologue.
     stack_guard = "stack-guard", default true;
+    /// wasi-libc's MVP `memcpy` / `memmove` / `memset` (byte and word loops in wasm), recognised
+    /// by their exact code, call the C library's routines when the result is the same
+    /// (`idioms.rs`).
+    libc_idioms = "libc-idioms", default true;
 }
 
 /// The WebAssembly features wasic accepts: WebAssembly 2.0 (mutable globals, sign extension,
@@ -580,6 +585,7 @@ pub fn compile_with_progress(
         name_from_dwarf(&mut meta, &dwarf, &bodies);
     }
     env.find_static_tables(&meta, &bodies);
+    env.find_libc_functions(&bodies);
 
     if bodies.len() != env.num_defined_funcs() {
         return Err(CompileError::Invalid {

@@ -62,6 +62,9 @@ pub struct ModuleEnv {
     /// With DWARF to translate (`dwarf.rs`): the offset of the code section's contents, from
     /// which every instruction's source location counts.
     pub srcloc_base: Option<u64>,
+    /// Per defined function, the C library function it is recognised as (`idioms.rs`); empty
+    /// unless the `libc_idioms` optimization is on.
+    pub libc_functions: Vec<Option<crate::idioms::LibcFunction>>,
 }
 
 impl ModuleEnv {
@@ -80,6 +83,7 @@ impl ModuleEnv {
             canonical_types,
             static_tables: Vec::new(),
             srcloc_base: None,
+            libc_functions: Vec::new(),
         };
         for import in &meta.imports {
             match &import.kind {
@@ -681,6 +685,21 @@ impl ModuleEnv {
         if self.optimizations.static_tables {
             self.static_tables = static_tables(meta, &self.canonical_types, bodies);
         }
+    }
+
+    /// Fills [`ModuleEnv::libc_functions`] when the `libc_idioms` optimization is on and memory
+    /// 0 is a 32-bit memory (the recognised functions' accesses are to memory 0).
+    pub fn find_libc_functions(&mut self, bodies: &[FuncInput<'_>]) {
+        if self.optimizations.libc_idioms && self.memories.first().is_some_and(|m| !m.memory64) {
+            self.libc_functions =
+                crate::idioms::recognise(&self.types, &self.funcs, self.num_imported_funcs, bodies);
+        }
+    }
+
+    /// The C library function defined function `func_index` is recognised as, if any.
+    pub fn libc_function(&self, func_index: u32) -> Option<crate::idioms::LibcFunction> {
+        let defined = func_index.checked_sub(self.num_imported_funcs)?;
+        self.libc_functions.get(defined as usize).copied().flatten()
     }
 }
 

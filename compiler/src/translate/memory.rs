@@ -41,6 +41,7 @@
 
 use super::{FuncTranslator, POINTER};
 use crate::error::CompileError;
+use crate::idioms::LibcFunction;
 use crate::traps::trap_code;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, TrapCode, Type, Value};
@@ -394,6 +395,60 @@ impl FuncTranslator<'_, '_> {
                 self.call_builtin(BuiltinIndex::memset, &[d, val, len]);
             }
         }
+    }
+
+    /// The fast path in front of the body of a function recognised as a C library function
+    /// (`idioms.rs`, which says why it gives the body's result): with `args` its parameters
+    /// `(dst, src or c, n)`, when both ranges are inside memory 0 (and, for `memcpy`, do not
+    /// overlap) it calls the C library's `memmove` / `memset` and returns `dst`; otherwise it
+    /// goes on to the body, which the caller translates next.
+    pub(super) fn libc_fast_path(&mut self, function: LibcFunction, args: &[Value]) {
+        let (dst, arg, n) = (args[0], args[1], args[2]);
+        let d = self.zext_u64(dst);
+        let len = self.zext_u64(n);
+        let length = self.memory_length(0);
+        // Both ends are zero-extended u32 sums: no wrapping.
+        let d_end = self.b.ins().iadd(d, len);
+        let mut ok = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedLessThanOrEqual, d_end, length);
+        let mut src = None;
+        if function != LibcFunction::Memset {
+            let s = self.zext_u64(arg);
+            let s_end = self.b.ins().iadd(s, len);
+            let in_bounds = self
+                .b
+                .ins()
+                .icmp(IntCC::UnsignedLessThanOrEqual, s_end, length);
+            ok = self.b.ins().band(ok, in_bounds);
+            if function == LibcFunction::Memcpy {
+                let below = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, d_end, s);
+                let above = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, s_end, d);
+                let disjoint = self.b.ins().bor(below, above);
+                ok = self.b.ins().band(ok, disjoint);
+            }
+            src = Some(s);
+        }
+        let fast = self.b.create_block();
+        let body = self.b.create_block();
+        self.b.ins().brif(ok, fast, &[], body, &[]);
+        self.b.seal_block(fast);
+        self.b.seal_block(body);
+
+        self.b.switch_to_block(fast);
+        let d = self.native_address(0, d);
+        match src {
+            Some(s) => {
+                let s = self.native_address(0, s);
+                self.call_builtin(BuiltinIndex::memmove, &[d, s, len]);
+            }
+            None => {
+                self.call_builtin(BuiltinIndex::memset, &[d, arg, len]);
+            }
+        }
+        self.b.ins().return_(&[dst]);
+        self.b.switch_to_block(body);
     }
 
     /// Memory operators; returns false for any other operator.

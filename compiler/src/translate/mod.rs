@@ -352,6 +352,9 @@ pub fn translate_function(
         direct_funcs: HashMap::new(),
         builtin_sigs: HashMap::new(),
     };
+    if let Some(function) = env.libc_function(func_index) {
+        t.libc_fast_path(function, &params[2..5]);
+    }
 
     let strict_memory_immediates = !validator.features().multi_memory();
     let body_bytes = input.body.as_bytes();
