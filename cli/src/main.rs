@@ -72,7 +72,7 @@ pub struct CommonArgs {
     #[arg(long, value_enum)]
     pub target_cpu: Option<TargetCpu>,
     /// Turn one whole-module optimization on or off (repeatable): inline, static-tables,
-    /// libc-memops, const-globals, stack-guard; all are on by default
+    /// libc-memops, const-globals, stack-guard, libc-idioms; all are on by default
     #[arg(short = 'O', long = "optimize", value_name = "NAME=on|off", value_parser = parse_optimization)]
     pub optimize: Vec<String>,
     /// Largest size any linear memory may grow to (memory.grow beyond it returns -1);

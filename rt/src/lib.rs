@@ -74,6 +74,8 @@ pub unsafe extern "C" fn wasic_main(
         // (buffered) stdout. `exit_group` through `syscall`, which the runtime imports anyway:
         // one more symbol to bind (`_exit`) costs more instructions than the exit handlers.
         libc::syscall(libc::SYS_exit_group, status);
-        unreachable!("exit_group returned")
+        // exit_group does not return; `abort` (imported anyway) instead of a panic, whose
+        // message formatting would add code.
+        libc::abort()
     }
 }
