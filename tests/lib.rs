@@ -122,3 +122,12 @@ pub fn disassemble_functions(wasm: &[u8], opts: &wasic_compiler::CompileOptions)
     }
     funcs
 }
+
+/// Whether the disassembly `asm` of one function loads the builtins-table slot of `b`: how
+/// compiled code calls a builtin or a C library routine. Loads at that displacement from the
+/// stack or frame pointer are stack slots, not the table.
+pub fn loads_builtin_slot(asm: &str, b: wasic_abi::builtins::BuiltinIndex) -> bool {
+    let disp = format!("{:#x}(%", b.offset());
+    asm.lines()
+        .any(|l| l.contains(&disp) && !l.contains("(%rsp") && !l.contains("(%rbp"))
+}

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use wasic_abi::builtins::BuiltinIndex;
 use wasic_compiler::{CompileOptions, Optimizations};
 use wasic_runtime::{Error, Instance, Module, Store, Val};
-use wasic_tests::load_wasm_with;
+use wasic_tests::{load_wasm_with, loads_builtin_slot as loads_slot};
 
 /// `tests/programs/libc_memfuncs.c` built for the MVP. Fails the test, loudly, without clang
 /// or wasi-libc.
@@ -58,13 +58,6 @@ fn options(libc_idioms: bool) -> CompileOptions {
         },
         ..Default::default()
     }
-}
-
-/// Whether `asm` loads the builtins-table slot of `b` (as in tests/memops.rs).
-fn loads_slot(asm: &str, b: BuiltinIndex) -> bool {
-    let disp = format!("{:#x}(%", b.offset());
-    asm.lines()
-        .any(|l| l.contains(&disp) && !l.contains("(%rsp") && !l.contains("(%rbp"))
 }
 
 #[test]

@@ -10,7 +10,7 @@
 use wasic_abi::builtins::BuiltinIndex;
 use wasic_compiler::{CompileOptions, Optimizations};
 use wasic_runtime::{Error, Instance, Store, Trap, Val};
-use wasic_tests::load_wasm_with;
+use wasic_tests::{load_wasm_with, loads_builtin_slot as loads_slot};
 
 /// One memory of a test module.
 #[derive(Clone, Copy)]
@@ -555,14 +555,6 @@ fn shapes_module() -> (String, Vec<(String, Shape)>) {
 
 fn calls(asm: &str) -> usize {
     asm.lines().filter(|l| l.contains("\tcall")).count()
-}
-
-/// Whether `asm` loads the builtins-table slot of `b` (the only loads at that displacement in
-/// these small functions that are not stack slots).
-fn loads_slot(asm: &str, b: BuiltinIndex) -> bool {
-    let disp = format!("{:#x}(%", b.offset());
-    asm.lines()
-        .any(|l| l.contains(&disp) && !l.contains("(%rsp") && !l.contains("(%rbp"))
 }
 
 #[test]
