@@ -8,7 +8,8 @@
 //! with the optimization on), and that over ranges of every alignment, overlap and position
 //! (in the middle, ending at the end of memory, one byte past it, wrapping in 32 bits) each
 //! call returns, traps and leaves memory exactly as the wasm code does with the optimization
-//! off.
+//! off; and that a function differing in one immediate is not recognised, nor a `memmove`
+//! whose callee is not the known `memcpy`.
 
 use std::path::Path;
 use std::process::Command;
@@ -196,5 +197,46 @@ fn recognised_functions_return_trap_and_write_exactly_as_their_wasm_code() {
     assert!(
         returned > 1000 && trapped > 50,
         "{returned} returned, {trapped} trapped"
+    );
+}
+
+#[test]
+fn a_changed_memcpy_is_not_recognised_nor_a_memmove_that_calls_it() {
+    let mut wasm = memfuncs_wasm();
+    // The start of wasi-libc's memcpy: its locals (6 × i32), then `block block local.get 1
+    // i32.const 3 i32.and ...` (the source's alignment test). Testing alignment 4 instead
+    // (`i32.const 3` -> `i32.const 2`: the same length, still valid) is another function.
+    let start = [
+        0x06, 0x7f, 0x02, 0x40, 0x02, 0x40, 0x20, 0x01, 0x41, 0x03, 0x71,
+    ];
+    let at = wasm
+        .windows(start.len())
+        .position(|w| w == start)
+        .expect("memcpy's code in the module");
+    assert_eq!(
+        wasm.windows(start.len()).filter(|w| *w == start).count(),
+        1,
+        "the pattern is memcpy's alone"
+    );
+    wasm[at + 9] = 0x02;
+    let object = wasic_compiler::compile(&wasm, &options(true)).unwrap();
+    let symbols = wasic_tests::function_symbols(&object);
+    let asm = wasic_tests::disassemble_functions(&wasm, &options(true));
+    let of = |name: &str| &asm[symbols.iter().position(|s| s == name).unwrap()];
+    assert!(
+        !loads_slot(of("memcpy"), BuiltinIndex::memmove),
+        "{}",
+        of("memcpy")
+    );
+    assert!(
+        !loads_slot(of("memmove"), BuiltinIndex::memmove),
+        "{}",
+        of("memmove")
+    );
+    // memset is untouched, and still recognised.
+    assert!(
+        loads_slot(of("memset"), BuiltinIndex::memset),
+        "{}",
+        of("memset")
     );
 }
