@@ -11,7 +11,7 @@
 //! [`KNOWN`] (a fingerprint of its type, locals and operators, with calls standing for the
 //! function they call): names mean nothing in wasm, and the exact code is what the analysis
 //! below was done on. The function keeps its body; a fast path is put in front of it
-//! (`translate/mod.rs`, [`crate::translate`]'s `libc_fast_path`) that calls the host routine
+//! (`libc_fast_path` in `translate/memory.rs`, emitted by `translate_function`) that calls the host routine
 //! only when the result is the same as the body's, and otherwise runs the body:
 //!
 //! * all three read and write only inside `[src, src + n)` and `[dst, dst + n)` (musl's loops

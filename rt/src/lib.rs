@@ -67,12 +67,12 @@ pub unsafe extern "C" fn wasic_main(
         };
         let status =
             wasic_runtime::exec::main(&wasic_module, config, embedded_dirs(), wasi_imports(), args);
-        // The process ends here: `_exit` skips the C library's exit handlers and the runtime's
-        // thread-local destructors, which would only unmap the wasm and signal stacks the
-        // kernel is about to drop anyway (four system calls of a hello world's start to exit).
-        // Nothing needs them: WASI output is unbuffered and the runtime never prints to Rust's
-        // (buffered) stdout. `exit_group` through `syscall`, which the runtime imports anyway:
-        // one more symbol to bind (`_exit`) costs more instructions than the exit handlers.
+        // The process ends here, by `exit_group`: returning would run the C library's exit
+        // handlers and the runtime's thread-local destructors, which only unmap the wasm and
+        // signal stacks the kernel is about to drop anyway (four system calls of a hello
+        // world's start to exit). Nothing needs them: WASI output is unbuffered and the runtime
+        // never prints to Rust's (buffered) stdout. Through `syscall`, which the runtime
+        // imports anyway: binding one more symbol (`_exit`) costs more than the handlers.
         libc::syscall(libc::SYS_exit_group, status);
         // exit_group does not return; `abort` (imported anyway) instead of a panic, whose
         // message formatting would add code.
