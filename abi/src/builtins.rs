@@ -47,6 +47,27 @@ macro_rules! for_each_builtin {
             /// `memory.atomic.notify` on shared memory `mem` (address checked): wakes at most
             /// `count` waiters on `addr` and returns how many it woke.
             memory_atomic_notify(vmctx: vmctx, mem: u32, addr: u64, count: u32) -> u32;
+            /// Allocates an object of `bytes` bytes (a multiple of 8) for type index `ty` when
+            /// the store's bump run (`VMLimits::gc_next`) is used up: may collect first. Returns
+            /// its address with the header written and the rest zeroed; traps when the heap is
+            /// full. Compiled code stores the fields.
+            gc_alloc(vmctx: vmctx, ty: u32, bytes: u32) -> u64;
+            /// `array.new_default` of array type index `ty`: a zeroed array of `len` elements.
+            array_new(vmctx: vmctx, ty: u32, len: u32) -> u64;
+            /// `array.new_data`: `len` elements from data segment `data` at byte `offset`.
+            array_new_data(vmctx: vmctx, ty: u32, data: u32, offset: u32, len: u32) -> u64;
+            /// `array.new_elem`: `len` elements from element segment `elem` at `offset`.
+            array_new_elem(vmctx: vmctx, ty: u32, elem: u32, offset: u32, len: u32) -> u64;
+            /// `array.init_data` of `len` elements of array type index `ty` to address `dst`
+            /// (compiled code checked the array and the range in it), from byte `src` of data
+            /// segment `data`.
+            array_init_data(vmctx: vmctx, ty: u32, data: u32, dst: u64, src: u32, len: u32);
+            /// `array.init_elem` of `len` reference elements to address `dst` (checked as for
+            /// `array_init_data`) from element `src` of element segment `elem`.
+            array_init_elem(vmctx: vmctx, elem: u32, dst: u64, src: u32, len: u32);
+            /// Whether canonical type `id` is canonical type `want` or one of its subtypes (1 or
+            /// 0): the cast check when the ids differ and `want` is not final.
+            type_is_subtype(vmctx: vmctx, id: u32, want: u32) -> u32;
             /// `memory.copy` once compiled code has checked both ranges (`translate/memory.rs`).
             memmove(dst: ptr, src: cptr, len: usize, vmctx: vmctx) -> ptr;
             /// `memory.fill` once compiled code has checked the range.

@@ -5,7 +5,8 @@
 //! list of runtime builtins compiled code may call ([`builtins`]), the calling conventions of
 //! compiled functions and trampolines (documented in [`vmctx`]), the metadata format that
 //! travels inside every compiled object ([`meta`]), and the configuration the CLI bakes into
-//! executables for the runtime's `main` ([`exec_config`]). The C API the runtime library offers
+//! executables for the runtime's `main` ([`exec_config`]), and the layout of garbage-collected
+//! objects ([`gc`]). The C API the runtime library offers
 //! hosts is declared here too ([`capi`]). This crate depends on neither Cranelift nor the
 //! runtime, so neither side can drift from it.
 
@@ -14,6 +15,7 @@ pub mod capi;
 pub mod cpu;
 pub mod embed;
 pub mod exec_config;
+pub mod gc;
 pub mod meta;
 pub mod trap;
 pub mod types;
@@ -21,10 +23,13 @@ pub mod vmctx;
 
 pub use exec_config::{DirGrant, ExecConfig};
 pub use trap::Trap;
-pub use types::{FuncType, GlobalType, HeapType, MemoryType, RefType, TableType, ValRaw, ValType};
+pub use types::{
+    Composite, FieldType, FuncType, GlobalType, HeapType, MemoryType, RefType, StorageType,
+    SubTypeDecl, TableType, ValRaw, ValType,
+};
 
 /// Bumped whenever anything in this crate changes shape; checked when a module is loaded.
-pub const ABI_VERSION: u32 = 7;
+pub const ABI_VERSION: u32 = 8;
 
 /// Size of a WebAssembly page.
 pub const WASM_PAGE_SIZE: u64 = 65536;

@@ -24,7 +24,7 @@
 //! Writing and reading the metadata happen only here, and a round-trip test pins the format.
 
 use crate::trap::Trap;
-use crate::types::{FuncType, GlobalType, MemoryType, RefType, TableType};
+use crate::types::{FuncType, GlobalType, MemoryType, RefType, SubTypeDecl, TableType};
 use serde::{Deserialize, Serialize};
 
 /// `ModuleDescriptor::magic`.
@@ -68,6 +68,18 @@ pub enum ConstOp {
     I64Add,
     I64Sub,
     I64Mul,
+    /// `ref.i31`.
+    RefI31,
+    /// `struct.new $t` (type index): pops the fields.
+    StructNew(u32),
+    StructNewDefault(u32),
+    /// `array.new $t`: pops the initial value and the length.
+    ArrayNew(u32),
+    ArrayNewDefault(u32),
+    /// `array.new_fixed $t n`: pops `n` elements.
+    ArrayNewFixed(u32, u32),
+    AnyConvertExtern,
+    ExternConvertAny,
 }
 
 /// A constant expression: run on a stack, leaves exactly one value.
@@ -200,6 +212,11 @@ pub struct ModuleMeta {
     /// the types of a group may refer to one another, and are one type to canonicalize);
     /// empty when every group has one type, as in every module without an explicit `rec`.
     pub rec_groups: Vec<u32>,
+    /// What each type is beyond its signature (kind, finality, supertype), one per type;
+    /// empty when every type is a final function type without supertype, as in every module
+    /// that does not use garbage collection or subtyping. A struct or array type's entry in
+    /// `types` is an empty signature.
+    pub subtypes: Vec<SubTypeDecl>,
     pub imports: Vec<Import>,
     /// Type index of every function, imported functions first.
     pub funcs: Vec<u32>,
@@ -674,6 +691,12 @@ impl ModuleMeta {
                 _ => None,
             })
             .chain(self.tags.iter().copied())
+    }
+    /// What type index `i` is beyond its signature.
+    pub fn subtype(&self, i: u32) -> &SubTypeDecl {
+        self.subtypes
+            .get(i as usize)
+            .unwrap_or(&SubTypeDecl::PLAIN_FUNC)
     }
     /// The `VMContext` offsets of this module.
     pub fn offsets(&self) -> crate::vmctx::VMOffsets {

@@ -77,6 +77,19 @@ traps! {
     AtomicWaitNonShared = 15 => "expected shared memory",
     /// `call_ref` / `return_call_ref` of a null function reference.
     NullFunctionReference = 16 => "null function reference",
+    /// `ref.cast` (or a typed host boundary) of a reference not of the target type.
+    CastFailure = 17 => "cast failure",
+    /// `struct.get`/`struct.set` of null.
+    NullStructReference = 18 => "null structure reference",
+    /// An array instruction on null.
+    NullArrayReference = 19 => "null array reference",
+    /// `i31.get_s`/`i31.get_u` of null.
+    NullI31Reference = 20 => "null i31 reference",
+    /// An array element index or range beyond the array's length.
+    ArrayOutOfBounds = 21 => "out of bounds array access",
+    /// A GC allocation that does not fit under the store's memory limit even after a
+    /// collection, or larger than the biggest object (wasmtime's message).
+    GcHeapOutOfMemory = 22 => "GC heap out of memory",
 }
 
 impl From<Trap> for u8 {

@@ -40,10 +40,7 @@ impl ValType {
 
     /// The index (or canonical id) of the concrete type this refers to, if it does.
     pub fn concrete(self) -> Option<u32> {
-        match self.as_ref()?.heap {
-            HeapType::Concrete(i) => Some(i),
-            _ => None,
-        }
+        self.as_ref()?.heap.concrete()
     }
 
     /// This type with its concrete type's index `i` (if any) replaced by `f(i)`.
@@ -98,12 +95,9 @@ impl RefType {
     /// This type with its concrete type's index `i` (if any) replaced by `f(i)`: from a
     /// module's type indices to canonical ids, say.
     pub fn map_concrete(self, f: impl FnOnce(u32) -> u32) -> RefType {
-        match self.heap {
-            HeapType::Concrete(i) => RefType {
-                heap: HeapType::Concrete(f(i)),
-                ..self
-            },
-            _ => self,
+        RefType {
+            heap: self.heap.map_concrete(f),
+            ..self
         }
     }
 
@@ -112,6 +106,12 @@ impl RefType {
     /// canonical ids, where equal ids are equal types).
     pub fn is_subtype_of(self, other: RefType) -> bool {
         (other.nullable || !self.nullable) && self.heap.is_subtype_of(other.heap)
+    }
+
+    /// [`Self::is_subtype_of`] with declared subtyping between concrete types: `concrete(a,
+    /// b)` says whether concrete type `a` is `b` or one of its declared subtypes.
+    pub fn is_subtype_with(self, other: RefType, concrete: &dyn Fn(u32, u32) -> bool) -> bool {
+        (other.nullable || !self.nullable) && self.heap.is_subtype_with(other.heap, concrete)
     }
 }
 
@@ -130,7 +130,7 @@ impl std::fmt::Display for RefType {
             HeapType::Struct => "structref",
             HeapType::Array => "arrayref",
             HeapType::None => "nullref",
-            HeapType::Concrete(_) => "",
+            HeapType::Concrete(_) | HeapType::ConcreteStruct(_) | HeapType::ConcreteArray(_) => "",
         };
         match (self.nullable, short) {
             (true, s) if !s.is_empty() => f.write_str(s),
@@ -160,10 +160,16 @@ pub enum HeapType {
     Array,
     /// The bottom of the `any` hierarchy.
     None,
-    /// A defined type: in a module's metadata, an index into the module's types; in the
-    /// runtime (tables, globals, `Func::ty`), the type's canonical id (`runtime/src/types.rs`).
-    /// Only function types exist so far, so a concrete type is in the function hierarchy.
+    /// A defined function type: in a module's metadata, an index into the module's types; in
+    /// the runtime (tables, globals, `Func::ty`), the type's canonical id
+    /// (`runtime/src/types.rs`).
     Concrete(u32),
+    /// A defined struct type (index or canonical id, as for [`HeapType::Concrete`]). Concrete
+    /// types carry their kind so that a reference type alone says its hierarchy (how its
+    /// values are represented) without a look-up.
+    ConcreteStruct(u32),
+    /// A defined array type.
+    ConcreteArray(u32),
 }
 
 impl HeapType {
@@ -171,6 +177,7 @@ impl HeapType {
     pub fn top(self) -> HeapType {
         match self {
             HeapType::Func | HeapType::NoFunc | HeapType::Concrete(_) => HeapType::Func,
+            HeapType::ConcreteStruct(_) | HeapType::ConcreteArray(_) => HeapType::Any,
             HeapType::Extern | HeapType::NoExtern => HeapType::Extern,
             HeapType::Exn | HeapType::NoExn => HeapType::Exn,
             HeapType::Any
@@ -194,18 +201,48 @@ impl HeapType {
 
     /// Heap subtyping (see [`RefType::is_subtype_of`] for how concrete types compare).
     pub fn is_subtype_of(self, other: HeapType) -> bool {
+        self.is_subtype_with(other, &|a, b| a == b)
+    }
+
+    /// Heap subtyping with `concrete` deciding between two concrete types of one kind.
+    pub fn is_subtype_with(self, other: HeapType, concrete: &dyn Fn(u32, u32) -> bool) -> bool {
+        use HeapType as H;
         if self == other || (self == self.bottom() && self.top() == other.top()) {
             return true;
         }
-        matches!(
-            (self, other),
-            (HeapType::Concrete(_), HeapType::Func)
-                | (
-                    HeapType::I31 | HeapType::Struct | HeapType::Array,
-                    HeapType::Eq | HeapType::Any
-                )
-                | (HeapType::Eq, HeapType::Any)
-        )
+        match (self, other) {
+            (H::Concrete(a), H::Concrete(b))
+            | (H::ConcreteStruct(a), H::ConcreteStruct(b))
+            | (H::ConcreteArray(a), H::ConcreteArray(b)) => concrete(a, b),
+            _ => matches!(
+                (self, other),
+                (H::Concrete(_), H::Func)
+                    | (H::ConcreteStruct(_), H::Struct | H::Eq | H::Any)
+                    | (H::ConcreteArray(_), H::Array | H::Eq | H::Any)
+                    | (H::I31 | H::Struct | H::Array, H::Eq | H::Any)
+                    | (H::Eq, H::Any)
+            ),
+        }
+    }
+
+    /// The index (or canonical id) of the concrete type, if this is one.
+    pub fn concrete(self) -> Option<u32> {
+        match self {
+            HeapType::Concrete(i) | HeapType::ConcreteStruct(i) | HeapType::ConcreteArray(i) => {
+                Some(i)
+            }
+            _ => None,
+        }
+    }
+
+    /// This heap type with its concrete type's index `i` (if any) replaced by `f(i)`.
+    pub fn map_concrete(self, f: impl FnOnce(u32) -> u32) -> HeapType {
+        match self {
+            HeapType::Concrete(i) => HeapType::Concrete(f(i)),
+            HeapType::ConcreteStruct(i) => HeapType::ConcreteStruct(f(i)),
+            HeapType::ConcreteArray(i) => HeapType::ConcreteArray(f(i)),
+            h => h,
+        }
     }
 }
 
@@ -224,7 +261,9 @@ impl std::fmt::Display for HeapType {
             HeapType::Struct => "struct",
             HeapType::Array => "array",
             HeapType::None => "none",
-            HeapType::Concrete(i) => return write!(f, "{i}"),
+            HeapType::Concrete(i) | HeapType::ConcreteStruct(i) | HeapType::ConcreteArray(i) => {
+                return write!(f, "{i}")
+            }
         })
     }
 }
@@ -276,6 +315,110 @@ impl std::fmt::Display for FuncType {
             write!(f, " (result {})", list(&self.results))?;
         }
         f.write_str(")")
+    }
+}
+
+/// How a struct field or array element is stored: a value type, or a packed integer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum StorageType {
+    I8,
+    I16,
+    Val(ValType),
+}
+
+impl StorageType {
+    /// The value type it is read as (packed integers as `i32`).
+    pub fn unpacked(self) -> ValType {
+        match self {
+            StorageType::I8 | StorageType::I16 => ValType::I32,
+            StorageType::Val(t) => t,
+        }
+    }
+
+    /// Whether it holds a reference (a word the collector traces).
+    pub fn is_ref(self) -> bool {
+        matches!(self, StorageType::Val(ValType::Ref(_)))
+    }
+
+    /// This type with its concrete type's index `i` (if any) replaced by `f(i)`.
+    pub fn map_concrete(self, f: impl FnOnce(u32) -> u32) -> StorageType {
+        match self {
+            StorageType::Val(t) => StorageType::Val(t.map_concrete(f)),
+            s => s,
+        }
+    }
+}
+
+/// A struct field or an array's element type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FieldType {
+    pub storage: StorageType,
+    pub mutable: bool,
+}
+
+/// What kind of type a type index defines, beyond its function signature.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Composite {
+    /// A function type (its signature is in the module's `types`).
+    Func,
+    Struct(Vec<FieldType>),
+    Array(FieldType),
+}
+
+/// The WebAssembly 3.0 facts of a defined type besides its signature: its kind, whether it is
+/// final, and its declared supertype (an index, or a canonical id in the runtime).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SubTypeDecl {
+    pub is_final: bool,
+    pub supertype: Option<u32>,
+    pub composite: Composite,
+}
+
+impl SubTypeDecl {
+    /// What a function type written without `sub` is: final, without supertype.
+    pub const PLAIN_FUNC: SubTypeDecl = SubTypeDecl {
+        is_final: true,
+        supertype: None,
+        composite: Composite::Func,
+    };
+
+    /// This declaration with every concrete type index `i` (the supertype and those in
+    /// fields) replaced by `f(i)`.
+    pub fn map_concrete(&self, f: impl Fn(u32) -> u32) -> SubTypeDecl {
+        let field = |t: &FieldType| FieldType {
+            storage: t.storage.map_concrete(&f),
+            mutable: t.mutable,
+        };
+        SubTypeDecl {
+            is_final: self.is_final,
+            supertype: self.supertype.map(&f),
+            composite: match &self.composite {
+                Composite::Func => Composite::Func,
+                Composite::Struct(fields) => Composite::Struct(fields.iter().map(field).collect()),
+                Composite::Array(t) => Composite::Array(field(t)),
+            },
+        }
+    }
+
+    /// Whether a field or the supertype refers to a concrete type.
+    pub fn refers_to_types(&self) -> bool {
+        let field =
+            |t: &FieldType| matches!(t.storage, StorageType::Val(v) if v.concrete().is_some());
+        self.supertype.is_some()
+            || match &self.composite {
+                Composite::Func => false,
+                Composite::Struct(fields) => fields.iter().any(field),
+                Composite::Array(t) => field(t),
+            }
+    }
+
+    /// The heap type `(ref $i)` of a type with this declaration and index (or id) `i`.
+    pub fn heap_type(&self, i: u32) -> HeapType {
+        match self.composite {
+            Composite::Func => HeapType::Concrete(i),
+            Composite::Struct(_) => HeapType::ConcreteStruct(i),
+            Composite::Array(_) => HeapType::ConcreteArray(i),
+        }
     }
 }
 

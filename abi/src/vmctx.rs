@@ -51,7 +51,8 @@ pub const VMCTX_MAGIC: u64 = u64::from_le_bytes(*b"wasicVMx");
 /// First word of every [`VMHostContext`].
 pub const HOST_MAGIC: u64 = u64::from_le_bytes(*b"wasicHST");
 
-/// Per-store execution limits shared by all instances of a store. The runtime sets them each
+/// Per-store execution limits (and the GC heap's allocation pointers) shared by all instances
+/// of a store. The runtime sets them each
 /// time wasm is entered on a thread from outside (runtime/src/traps/stack.rs): wasm runs on a
 /// per-thread stack whose guard region lies just below `stack_limit`.
 #[repr(C)]
@@ -69,6 +70,11 @@ pub struct VMLimits {
     /// builtins and host functions called close to `stack_limit` run. Read by the runtime's
     /// entry stubs only, never by compiled code.
     pub host_stack: usize,
+    /// Where the next object of the store's GC heap goes ([`crate::gc`]): compiled code bumps
+    /// it up to `gc_end` and calls the `gc_alloc` builtin when an object does not fit.
+    pub gc_next: usize,
+    /// End of the free run `gc_next` allocates from.
+    pub gc_end: usize,
 }
 
 /// Fixed header of a `VMContext`. Compiled code only ever sees a pointer to it.
@@ -168,6 +174,8 @@ impl VMOffsets {
     pub const INSTANCE: u32 = offset_of!(VMContext, instance) as u32;
     pub const LIMITS_STACK_LIMIT: u32 = offset_of!(VMLimits, stack_limit) as u32;
     pub const LIMITS_HOST_STACK: u32 = offset_of!(VMLimits, host_stack) as u32;
+    pub const LIMITS_GC_NEXT: u32 = offset_of!(VMLimits, gc_next) as u32;
+    pub const LIMITS_GC_END: u32 = offset_of!(VMLimits, gc_end) as u32;
     pub const FUNCREF_FUNC_PTR: u32 = offset_of!(VMFuncRef, func_ptr) as u32;
     pub const FUNCREF_VMCTX: u32 = offset_of!(VMFuncRef, vmctx) as u32;
     pub const FUNCREF_TYPE_ID: u32 = offset_of!(VMFuncRef, type_id) as u32;

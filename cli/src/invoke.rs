@@ -12,7 +12,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use wasic_abi::ValType;
 use wasic_runtime::exec::{self, EnvGrants, WasiInstance};
-use wasic_runtime::Val;
+use wasic_runtime::{AnyRef, Val};
 
 /// The digits after a `0x` prefix, if there is one.
 fn hex(s: &str) -> Option<&str> {
@@ -60,7 +60,15 @@ fn show(v: &Val) -> String {
         Val::F32(b) => f32::from_bits(*b).to_string(),
         Val::F64(b) => f64::from_bits(*b).to_string(),
         Val::V128(x) => format!("{x:#034x}"),
-        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => "null".into(),
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => {
+            "null".into()
+        }
+        Val::AnyRef(Some(AnyRef::I31(x))) => format!("<i31ref {}>", ((*x << 1) as i32) >> 1),
+        Val::AnyRef(Some(AnyRef::Host(x))) => format!("<anyref (externref {x})>"),
+        Val::AnyRef(Some(AnyRef::Object(o))) => match o.heap_type() {
+            wasic_abi::HeapType::ConcreteArray(_) => "<arrayref>".into(),
+            _ => "<structref>".into(),
+        },
         Val::FuncRef(Some(_)) => "<funcref>".into(),
         Val::ExternRef(Some(x)) => format!("<externref {x}>"),
         Val::ExnRef(Some(_)) => "<exnref>".into(),

@@ -10,7 +10,10 @@ use wasic_abi::meta::{
     ConstExpr, ConstOp, DataKind, DataSegment, ElemKind, ElemSegment, Export, ExternKind,
     GlobalDecl, Import, ImportKind, ModuleMeta, TableDecl,
 };
-use wasic_abi::types::{FuncType, GlobalType, HeapType, MemoryType, RefType, TableType, ValType};
+use wasic_abi::types::{
+    Composite, FieldType, FuncType, GlobalType, HeapType, MemoryType, RefType, StorageType,
+    SubTypeDecl, TableType, ValType,
+};
 use wasic_abi::vmctx::VMOffsets;
 use wasmparser::{
     FuncToValidate, FunctionBody, Parser, Payload, ValidPayload, Validator, ValidatorResources,
@@ -36,7 +39,13 @@ pub enum GlobalConst {
 /// (imported entities first). Shared read-only by all worker threads.
 #[derive(Debug)]
 pub struct ModuleEnv {
+    /// Signature of each type index (empty for struct and array types).
     pub types: Vec<FuncType>,
+    /// What each type index is beyond its signature (`ModuleMeta::subtypes`, complete).
+    pub subtypes: Vec<SubTypeDecl>,
+    pub kinds: Vec<TypeKind>,
+    /// The layout of each struct type's objects (`None` for other types).
+    pub struct_layouts: Vec<Option<wasic_abi::gc::StructLayout>>,
     /// Type index of every function.
     pub funcs: Vec<u32>,
     pub num_imported_funcs: u32,
@@ -68,9 +77,22 @@ pub struct ModuleEnv {
 }
 
 impl ModuleEnv {
-    fn new(meta: &ModuleMeta, canonical_types: Vec<u32>) -> Self {
+    fn new(meta: &ModuleMeta, kinds: Vec<TypeKind>, canonical_types: Vec<u32>) -> Self {
+        let subtypes: Vec<SubTypeDecl> = (0..meta.types.len() as u32)
+            .map(|i| meta.subtype(i).clone())
+            .collect();
+        let struct_layouts = subtypes
+            .iter()
+            .map(|s| match &s.composite {
+                Composite::Struct(fields) => Some(wasic_abi::gc::struct_layout(fields)),
+                _ => None,
+            })
+            .collect();
         let mut env = ModuleEnv {
             types: meta.types.clone(),
+            subtypes,
+            kinds,
+            struct_layouts,
             funcs: meta.funcs.clone(),
             num_imported_funcs: meta.num_imported_funcs,
             globals: Vec::new(),
@@ -121,6 +143,25 @@ impl ModuleEnv {
         &self.types[self.funcs[index as usize] as usize]
     }
 
+    /// The fields of struct type `ty` (validated to be one).
+    pub fn struct_fields(&self, ty: u32) -> &[FieldType] {
+        match &self.subtypes[ty as usize].composite {
+            Composite::Struct(fields) => fields,
+            _ => &[],
+        }
+    }
+
+    /// The element type of array type `ty` (validated to be one).
+    pub fn array_elem(&self, ty: u32) -> FieldType {
+        match &self.subtypes[ty as usize].composite {
+            Composite::Array(t) => *t,
+            _ => FieldType {
+                storage: StorageType::I8,
+                mutable: false,
+            },
+        }
+    }
+
     /// What is known at compile time of table `index`'s contents (`None`: anything can be in it).
     pub fn static_table(&self, index: u32) -> Option<&StaticTable> {
         self.static_tables.get(index as usize)?.as_ref()
@@ -138,22 +179,37 @@ pub struct ParsedModule<'a> {
     pub data: Vec<u8>,
 }
 
-/// Converts a value type.
-pub fn val_type(ty: wasmparser::ValType, offset: u64) -> Result<ValType, CompileError> {
+/// What kind of type each type index defines: a concrete reference type carries it
+/// (`HeapType::Concrete` is a function type, `ConcreteStruct`, `ConcreteArray`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TypeKind {
+    Func,
+    Struct,
+    Array,
+}
+
+/// Converts a value type; `kinds` are the kinds of the module's type indices.
+pub fn val_type(
+    ty: wasmparser::ValType,
+    kinds: &[TypeKind],
+    offset: u64,
+) -> Result<ValType, CompileError> {
     Ok(match ty {
         wasmparser::ValType::I32 => ValType::I32,
         wasmparser::ValType::I64 => ValType::I64,
         wasmparser::ValType::F32 => ValType::F32,
         wasmparser::ValType::F64 => ValType::F64,
         wasmparser::ValType::V128 => ValType::V128,
-        wasmparser::ValType::Ref(r) => ref_type(r, offset)?.into(),
+        wasmparser::ValType::Ref(r) => ref_type(r, kinds, offset)?.into(),
     })
 }
 
-/// Converts a reference type: the function, extern and exception hierarchies, with concrete
-/// (function) types as module type indices. The GC hierarchy (`anyref` and below) is refused
-/// until the runtime has a collector.
-pub fn ref_type(ty: wasmparser::RefType, offset: u64) -> Result<RefType, CompileError> {
+/// Converts a reference type, with concrete types as module type indices.
+pub fn ref_type(
+    ty: wasmparser::RefType,
+    kinds: &[TypeKind],
+    offset: u64,
+) -> Result<RefType, CompileError> {
     use wasmparser::{AbstractHeapType as A, HeapType as H, UnpackedIndex};
     let unsupported = |what: &str| {
         Err(CompileError::unsupported(
@@ -172,12 +228,19 @@ pub fn ref_type(ty: wasmparser::RefType, offset: u64) -> Result<RefType, Compile
             A::NoExtern => HeapType::NoExtern,
             A::Exn => HeapType::Exn,
             A::NoExn => HeapType::NoExn,
-            A::Any | A::Eq | A::I31 | A::Struct | A::Array | A::None => {
-                return unsupported(" yet (garbage collection)")
-            }
+            A::Any => HeapType::Any,
+            A::Eq => HeapType::Eq,
+            A::I31 => HeapType::I31,
+            A::Struct => HeapType::Struct,
+            A::Array => HeapType::Array,
+            A::None => HeapType::None,
             A::Cont | A::NoCont => return unsupported(" (stack switching proposal)"),
         },
-        H::Concrete(UnpackedIndex::Module(i)) => HeapType::Concrete(i),
+        H::Concrete(UnpackedIndex::Module(i)) => match kinds.get(i as usize) {
+            Some(TypeKind::Struct) => HeapType::ConcreteStruct(i),
+            Some(TypeKind::Array) => HeapType::ConcreteArray(i),
+            _ => HeapType::Concrete(i),
+        },
         // The reader gives module indices; other forms come from a validator's own types.
         H::Concrete(_) => return unsupported(" (a type index not in module form)"),
     };
@@ -187,22 +250,104 @@ pub fn ref_type(ty: wasmparser::RefType, offset: u64) -> Result<RefType, Compile
     })
 }
 
-fn func_type(ty: &wasmparser::FuncType, offset: u64) -> Result<FuncType, CompileError> {
+fn func_type(
+    ty: &wasmparser::FuncType,
+    kinds: &[TypeKind],
+    offset: u64,
+) -> Result<FuncType, CompileError> {
     Ok(FuncType {
         params: ty
             .params()
             .iter()
-            .map(|t| val_type(*t, offset))
+            .map(|t| val_type(*t, kinds, offset))
             .collect::<Result<_, _>>()?,
         results: ty
             .results()
             .iter()
-            .map(|t| val_type(*t, offset))
+            .map(|t| val_type(*t, kinds, offset))
             .collect::<Result<_, _>>()?,
     })
 }
 
-fn table_type(ty: &wasmparser::TableType, offset: u64) -> Result<TableType, CompileError> {
+fn field_type(
+    ty: &wasmparser::FieldType,
+    kinds: &[TypeKind],
+    offset: u64,
+) -> Result<FieldType, CompileError> {
+    Ok(FieldType {
+        storage: match ty.element_type {
+            wasmparser::StorageType::I8 => StorageType::I8,
+            wasmparser::StorageType::I16 => StorageType::I16,
+            wasmparser::StorageType::Val(v) => StorageType::Val(val_type(v, kinds, offset)?),
+        },
+        mutable: ty.mutable,
+    })
+}
+
+/// Converts one recursion group's types, appending to `meta.types` (signatures),
+/// `subtypes` and `kinds` (the group's kinds first: its types may refer to later members).
+fn rec_group(
+    group: wasmparser::RecGroup,
+    offset: u64,
+    meta: &mut ModuleMeta,
+    subtypes: &mut Vec<SubTypeDecl>,
+    kinds: &mut Vec<TypeKind>,
+) -> Result<(), CompileError> {
+    use wasmparser::CompositeInnerType as C;
+    let subs: Vec<wasmparser::SubType> = group.into_types().collect();
+    for sub in &subs {
+        let c = &sub.composite_type;
+        if c.shared || c.descriptor_idx.is_some() || c.describes_idx.is_some() {
+            return Err(CompileError::unsupported(
+                "shared types and custom descriptors (post-3.0 proposals) are not supported",
+                offset,
+            ));
+        }
+        kinds.push(match c.inner {
+            C::Func(_) => TypeKind::Func,
+            C::Struct(_) => TypeKind::Struct,
+            C::Array(_) => TypeKind::Array,
+            C::Cont(_) => {
+                return Err(CompileError::unsupported(
+                    "continuation types (stack switching proposal) are not supported",
+                    offset,
+                ))
+            }
+        });
+    }
+    for sub in &subs {
+        let (signature, composite) = match &sub.composite_type.inner {
+            C::Func(f) => (func_type(f, kinds, offset)?, Composite::Func),
+            C::Struct(st) => (
+                FuncType::default(),
+                Composite::Struct(
+                    st.fields
+                        .iter()
+                        .map(|f| field_type(f, kinds, offset))
+                        .collect::<Result<_, _>>()?,
+                ),
+            ),
+            C::Array(a) => (
+                FuncType::default(),
+                Composite::Array(field_type(&a.0, kinds, offset)?),
+            ),
+            C::Cont(_) => unreachable!("refused above"),
+        };
+        meta.types.push(signature);
+        subtypes.push(SubTypeDecl {
+            is_final: sub.is_final,
+            supertype: sub.supertype_idxs.first().and_then(|i| i.as_module_index()),
+            composite,
+        });
+    }
+    Ok(())
+}
+
+fn table_type(
+    ty: &wasmparser::TableType,
+    kinds: &[TypeKind],
+    offset: u64,
+) -> Result<TableType, CompileError> {
     if ty.shared {
         return Err(CompileError::unsupported(
             "shared tables (shared-everything threads proposal) are not supported",
@@ -210,7 +355,7 @@ fn table_type(ty: &wasmparser::TableType, offset: u64) -> Result<TableType, Comp
         ));
     }
     Ok(TableType {
-        elem: ref_type(ty.element_type, offset)?,
+        elem: ref_type(ty.element_type, kinds, offset)?,
         min: ty.initial,
         max: ty.maximum,
         table64: ty.table64,
@@ -235,7 +380,11 @@ fn memory_type(ty: &wasmparser::MemoryType, offset: u64) -> Result<MemoryType, C
     })
 }
 
-fn global_type(ty: &wasmparser::GlobalType, offset: u64) -> Result<GlobalType, CompileError> {
+fn global_type(
+    ty: &wasmparser::GlobalType,
+    kinds: &[TypeKind],
+    offset: u64,
+) -> Result<GlobalType, CompileError> {
     if ty.shared {
         return Err(CompileError::unsupported(
             "shared globals are not supported yet",
@@ -243,13 +392,16 @@ fn global_type(ty: &wasmparser::GlobalType, offset: u64) -> Result<GlobalType, C
         ));
     }
     Ok(GlobalType {
-        ty: val_type(ty.content_type, offset)?,
+        ty: val_type(ty.content_type, kinds, offset)?,
         mutable: ty.mutable,
     })
 }
 
 /// Converts a (validated) constant expression to the metadata's form.
-fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, CompileError> {
+fn const_expr(
+    expr: &wasmparser::ConstExpr<'_>,
+    kinds: &[TypeKind],
+) -> Result<ConstExpr, CompileError> {
     use wasmparser::Operator as O;
     let mut reader = expr.get_operators_reader();
     let mut ops = Vec::new();
@@ -265,7 +417,7 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, CompileErro
             O::RefNull { hty } => {
                 let rt = wasmparser::RefType::new(true, hty)
                     .ok_or_else(|| CompileError::unsupported("unsupported heap type", offset))?;
-                ConstOp::RefNull(ref_type(rt, offset)?)
+                ConstOp::RefNull(ref_type(rt, kinds, offset)?)
             }
             O::RefFunc { function_index } => ConstOp::RefFunc(function_index),
             O::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
@@ -275,6 +427,19 @@ fn const_expr(expr: &wasmparser::ConstExpr<'_>) -> Result<ConstExpr, CompileErro
             O::I64Add => ConstOp::I64Add,
             O::I64Sub => ConstOp::I64Sub,
             O::I64Mul => ConstOp::I64Mul,
+            O::RefI31 => ConstOp::RefI31,
+            O::StructNew { struct_type_index } => ConstOp::StructNew(struct_type_index),
+            O::StructNewDefault { struct_type_index } => {
+                ConstOp::StructNewDefault(struct_type_index)
+            }
+            O::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
+            O::ArrayNewDefault { array_type_index } => ConstOp::ArrayNewDefault(array_type_index),
+            O::ArrayNewFixed {
+                array_type_index,
+                array_size,
+            } => ConstOp::ArrayNewFixed(array_type_index, array_size),
+            O::AnyConvertExtern => ConstOp::AnyConvertExtern,
+            O::ExternConvertAny => ConstOp::ExternConvertAny,
             other => {
                 return Err(CompileError::unsupported(
                     format!("constant expression operator {other:?}"),
@@ -349,13 +514,16 @@ pub fn parse(
     let mut dwarf = crate::dwarf::WasmDwarf::default();
     let mut canonical_types = Vec::new();
     let mut group_sizes = Vec::new();
+    let mut subtypes = Vec::new();
+    let mut kinds = Vec::new();
 
     for payload in Parser::new(0).parse_all(wasm) {
         let payload = payload?;
         match validator.payload(&payload)? {
             ValidPayload::Func(validator, body) => bodies.push(FuncInput { validator, body }),
             ValidPayload::End(types) => {
-                canonical_types = canonical_type_indices(&meta.types, &group_sizes, types.as_ref())
+                canonical_types =
+                    canonical_type_indices(&subtypes, &group_sizes, &meta.types, types.as_ref())
             }
             ValidPayload::Ok => {}
             ValidPayload::Parser(_) => {
@@ -373,30 +541,7 @@ pub fn parse(
                     if group.types().len() > 0 {
                         group_sizes.push(group.types().len() as u32);
                     }
-                    for sub in group.into_types() {
-                        if !sub.is_final || !sub.supertype_idxs.is_empty() {
-                            return Err(CompileError::unsupported(
-                                "subtypes and non-final types (garbage collection) are not \
-                                 supported yet",
-                                offset,
-                            ));
-                        }
-                        match &sub.composite_type.inner {
-                            wasmparser::CompositeInnerType::Func(f)
-                                if sub.composite_type.descriptor_idx.is_none()
-                                    && sub.composite_type.describes_idx.is_none()
-                                    && !sub.composite_type.shared =>
-                            {
-                                meta.types.push(func_type(f, offset)?)
-                            }
-                            _ => {
-                                return Err(CompileError::unsupported(
-                                    "GC types (struct, array) are not supported yet",
-                                    offset,
-                                ))
-                            }
-                        }
-                    }
+                    rec_group(group, offset, &mut meta, &mut subtypes, &mut kinds)?;
                 }
             }
             Payload::ImportSection(reader) => {
@@ -411,7 +556,7 @@ pub fn parse(
                         }
                         wasmparser::TypeRef::Table(t) => {
                             meta.num_imported_tables += 1;
-                            ImportKind::Table(table_type(&t, offset)?)
+                            ImportKind::Table(table_type(&t, &kinds, offset)?)
                         }
                         wasmparser::TypeRef::Memory(m) => {
                             meta.num_imported_memories += 1;
@@ -419,7 +564,7 @@ pub fn parse(
                         }
                         wasmparser::TypeRef::Global(g) => {
                             meta.num_imported_globals += 1;
-                            ImportKind::Global(global_type(&g, offset)?)
+                            ImportKind::Global(global_type(&g, &kinds, offset)?)
                         }
                         wasmparser::TypeRef::Tag(t) => {
                             meta.num_imported_tags += 1;
@@ -448,10 +593,10 @@ pub fn parse(
                     crate::strict::check_limits(wasm, pos + 1, 0)?;
                     let init = match &table.init {
                         wasmparser::TableInit::RefNull => None,
-                        wasmparser::TableInit::Expr(e) => Some(const_expr(e)?),
+                        wasmparser::TableInit::Expr(e) => Some(const_expr(e, &kinds)?),
                     };
                     meta.tables.push(TableDecl {
-                        ty: table_type(&table.ty, offset)?,
+                        ty: table_type(&table.ty, &kinds, offset)?,
                         init,
                     });
                 }
@@ -471,10 +616,10 @@ pub fn parse(
             Payload::GlobalSection(reader) => {
                 for global in reader.into_iter_with_offsets() {
                     let (offset, global) = global?;
-                    let ty = global_type(&global.ty, offset)?;
+                    let ty = global_type(&global.ty, &kinds, offset)?;
                     meta.globals.push(GlobalDecl {
                         ty,
-                        init: const_expr(&global.init_expr)?,
+                        init: const_expr(&global.init_expr, &kinds)?,
                     });
                 }
             }
@@ -500,7 +645,7 @@ pub fn parse(
                             offset_expr,
                         } => ElemKind::Active {
                             table: table_index.unwrap_or(0),
-                            offset: const_expr(offset_expr)?,
+                            offset: const_expr(offset_expr, &kinds)?,
                         },
                     };
                     let (ty, items) = match elem.items {
@@ -514,9 +659,9 @@ pub fn parse(
                         wasmparser::ElementItems::Expressions(ty, exprs) => {
                             let items = exprs
                                 .into_iter()
-                                .map(|e| const_expr(&e?))
+                                .map(|e| const_expr(&e?, &kinds))
                                 .collect::<Result<Vec<_>, CompileError>>()?;
-                            (ref_type(ty, offset)?, items)
+                            (ref_type(ty, &kinds, offset)?, items)
                         }
                     };
                     meta.elements.push(ElemSegment { kind, ty, items });
@@ -532,7 +677,7 @@ pub fn parse(
                             offset_expr,
                         } => DataKind::Active {
                             memory: *memory_index,
-                            offset: const_expr(offset_expr)?,
+                            offset: const_expr(offset_expr, &kinds)?,
                         },
                     };
                     // A large segment at a constant offset goes where its pages can be
@@ -576,7 +721,10 @@ pub fn parse(
     if group_sizes.iter().any(|&n| n > 1) {
         meta.rec_groups = group_sizes;
     }
-    let env = ModuleEnv::new(&meta, canonical_types);
+    if subtypes.iter().any(|s| *s != SubTypeDecl::PLAIN_FUNC) {
+        meta.subtypes = subtypes;
+    }
+    let env = ModuleEnv::new(&meta, kinds, canonical_types);
     Ok(ParsedModule {
         meta,
         env,
@@ -650,8 +798,9 @@ impl StaticTable {
 /// structure with the GC feature, the only set that allows either. `group_sizes` are the
 /// sizes of the module's recursion groups with types, in order.
 fn canonical_type_indices(
-    types: &[FuncType],
+    subtypes: &[SubTypeDecl],
     group_sizes: &[u32],
+    types: &[FuncType],
     valid: wasmparser::types::TypesRef<'_>,
 ) -> Vec<u32> {
     #[derive(PartialEq, Eq, Hash)]
@@ -666,9 +815,10 @@ fn canonical_type_indices(
     types
         .iter()
         .zip(alone)
+        .zip(subtypes)
         .enumerate()
-        .map(|(i, (t, alone))| {
-            let key = if alone && !t.refers_to_types() {
+        .map(|(i, ((t, alone), sub))| {
+            let key = if alone && !t.refers_to_types() && *sub == SubTypeDecl::PLAIN_FUNC {
                 Key::Plain(t)
             } else {
                 Key::Canonical(valid.core_type_at_in_module(i as u32))
@@ -725,6 +875,17 @@ fn eval_known(expr: &ConstExpr, globals: &[Known]) -> Known {
             ConstOp::RefFunc(f) => Known::Func(f),
             ConstOp::GlobalGet(g) => globals.get(g as usize).copied().unwrap_or(Known::Unknown),
             ConstOp::F32Const(_) | ConstOp::F64Const(_) | ConstOp::V128Const(_) => Known::Unknown,
+            // GC values: only stack depth matters here (the tables these initialise are not
+            // function tables, so never static).
+            ConstOp::RefI31 | ConstOp::AnyConvertExtern | ConstOp::ExternConvertAny => {
+                stack.pop();
+                Known::Unknown
+            }
+            ConstOp::StructNew(_)
+            | ConstOp::StructNewDefault(_)
+            | ConstOp::ArrayNew(_)
+            | ConstOp::ArrayNewDefault(_)
+            | ConstOp::ArrayNewFixed(..) => return Known::Unknown,
             ConstOp::I32Add
             | ConstOp::I32Sub
             | ConstOp::I32Mul

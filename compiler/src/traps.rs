@@ -29,7 +29,13 @@ pub fn trap_code(trap: Trap) -> TrapCode {
         | Trap::UncaughtException
         | Trap::HeapMisaligned
         | Trap::AtomicWaitNonShared
-        | Trap::NullFunctionReference) => user(t),
+        | Trap::NullFunctionReference
+        | Trap::CastFailure
+        | Trap::NullStructReference
+        | Trap::NullArrayReference
+        | Trap::NullI31Reference
+        | Trap::ArrayOutOfBounds
+        | Trap::GcHeapOutOfMemory) => user(t),
     }
 }
 

@@ -208,6 +208,127 @@ unsafe extern "C" fn throw_ref(_vmctx: vmctx, exn: u64) {
     unsafe { crate::exceptions::throw(exn as usize as *const wasic_abi::ValRaw) }
 }
 
+/// The store of `inst`, for builtins that allocate.
+fn store_of(inst: &InstanceData) -> &mut crate::store::StoreInner {
+    // SAFETY: the store outlives its instances and is not otherwise borrowed while wasm runs.
+    unsafe { &mut *inst.store }
+}
+
+/// Allocates an object for compiled code, or raises the trap.
+fn gc_alloc_in(inst: &InstanceData, ty: u32, bytes: u64, array: bool) -> usize {
+    let id = inst.module.type_ids()[ty as usize];
+    // SAFETY: builtins run for compiled code of this store, on its thread.
+    finish(unsafe { store_of(inst).gc_alloc_from_wasm(id, bytes, array) })
+}
+
+unsafe extern "C" fn gc_alloc(vmctx: vmctx, ty: u32, bytes: u32) -> u64 {
+    gc_alloc_in(instance(vmctx), ty, u64::from(bytes), false) as u64
+}
+
+/// A new zeroed array of `len` elements of type index `ty` of `inst`'s module.
+fn new_array(inst: &InstanceData, ty: u32, len: u32) -> usize {
+    let size = crate::gc::elem_size(inst.module.meta(), ty);
+    let bytes = wasic_abi::gc::array_bytes(size, len).unwrap_or(u64::MAX);
+    let p = gc_alloc_in(inst, ty, bytes, true);
+    // SAFETY: a new array object of `bytes` bytes.
+    unsafe { *((p + wasic_abi::gc::ARRAY_LEN_OFFSET as usize) as *mut u32) = len };
+    p
+}
+
+unsafe extern "C" fn array_new(vmctx: vmctx, ty: u32, len: u32) -> u64 {
+    new_array(instance(vmctx), ty, len) as u64
+}
+
+/// The bytes of `len` elements of `size` bytes from byte `offset` of data segment `data`.
+fn data_range(
+    inst: &InstanceData,
+    data: u32,
+    offset: u32,
+    len: u32,
+    size: u32,
+) -> Result<*const u8, Trap> {
+    let seg = inst.data_segment(data);
+    let bytes = u64::from(len) * u64::from(size);
+    range(u64::from(offset), bytes, seg.len() as u64)
+        .map(|r| seg[r].as_ptr())
+        .ok_or(Trap::MemoryOutOfBounds)
+}
+
+unsafe extern "C" fn array_new_data(
+    vmctx: vmctx,
+    ty: u32,
+    data: u32,
+    offset: u32,
+    len: u32,
+) -> u64 {
+    let inst = instance(vmctx);
+    let size = crate::gc::elem_size(inst.module.meta(), ty);
+    let src = finish(data_range(inst, data, offset, len, size));
+    let p = new_array(inst, ty, len);
+    // SAFETY: the segment (kept alive by the module) has the bytes; the new array has room.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            src,
+            (p + wasic_abi::gc::ARRAY_DATA_OFFSET as usize) as *mut u8,
+            len as usize * size as usize,
+        )
+    };
+    p as u64
+}
+
+unsafe extern "C" fn array_new_elem(
+    vmctx: vmctx,
+    ty: u32,
+    elem: u32,
+    offset: u32,
+    len: u32,
+) -> u64 {
+    let inst = instance(vmctx);
+    let seg_len = inst.elems[elem as usize].len() as u64;
+    let r = finish(range(u64::from(offset), u64::from(len), seg_len).ok_or(Trap::TableOutOfBounds));
+    // The segment is a collection root, so its objects survive the allocation.
+    let p = new_array(inst, ty, len);
+    let seg = &inst.elems[elem as usize][r];
+    // SAFETY: the new array has `len` word elements.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            seg.as_ptr(),
+            (p + wasic_abi::gc::ARRAY_DATA_OFFSET as usize) as *mut usize,
+            seg.len(),
+        )
+    };
+    p as u64
+}
+
+unsafe extern "C" fn array_init_data(
+    vmctx: vmctx,
+    ty: u32,
+    data: u32,
+    dst: u64,
+    src: u32,
+    len: u32,
+) {
+    let inst = instance(vmctx);
+    let size = crate::gc::elem_size(inst.module.meta(), ty);
+    let from = finish(data_range(inst, data, src, len, size));
+    // SAFETY: compiled code checked that `len` elements at `dst` are in the array.
+    unsafe { std::ptr::copy(from, dst as *mut u8, len as usize * size as usize) };
+}
+
+unsafe extern "C" fn array_init_elem(vmctx: vmctx, elem: u32, dst: u64, src: u32, len: u32) {
+    let inst = instance(vmctx);
+    let seg = &inst.elems[elem as usize];
+    let r = finish(
+        range(u64::from(src), u64::from(len), seg.len() as u64).ok_or(Trap::TableOutOfBounds),
+    );
+    // SAFETY: compiled code checked that `len` word elements at `dst` are in the array.
+    unsafe { std::ptr::copy(seg[r].as_ptr(), dst as *mut usize, len as usize) };
+}
+
+unsafe extern "C" fn type_is_subtype(_vmctx: vmctx, id: u32, want: u32) -> u32 {
+    u32::from(crate::types::is_subtype(id, want))
+}
+
 /// The native address of byte `addr` of memory `mem`, which compiled code checked to hold an
 /// aligned cell of the waited-on width (`compiler/src/translate/atomics.rs`).
 fn cell(vmctx: vmctx, mem: u32, addr: u64) -> usize {

@@ -11,7 +11,8 @@
 //! mark-and-sweep: every word of this thread's wasm stack from the builtin up to its outermost
 //! activation (all wasm frames and their spill slots, every activation), the callee-saved
 //! registers compiled code may keep values in across the builtin call, the store's exnref
-//! globals and tables, and the payloads of marked objects are roots; a word that points into an
+//! globals and tables, every word of the GC heap's objects, and the payloads of marked objects
+//! are roots; a word that points into an
 //! object keeps it alive.
 //! Exceptions the host has seen (as a [`Val`] or made with [`ExnRef::new`]) are pinned and never
 //! reclaimed, since host memory is not scanned.
@@ -132,16 +133,7 @@ impl StoreInner {
             self.exceptions.next_collect = self.exceptions.objects.len() * 2;
             return;
         };
-        let (r0, r1, r2, r3, r4): (usize, usize, usize, usize, usize);
-        // SAFETY: reads registers only.
-        unsafe {
-            std::arch::asm!(
-                "mov {0}, rbx", "mov {1}, r12", "mov {2}, r13", "mov {3}, r14", "mov {4}, r15",
-                out(reg) r0, out(reg) r1, out(reg) r2, out(reg) r3, out(reg) r4,
-                options(nomem, nostack),
-            );
-        }
-        let regs = [r0, r1, r2, r3, r4];
+        let regs = traps::callee_saved_registers();
         let heap = &mut self.exceptions;
         let mut marker = Marker::new(&heap.objects);
         marker.scan(&regs);
@@ -162,6 +154,9 @@ impl StoreInner {
                 marker.scan(t.elems());
             }
         }
+        // GC objects may hold exnrefs (struct fields, array elements): all their words are
+        // roots, as the GC collector treats exception objects (`gc.rs`).
+        marker.scan(self.gc.words());
         let live = marker.finish();
         let mut i = 0;
         let mut freed = 0;
@@ -246,6 +241,15 @@ impl ExceptionHeap {
     /// Whether `word` is the address of one of the objects (the raw form of an exnref).
     pub(crate) fn contains(&self, word: usize) -> bool {
         self.objects.iter().any(|o| o.as_ptr() as usize == word)
+    }
+
+    /// Calls `f` with the words of every exception object (their payloads may hold GC
+    /// references).
+    pub(crate) fn scan_words(&self, f: &mut dyn FnMut(&[usize])) {
+        for o in &self.objects {
+            // SAFETY: the cells are plain memory of `2 * len` words.
+            f(unsafe { std::slice::from_raw_parts(o.as_ptr() as *const usize, o.len() * 2) });
+        }
     }
 
     /// Number of exception objects currently allocated.

@@ -10,6 +10,7 @@
 
 use crate::error::{Error, TrapError};
 use crate::exceptions::ExnRef;
+use crate::gc::AnyRef;
 use crate::instance::InstanceData;
 use crate::store::{Store, StoreId, StoreInner, StoreItem, Stored};
 use crate::traps::{self, Unwind};
@@ -42,8 +43,14 @@ pub enum Val {
     F64(u64),
     V128(u128),
     FuncRef(Option<Func>),
-    /// A host value carried through wasm as an opaque `externref`.
+    /// A host value carried through wasm as an opaque `externref` (at most
+    /// `wasic_abi::gc::MAX_HOST_TOKEN`: 62 bits).
     ExternRef(Option<u64>),
+    /// A reference of the `any` hierarchy (`anyref`, `eqref`, `i31ref`, structs, arrays).
+    /// Where an `externref` holds such a value (`extern.convert_any`), the host sees it as
+    /// this too, and may pass it where an `externref` is expected: both hierarchies share one
+    /// representation (`wasic_abi::gc`).
+    AnyRef(Option<AnyRef>),
     /// An exception (`exnref`).
     ExnRef(Option<ExnRef>),
 }
@@ -75,6 +82,7 @@ impl Val {
             ),
             Val::ExternRef(e) => (e.is_none(), HeapType::Extern),
             Val::ExnRef(e) => (e.is_none(), HeapType::Exn),
+            Val::AnyRef(a) => (a.is_none(), a.map_or(HeapType::Any, |a| a.heap_type())),
             _ => return None,
         };
         Some(if null {
@@ -91,7 +99,12 @@ impl Val {
     /// matches every supertype of its own type, a null every nullable type of its hierarchy.
     pub fn matches(&self, ty: ValType) -> bool {
         match (self.ref_type(), ty) {
-            (Some(own), ValType::Ref(r)) => own.is_subtype_of(r),
+            (Some(own), ValType::Ref(r))
+                if matches!(self, Val::AnyRef(Some(_))) && r.heap.top() == HeapType::Extern =>
+            {
+                own.nullable || r.heap == HeapType::Extern
+            }
+            (Some(own), ValType::Ref(r)) => types::ref_is_subtype(own, r),
             (Some(_), _) => false,
             (None, t) => self.ty() == t,
         }
@@ -107,8 +120,9 @@ impl Val {
             Val::F64(v) => ValRaw::from_u64(v),
             Val::V128(v) => ValRaw::from_u128(v),
             Val::FuncRef(f) => ValRaw::from_usize(f.map_or(0, |f| f.as_ptr() as usize)),
-            Val::ExternRef(e) => ValRaw::from_u64(e.map_or(0, |e| e.wrapping_add(1))),
+            Val::ExternRef(e) => ValRaw::from_u64(e.map_or(0, wasic_abi::gc::host_word)),
             Val::ExnRef(e) => ValRaw::from_usize(e.map_or(0, |e| e.as_ptr() as usize)),
+            Val::AnyRef(a) => ValRaw::from_u64(a.map_or(0, |a| a.word())),
         }
     }
 
@@ -117,6 +131,14 @@ impl Val {
         match self {
             Val::FuncRef(Some(f)) => f.r.check(store)?,
             Val::ExnRef(Some(e)) => e.stored().check(store)?,
+            Val::AnyRef(Some(AnyRef::Object(o))) => o.stored().check(store)?,
+            Val::ExternRef(Some(t)) | Val::AnyRef(Some(AnyRef::Host(t)))
+                if t > wasic_abi::gc::MAX_HOST_TOKEN =>
+            {
+                return Err(Error::Usage(format!(
+                    "host value {t:#x} too large for an externref (at most 62 bits)"
+                )))
+            }
             _ => {}
         }
         Ok(self.to_raw())
@@ -146,11 +168,16 @@ impl Val {
                         // SAFETY: an exception of `store` (the caller's guarantee).
                         .map(|p| unsafe { ExnRef::pinned(Stored::new(store, p)) }),
                 ),
-                // The compiler refuses the GC hierarchy, so only externrefs are left.
-                _ => Val::ExternRef(match raw.as_u64() {
-                    0 => None,
-                    v => Some(v - 1),
-                }),
+                // `any` and `extern`: one encoding (`wasic_abi::gc`).
+                top => match raw.as_u64() {
+                    0 if top == HeapType::Extern => Val::ExternRef(None),
+                    0 => Val::AnyRef(None),
+                    w if top == HeapType::Extern && w & 3 == wasic_abi::gc::HOST_TAG => {
+                        Val::ExternRef(Some(w >> 2))
+                    }
+                    // SAFETY: an object's word is one of `store`'s (the caller's guarantee).
+                    w => Val::AnyRef(Some(unsafe { AnyRef::from_word(w, store) })),
+                },
             },
         }
     }
@@ -158,7 +185,9 @@ impl Val {
     /// The raw table-element word of a reference value.
     pub(crate) fn ref_word(&self) -> Option<usize> {
         match self {
-            Val::FuncRef(_) | Val::ExternRef(_) | Val::ExnRef(_) => Some(self.to_raw().as_usize()),
+            Val::FuncRef(_) | Val::ExternRef(_) | Val::ExnRef(_) | Val::AnyRef(_) => {
+                Some(self.to_raw().as_usize())
+            }
             _ => None,
         }
     }
@@ -195,8 +224,27 @@ impl StoreInner {
                     }
             }
             HeapType::Exn => self.exceptions.contains(word),
-            HeapType::Extern => true,
-            // Bottom types hold only null; the GC hierarchy does not exist in a store yet.
+            heap if heap.top() == HeapType::Any || heap.top() == HeapType::Extern => {
+                // The word's own type, which must be below the one claimed.
+                let own = if word & wasic_abi::gc::I31_TAG as usize != 0 {
+                    HeapType::I31
+                } else if word & 3 == wasic_abi::gc::HOST_TAG as usize {
+                    HeapType::Any
+                } else if self.is_gc_object(word) {
+                    // SAFETY: an object of this store's heap (just checked).
+                    let (id, words) = unsafe { crate::gc::header_of(word) };
+                    if words & wasic_abi::gc::ARRAY_BIT != 0 {
+                        HeapType::ConcreteArray(id)
+                    } else {
+                        HeapType::ConcreteStruct(id)
+                    }
+                } else {
+                    return false;
+                };
+                heap == HeapType::Extern
+                    || heap.top() == HeapType::Any && own.is_subtype_with(heap, &types::is_subtype)
+            }
+            // Bottom types hold only null.
             _ => false,
         }
     }

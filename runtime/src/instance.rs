@@ -16,7 +16,9 @@ use wasic_abi::meta::{ConstExpr, ConstOp, DataKind, ElemKind, ExternKind, Import
 use wasic_abi::vmctx::{
     VMContext, VMFuncRef, VMGlobal, VMMemory, VMOffsets, VMTable, VMTag, VMCTX_MAGIC,
 };
-use wasic_abi::{GlobalType, HeapType, MemoryType, RefType, TableType, Trap, ValRaw, ValType};
+use wasic_abi::{
+    Composite, GlobalType, HeapType, MemoryType, RefType, TableType, Trap, ValRaw, ValType,
+};
 
 /// A linear memory of a store. Its methods panic, or return a usage error where they return a
 /// `Result`, when given another store than its own (see `store.rs`).
@@ -340,11 +342,95 @@ impl InstanceData {
         })
     }
 
-    fn eval(&self, expr: &ConstExpr) -> Result<ValRaw, Error> {
+    /// Evaluates a constant expression of this instance; GC objects it makes are allocated
+    /// in `store`, this instance's store.
+    fn eval(&self, expr: &ConstExpr, store: &mut StoreInner) -> Result<ValRaw, Error> {
         let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
         let bad = || Error::Resource("malformed constant expression".into());
+        let meta = self.module.meta();
+        let ids = self.module.type_ids();
+        let gc_trap = |t: Trap| {
+            Error::Trap(Box::new(crate::error::TrapError {
+                trap: t,
+                frames: Vec::new(),
+                memory_fault: None,
+            }))
+        };
         for op in &expr.0 {
             let v = match *op {
+                ConstOp::RefI31 => {
+                    let x = stack.pop().ok_or_else(bad)?.as_u32();
+                    ValRaw::from_u64(u64::from((x << 1) | 1))
+                }
+                ConstOp::AnyConvertExtern | ConstOp::ExternConvertAny => {
+                    stack.pop().ok_or_else(bad)?
+                }
+                ConstOp::StructNew(t) | ConstOp::StructNewDefault(t) => {
+                    let Composite::Struct(fields) = &meta.subtype(t).composite else {
+                        return Err(bad());
+                    };
+                    let layout = wasic_abi::gc::struct_layout(fields);
+                    let values = if matches!(op, ConstOp::StructNew(_)) {
+                        let at = stack.len().checked_sub(fields.len()).ok_or_else(bad)?;
+                        stack.split_off(at)
+                    } else {
+                        vec![ValRaw::default(); fields.len()]
+                    };
+                    let id = *ids.get(t as usize).ok_or_else(bad)?;
+                    let p = store
+                        .gc_alloc_from_host(id, u64::from(layout.size), false)
+                        .map_err(gc_trap)?;
+                    for ((f, off), v) in fields.iter().zip(&layout.fields).zip(values) {
+                        // SAFETY: the new object has room for its fields at their offsets.
+                        unsafe { crate::gc::write_storage(p + *off as usize, f.storage, v) };
+                    }
+                    ValRaw::from_usize(p)
+                }
+                ConstOp::ArrayNew(t)
+                | ConstOp::ArrayNewDefault(t)
+                | ConstOp::ArrayNewFixed(t, _) => {
+                    let Composite::Array(elem) = &meta.subtype(t).composite else {
+                        return Err(bad());
+                    };
+                    let (len, values) = match *op {
+                        ConstOp::ArrayNew(_) => {
+                            let len = stack.pop().ok_or_else(bad)?.as_u32();
+                            let v = stack.pop().ok_or_else(bad)?;
+                            (len, vec![v])
+                        }
+                        ConstOp::ArrayNewDefault(_) => (
+                            stack.pop().ok_or_else(bad)?.as_u32(),
+                            vec![ValRaw::default()],
+                        ),
+                        _ => {
+                            let ConstOp::ArrayNewFixed(_, n) = *op else {
+                                unreachable!()
+                            };
+                            let at = stack.len().checked_sub(n as usize).ok_or_else(bad)?;
+                            (n, stack.split_off(at))
+                        }
+                    };
+                    let size = wasic_abi::gc::storage_size(elem.storage);
+                    let bytes = wasic_abi::gc::array_bytes(size, len)
+                        .ok_or(Trap::GcHeapOutOfMemory)
+                        .map_err(gc_trap)?;
+                    let id = *ids.get(t as usize).ok_or_else(bad)?;
+                    let p = store.gc_alloc_from_host(id, bytes, true).map_err(gc_trap)?;
+                    let data = p + wasic_abi::gc::ARRAY_DATA_OFFSET as usize;
+                    // SAFETY: the new array has room for `len` elements.
+                    unsafe {
+                        *((p + wasic_abi::gc::ARRAY_LEN_OFFSET as usize) as *mut u32) = len;
+                        for i in 0..len as usize {
+                            let v = values
+                                .get(i)
+                                .or(values.first())
+                                .copied()
+                                .unwrap_or_default();
+                            crate::gc::write_storage(data + i * size as usize, elem.storage, v);
+                        }
+                    }
+                    ValRaw::from_usize(p)
+                }
                 ConstOp::I32Const(v) => ValRaw::from_i32(v),
                 ConstOp::I64Const(v) => ValRaw::from_i64(v),
                 ConstOp::F32Const(v) => ValRaw::from_u32(v),
@@ -455,7 +541,8 @@ impl Instance {
             let incompatible = || link_error(&imp.module, &imp.name, "incompatible import type");
             match (&imp.kind, ext) {
                 (ImportKind::Func(t), Extern::Func(f)) => {
-                    if f.type_id() != module.type_ids()[*t as usize] {
+                    // A function of a declared subtype of the import's type matches.
+                    if !crate::types::is_subtype(f.type_id(), module.type_ids()[*t as usize]) {
                         return Err(incompatible());
                     }
                     funcs.push(*f);
@@ -487,7 +574,9 @@ impl Instance {
                     let actual = g.0.get(&store.inner).ty;
                     let want = crate::types::canonical_val(ty.ty, module.type_ids());
                     let matches = match (actual.ty, want) {
-                        (ValType::Ref(a), ValType::Ref(w)) if !ty.mutable => a.is_subtype_of(w),
+                        (ValType::Ref(a), ValType::Ref(w)) if !ty.mutable => {
+                            crate::types::ref_is_subtype(a, w)
+                        }
                         (a, w) => a == w,
                     };
                     if actual.mutable != ty.mutable || !matches {
@@ -562,7 +651,7 @@ impl Instance {
 
         let ids = module.type_ids();
         for g in &meta.globals {
-            let v = data.eval(&g.init)?;
+            let v = data.eval(&g.init, inner)?;
             let mut gd = Box::new(GlobalData {
                 vm: VMGlobal(v),
                 ty: GlobalType {
@@ -575,7 +664,7 @@ impl Instance {
         }
         for t in &meta.tables {
             let init = match &t.init {
-                Some(e) => data.eval(e)?.as_usize(),
+                Some(e) => data.eval(e, inner)?.as_usize(),
                 None => 0,
             };
             let ty = TableType {
@@ -624,7 +713,7 @@ impl Instance {
             let items = seg
                 .items
                 .iter()
-                .map(|e| data.eval(e).map(|v| v.as_usize()))
+                .map(|e| data.eval(e, inner).map(|v| v.as_usize()))
                 .collect::<Result<Vec<_>, _>>()?;
             elems.push(items);
         }
@@ -649,7 +738,7 @@ impl Instance {
             match &seg.kind {
                 ElemKind::Active { table, offset } => {
                     // The offset is an i32 for 32-bit tables and an i64 for 64-bit ones.
-                    let off = data.eval(offset)?;
+                    let off = data.eval(offset, inner)?;
                     let items = std::mem::take(&mut data.elems[i]);
                     let t = data.table(*table);
                     let off = if t.declared_type().table64 {
@@ -671,7 +760,7 @@ impl Instance {
             if let DataKind::Active { memory, offset } = &seg.kind {
                 let m = data.memory(*memory);
                 // The offset is an i32 for 32-bit memories and an i64 for 64-bit ones.
-                let off = data.eval(offset)?;
+                let off = data.eval(offset, inner)?;
                 let off = if m.declared_type().memory64 {
                     off.as_u64()
                 } else {
@@ -768,6 +857,7 @@ pub fn null_ref(ty: RefType) -> Val {
     match ty.heap.top() {
         HeapType::Func => Val::FuncRef(None),
         HeapType::Exn => Val::ExnRef(None),
+        HeapType::Any => Val::AnyRef(None),
         _ => Val::ExternRef(None),
     }
 }

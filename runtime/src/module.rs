@@ -233,6 +233,35 @@ fn validate_type_references(meta: &ModuleMeta) -> Result<(), ModuleError> {
                 return Err(corrupt(format!("type {i} refers to a later type")));
             }
         }
+        // A declaration refers to earlier types or its group, and a supertype only to an
+        // earlier one (so that supertype chains end); struct and array types have no
+        // signature.
+        let sub = meta.subtype(i as u32);
+        let later = std::cell::Cell::new(false);
+        sub.map_concrete(|j| {
+            later.set(later.get() || j as usize >= group_end);
+            j
+        });
+        if later.get()
+            || sub.supertype.is_some_and(|s| s as usize >= i)
+            || (!matches!(sub.composite, wasic_abi::Composite::Func) && *t != Default::default())
+        {
+            return Err(corrupt(format!("type {i} is declared inconsistently")));
+        }
+    }
+    if !meta.subtypes.is_empty() && meta.subtypes.len() != types {
+        return Err(corrupt("subtype declarations do not match the types"));
+    }
+    let is_func = |t: u32| matches!(meta.subtype(t).composite, wasic_abi::Composite::Func);
+    if let Some(f) = meta
+        .funcs
+        .iter()
+        .chain(&meta.tags)
+        .position(|&t| !is_func(t))
+    {
+        return Err(corrupt(format!(
+            "function or tag {f} has a type that is no function type"
+        )));
     }
     for (i, g) in meta.globals.iter().enumerate() {
         in_range(&g.ty.ty, &|| format!("global {i}"))?;
@@ -515,7 +544,7 @@ impl Module {
         if range.1 == 0 {
             range = (0, 0);
         }
-        let type_ids = types::canonical_ids(&meta.types, &meta.rec_groups);
+        let type_ids = types::canonical_ids(&meta.types, &meta.subtypes, &meta.rec_groups);
         let code = Arc::new(CodeInfo {
             funcs,
             stubs,

@@ -203,6 +203,8 @@ pub(crate) struct StoreInner {
     pub funcref_arrays: Vec<std::ops::Range<usize>>,
     /// The exception objects (see `exceptions.rs`).
     pub exceptions: crate::exceptions::ExceptionHeap,
+    /// The GC heap (see `gc.rs`).
+    pub gc: crate::gc::GcHeap,
     /// Array trampoline for each canonical type id, from any registered module. Keyed by ids
     /// the runtime hands out itself, so a fast hasher needs no random seed (std's costs a
     /// `getrandom` call and SipHash at every start).

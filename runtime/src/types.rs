@@ -1,5 +1,6 @@
-//! Canonical signature ids: one process-wide number per distinct function type, so that
-//! `call_indirect` compares two `u32`s even across modules and stores.
+//! Canonical type ids: one process-wide number per distinct defined type (function types, so that
+//! `call_indirect` compares two `u32`s even across modules and stores, and for every struct
+//! and array type, which GC objects carry in their header (`wasic_abi::gc`).
 //!
 //! A module's types refer to one another by module type index (`HeapType::Concrete` in
 //! `(ref $t)`); everywhere in the runtime (tables, globals, `Func::ty`, the host API) a
@@ -12,11 +13,32 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use wasic_abi::{FuncType, RefType, ValType};
+use wasic_abi::{FuncType, RefType, SubTypeDecl, ValType};
 
 /// Marks a reference into the type's own recursion group, in a registry key. Canonical ids
 /// stay far below it (one per distinct type of the process).
 const REC: u32 = 1 << 31;
+
+/// One defined type: its signature (empty for struct and array types) and what it is
+/// besides (kind, finality, supertype). Two defined types are equal when both parts are.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TypeDef {
+    pub func: FuncType,
+    pub sub: SubTypeDecl,
+}
+
+impl TypeDef {
+    fn refers_to_types(&self) -> bool {
+        self.func.refers_to_types() || self.sub.refers_to_types()
+    }
+
+    fn map_concrete(&self, f: impl Fn(u32) -> u32) -> TypeDef {
+        TypeDef {
+            func: self.func.map_concrete(&f),
+            sub: self.sub.map_concrete(&f),
+        }
+    }
+}
 
 /// Ids of plain types (no reference to another type: most of them, looked up without a
 /// copy), ids of the first member of each group with references, and types by id. Fx
@@ -24,9 +46,9 @@ const REC: u32 = 1 << 31;
 /// hash, and SipHash with a random seed was a measurable part of every executable's start-up.
 #[derive(Default)]
 struct Registry {
-    plain: HashMap<Arc<FuncType>, u32, rustc_hash::FxBuildHasher>,
-    groups: HashMap<Vec<FuncType>, u32, rustc_hash::FxBuildHasher>,
-    types: Vec<Arc<FuncType>>,
+    plain: HashMap<Arc<TypeDef>, u32, rustc_hash::FxBuildHasher>,
+    groups: HashMap<Vec<TypeDef>, u32, rustc_hash::FxBuildHasher>,
+    types: Vec<Arc<TypeDef>>,
 }
 
 fn registry() -> &'static Mutex<Registry> {
@@ -34,9 +56,13 @@ fn registry() -> &'static Mutex<Registry> {
     R.get_or_init(Default::default)
 }
 
+fn lock() -> std::sync::MutexGuard<'static, Registry> {
+    registry().lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Registry {
     /// The id of plain type `ty` (one whose concrete types, if any, are canonical ids).
-    fn plain_id(&mut self, ty: &FuncType) -> u32 {
+    fn plain_id(&mut self, ty: &TypeDef) -> u32 {
         if let Some(id) = self.plain.get(ty) {
             return *id;
         }
@@ -49,7 +75,7 @@ impl Registry {
 
     /// The id of the first member of the group whose key is `key`; a new group's members get
     /// consecutive ids, and are kept with [`REC`] references resolved to them.
-    fn group_id(&mut self, key: Vec<FuncType>) -> u32 {
+    fn group_id(&mut self, key: Vec<TypeDef>) -> u32 {
         if let Some(id) = self.groups.get(&key) {
             return *id;
         }
@@ -61,25 +87,43 @@ impl Registry {
         self.groups.insert(key, first);
         first
     }
+
+    /// Whether `id` is `want` or one of its declared subtypes (transitively).
+    fn is_subtype(&self, mut id: u32, want: u32) -> bool {
+        loop {
+            if id == want {
+                return true;
+            }
+            match self.types.get(id as usize).and_then(|t| t.sub.supertype) {
+                Some(s) => id = s,
+                None => return false,
+            }
+        }
+    }
 }
 
-/// The canonical id of `ty`, whose concrete types are canonical ids (stable for the life of
-/// the process).
+/// The canonical id of function type `ty` (final, without supertype), whose concrete types
+/// are canonical ids (stable for the life of the process).
 pub fn canonical_id(ty: &FuncType) -> u32 {
-    registry()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .plain_id(ty)
+    lock().plain_id(&TypeDef {
+        func: ty.clone(),
+        sub: SubTypeDecl::PLAIN_FUNC,
+    })
 }
 
 /// The canonical ids of a module's types, whose concrete types are module type indices,
 /// grouped as `rec_groups` says (`ModuleMeta::rec_groups`: empty when every group has one
-/// type), under one lock (an executable's start-up registers all of them at once).
-/// Validation has made every reference point to an earlier type or into its own group.
-pub fn canonical_ids(types: &[FuncType], rec_groups: &[u32]) -> Vec<u32> {
-    let mut r = registry().lock().unwrap_or_else(|e| e.into_inner());
+/// type), with `subtypes` as `ModuleMeta::subtypes` (empty: all plain function types), under
+/// one lock (an executable's start-up registers all of them at once). Validation has made
+/// every reference point to an earlier type or into its own group.
+pub fn canonical_ids(types: &[FuncType], subtypes: &[SubTypeDecl], rec_groups: &[u32]) -> Vec<u32> {
+    let mut r = lock();
     r.plain.reserve(types.len());
     r.types.reserve(types.len());
+    let def = |i: usize| TypeDef {
+        func: types[i].clone(),
+        sub: subtypes.get(i).cloned().unwrap_or(SubTypeDecl::PLAIN_FUNC),
+    };
     let mut ids: Vec<u32> = Vec::with_capacity(types.len());
     let sizes = rec_groups
         .iter()
@@ -90,20 +134,20 @@ pub fn canonical_ids(types: &[FuncType], rec_groups: &[u32]) -> Vec<u32> {
         if start >= types.len() {
             break;
         }
-        let group = &types[start..(start + size).min(types.len())];
-        if let [t] = group {
+        let end = (start + size).min(types.len());
+        if end == start + 1 {
+            let t = def(start);
             if !t.refers_to_types() {
-                let id = r.plain_id(t);
+                let id = r.plain_id(&t);
                 ids.push(id);
                 start += 1;
                 continue;
             }
         }
         let recursive = std::cell::Cell::new(false);
-        let key: Vec<FuncType> = group
-            .iter()
-            .map(|t| {
-                t.map_concrete(|j| {
+        let key: Vec<TypeDef> = (start..end)
+            .map(|i| {
+                def(i).map_concrete(|j| {
                     let j = j as usize;
                     if j >= start {
                         recursive.set(true);
@@ -120,8 +164,8 @@ pub fn canonical_ids(types: &[FuncType], rec_groups: &[u32]) -> Vec<u32> {
             [t] if !recursive.get() => r.plain_id(t),
             _ => r.group_id(key),
         };
-        ids.extend((0..group.len() as u32).map(|k| first + k));
-        start += group.len();
+        ids.extend((0..(end - start) as u32).map(|k| first + k));
+        start = end;
     }
     ids
 }
@@ -137,8 +181,23 @@ pub fn canonical_ref(r: RefType, ids: &[u32]) -> RefType {
     r.map_concrete(|i| ids[i as usize])
 }
 
-/// The type behind a canonical id.
+/// The signature behind a canonical id.
 pub fn type_of(id: u32) -> Option<FuncType> {
-    let r = registry().lock().unwrap_or_else(|e| e.into_inner());
-    r.types.get(id as usize).map(|t| FuncType::clone(t))
+    lock().types.get(id as usize).map(|t| t.func.clone())
+}
+
+/// The whole type behind a canonical id.
+pub fn def_of(id: u32) -> Option<Arc<TypeDef>> {
+    lock().types.get(id as usize).cloned()
+}
+
+/// Whether canonical type `id` is `want` or one of its declared subtypes.
+pub fn is_subtype(id: u32, want: u32) -> bool {
+    id == want || lock().is_subtype(id, want)
+}
+
+/// Reference subtyping between canonical reference types, with declared subtyping between
+/// concrete types.
+pub fn ref_is_subtype(a: RefType, b: RefType) -> bool {
+    a.is_subtype_with(b, &is_subtype)
 }

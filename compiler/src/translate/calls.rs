@@ -269,10 +269,10 @@ impl FuncTranslator<'_, '_> {
             funcref,
             VMOffsets::FUNCREF_TYPE_ID as i32,
         );
-        let off = self.offsets().type_id(type_index);
-        let expected = self.load_readonly(types::I32, self.vmctx, off);
-        let mismatch = self.b.ins().icmp(IntCC::NotEqual, actual, expected);
-        self.trap_if(mismatch, Trap::BadSignature);
+        // A function of a declared subtype matches too (only possible when the type is not
+        // final).
+        let ok = self.type_id_matches(actual, type_index);
+        self.trap_unless(ok, Trap::BadSignature);
         funcref
     }
 
@@ -297,6 +297,10 @@ impl FuncTranslator<'_, '_> {
         tail: bool,
     ) -> Vec<Value> {
         let want = self.env.canonical_types[type_index as usize];
+        if !self.env.subtypes[type_index as usize].is_final {
+            // A slot's function may be of a subtype: the runtime decides.
+            return self.generic_call_indirect(type_index, table_index, index, args, tail);
+        }
         if let Some(k) = self.const_u64(index) {
             match table.slot(k) {
                 None => return self.trap_now(Trap::UndefinedElement),

@@ -108,7 +108,14 @@ impl FuncTranslator<'_, '_> {
     ) -> Result<(Vec<Type>, Vec<Type>), CompileError> {
         Ok(match bt {
             BlockType::Empty => (vec![], vec![]),
-            BlockType::Type(t) => (vec![], vec![ir_type(crate::module::val_type(t, offset)?)]),
+            BlockType::Type(t) => (
+                vec![],
+                vec![ir_type(crate::module::val_type(
+                    t,
+                    &self.env.kinds,
+                    offset,
+                )?)],
+            ),
             BlockType::FuncType(i) => {
                 let ft = &self.env.types[i as usize];
                 (
@@ -135,7 +142,7 @@ impl FuncTranslator<'_, '_> {
 
     /// Branches to relative depth `depth` with the top operands when `cond` is non-zero (when
     /// zero, if not `when_nonzero`), and continues in a new block otherwise.
-    fn branch_if(&mut self, cond: Value, when_nonzero: bool, depth: u32) {
+    pub(super) fn branch_if(&mut self, cond: Value, when_nonzero: bool, depth: u32) {
         let (target, n) = self.branch_target(depth);
         let args = block_args(self.peekn(n));
         let fallthrough = self.b.create_block();

@@ -7,12 +7,13 @@
 //! but not translated (the `reachable` flag, as in wasmtime). Lowering is split by concern:
 //! [`control`] (blocks, branches), [`numeric`] (arithmetic and conversions), [`memory`] (linear
 //! memory), [`atomics`] (threads proposal atomics), [`simd`] (v128), [`table`] (tables and references), [`calls`] (calls and runtime
-//! builtins), [`exceptions`] (exception handling).
+//! builtins), [`exceptions`] (exception handling), [`gc`] (structs, arrays, i31, casts).
 
 mod atomics;
 mod calls;
 mod control;
 mod exceptions;
+mod gc;
 mod memory;
 mod numeric;
 mod simd;
@@ -155,6 +156,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             || self.translate_table(op)?
             || self.translate_call(op)?
             || self.translate_exceptions(op, offset)?
+            || self.translate_gc(op)?
         {
             return Ok(());
         }
@@ -194,7 +196,7 @@ impl<'a, 'f> FuncTranslator<'a, 'f> {
             }
             Operator::Select | Operator::TypedSelect { .. } => {
                 if let Operator::TypedSelect { ty } = op {
-                    crate::module::val_type(*ty, offset)?;
+                    crate::module::val_type(*ty, &self.env.kinds, offset)?;
                 }
                 let (a, b, cond) = self.pop3();
                 let v = self.b.ins().select(cond, a, b);
@@ -315,7 +317,7 @@ pub fn translate_function(
         let offset = locals_reader.original_position();
         let (count, wty) = locals_reader.read()?;
         validator.define_locals(offset, count, wty)?;
-        let vt = crate::module::val_type(wty, offset)?;
+        let vt = crate::module::val_type(wty, &env.kinds, offset)?;
         let ir_ty = ir_type(vt);
         let zero = match vt {
             ValType::F32 => b.ins().f32const(0.0),

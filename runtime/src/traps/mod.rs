@@ -77,6 +77,24 @@ pub fn in_wasm() -> bool {
     !current_state().is_null()
 }
 
+/// The callee-saved registers (System V: rbx, r12-r15; rbp is the frame pointer), which
+/// compiled code may keep references in across a call to a builtin: roots for the
+/// collectors (`exceptions.rs`, `gc.rs`), read in the builtin that collects. A register an
+/// intermediate Rust frame reused was saved in that frame, on the stack they scan too.
+#[inline(always)]
+pub(crate) fn callee_saved_registers() -> [usize; 5] {
+    let (r0, r1, r2, r3, r4): (usize, usize, usize, usize, usize);
+    // SAFETY: reads registers only.
+    unsafe {
+        std::arch::asm!(
+            "mov {0}, rbx", "mov {1}, r12", "mov {2}, r13", "mov {3}, r14", "mov {4}, r15",
+            out(reg) r0, out(reg) r1, out(reg) r2, out(reg) r3, out(reg) r4,
+            options(nomem, nostack),
+        );
+    }
+    [r0, r1, r2, r3, r4]
+}
+
 #[inline(never)]
 pub(crate) fn current_sp() -> usize {
     let x = 0u8;
