@@ -6,7 +6,7 @@
 //! it can be walked from header to header. Compiled code allocates structs by bumping the
 //! store's `VMLimits::gc_next` up to `gc_end` (a free run); when a run is used up, the
 //! `gc_alloc` builtin takes the next free run large enough, or grows the used part, or
-//! collects first when enough has been allocated since the last collection (as much as was
+//! collects first when enough has been allocated since the last collection (twice what was
 //! live after it, at least [`MIN_COLLECT_BYTES`]).
 //!
 //! # The collector: non-moving mark-and-sweep, with conservative roots
@@ -47,7 +47,9 @@ use wasic_abi::vmctx::VMLimits;
 use wasic_abi::{Composite, HeapType, Trap};
 
 /// Collect once at least this many bytes were allocated since the last collection.
-pub const MIN_COLLECT_BYTES: u64 = 4 << 20;
+pub const MIN_COLLECT_BYTES: u64 = 8 << 20;
+/// The smallest free run allocation resumes in.
+const MIN_RUN: usize = 256;
 /// The used part grows by at least this much at a time.
 const GROW_BYTES: usize = 1 << 20;
 /// Address space reserved for a heap without `max_memory`.
@@ -175,9 +177,11 @@ impl GcHeap {
     /// A run of at least `bytes` bytes without collecting: the next free run that is large
     /// enough, or fresh space at the top.
     fn take_run(&mut self, bytes: usize, limit: Option<u64>) -> Option<(usize, usize)> {
+        // Runs below MIN_RUN are left unused: each would cost a builtin call for a few
+        // objects.
         while let Some(&(start, end)) = self.holes.get(self.next_hole) {
             self.next_hole += 1;
-            if end - start >= bytes {
+            if end - start >= bytes.max(MIN_RUN) {
                 return Some((start, end));
             }
         }
@@ -243,19 +247,29 @@ impl GcHeap {
         Ok(p)
     }
 
-    /// The object starts of the used part, in address order (walking it).
-    fn objects(&self) -> Vec<usize> {
-        let mut starts = Vec::new();
+    /// Walks the used part: a bit per 8 bytes, set at every object's start, and the pinned
+    /// objects.
+    fn walk(&self) -> (StartMap, Vec<usize>) {
+        let words = (self.top - self.base) / 8;
+        let mut map = StartMap {
+            base: self.base,
+            bits: vec![0; words.div_ceil(64)],
+        };
+        let mut pinned = Vec::new();
         let mut p = self.base;
         while p < self.top {
             // SAFETY: `p` is a header of the walkable used part.
             let (ty, words) = unsafe { header(p) };
             if ty != FILLER_TYPE {
-                starts.push(p);
+                let i = (p - self.base) / 8;
+                map.bits[i / 64] |= 1 << (i % 64);
+                if words & PINNED_BIT != 0 {
+                    pinned.push(p);
+                }
             }
             p += object_size(words);
         }
-        starts
+        (map, pinned)
     }
 
     fn trace(&mut self, type_id: u32) -> Arc<Trace> {
@@ -346,10 +360,44 @@ unsafe fn write_filler(p: usize, bytes: usize) {
     }
 }
 
+/// Where objects start in a heap's used part: one bit per 8 bytes.
+struct StartMap {
+    base: usize,
+    bits: Vec<u64>,
+}
+
+impl StartMap {
+    /// Whether an object starts at `p` (in the used part).
+    fn is_start(&self, p: usize) -> bool {
+        let i = (p - self.base) / 8;
+        p % 8 == 0
+            && self
+                .bits
+                .get(i / 64)
+                .is_some_and(|b| b & (1 << (i % 64)) != 0)
+    }
+
+    /// The last object start at or below `p` (in or just past the used part).
+    fn start_at_or_below(&self, p: usize) -> Option<usize> {
+        let i = (p - self.base) / 8;
+        let mut w = i / 64;
+        // Bits 0..=i%64 of the first word, whole words below it.
+        let mut bits = self.bits.get(w).copied().unwrap_or(0) & (u64::MAX >> (63 - i % 64));
+        loop {
+            if bits != 0 {
+                let bit = 63 - bits.leading_zeros() as usize;
+                return Some(self.base + (w * 64 + bit) * 8);
+            }
+            w = w.checked_sub(1)?;
+            bits = self.bits[w];
+        }
+    }
+}
+
 /// Marks the objects words point into, then everything they reach.
 struct Marker<'a> {
     heap: &'a mut GcHeap,
-    starts: Vec<usize>,
+    starts: StartMap,
     work: Vec<usize>,
 }
 
@@ -359,19 +407,19 @@ impl Marker<'_> {
         if !self.heap.in_heap(w) && w != self.heap.top {
             return;
         }
-        let k = self.starts.partition_point(|&s| s <= w);
-        if k > 0 {
-            let s = self.starts[k - 1];
-            // SAFETY: `s` is an object of the heap.
-            let (_, words) = unsafe { header(s) };
-            if w < s + object_size(words) {
-                self.mark(s);
-                return;
-            }
+        let Some(s) = self.starts.start_at_or_below(w) else {
+            return;
+        };
+        // SAFETY: `s` is an object of the heap.
+        let (_, words) = unsafe { header(s) };
+        if w < s + object_size(words) {
+            self.mark(s);
         }
         // Just past the end of the object before it.
-        if k > 1 && self.starts[k - 1] == w {
-            self.mark(self.starts[k - 2]);
+        if s == w && w > self.heap.base {
+            if let Some(prev) = self.starts.start_at_or_below(w - 8) {
+                self.mark(prev);
+            }
         }
     }
 
@@ -394,11 +442,16 @@ impl Marker<'_> {
 
     /// Follows the reference fields of marked objects.
     fn finish(&mut self) {
+        // Objects of one type tend to come together: the last type's trace saves a look-up.
+        let mut last: Option<(u32, Arc<Trace>)> = None;
         while let Some(obj) = self.work.pop() {
             // SAFETY: `obj` is a marked object of the heap.
             let (ty, words) = unsafe { header(obj) };
-            let trace = self.heap.trace(ty);
-            match &*trace {
+            if last.as_ref().is_none_or(|(t, _)| *t != ty) {
+                last = Some((ty, self.heap.trace(ty)));
+            }
+            let trace: &Trace = &last.as_ref().expect("just set").1;
+            match trace {
                 Trace::Struct(offsets) => {
                     for &off in offsets {
                         // SAFETY: a reference field of the object.
@@ -422,10 +475,12 @@ impl Marker<'_> {
         }
     }
 
-    /// A reference field's word: null, i31, a host value or an object's address.
+    /// A reference field's word: null, i31, a host value or an object's address (exactly:
+    /// only valid references are ever stored in fields).
     fn scan_ref(&mut self, w: usize) {
-        if w != 0 && w & 7 == 0 && self.heap.in_heap(w) {
-            self.scan_word(w);
+        if w != 0 && w & 7 == 0 {
+            debug_assert!(self.starts.is_start(w));
+            self.mark(w);
         }
     }
 }
@@ -487,7 +542,7 @@ impl StoreInner {
         let regs = traps::callee_saved_registers();
         // SAFETY: the store's own limits.
         self.gc.retire(unsafe { &mut *self.limits_ptr() });
-        let starts = self.gc.objects();
+        let (starts, pinned) = self.gc.walk();
         let mut m = Marker {
             heap: &mut self.gc,
             starts,
@@ -516,12 +571,8 @@ impl StoreInner {
             }
         }
         self.exceptions.scan_words(&mut |w| m.scan(w));
-        for i in 0..m.starts.len() {
-            let s = m.starts[i];
-            // SAFETY: an object of the heap.
-            if unsafe { header(s) }.1 & PINNED_BIT != 0 {
-                m.mark(s);
-            }
+        for p in pinned {
+            m.mark(p);
         }
         m.finish();
         self.gc.sweep();
@@ -530,7 +581,7 @@ impl StoreInner {
     /// Whether `word` is the address of an object of this store's heap (for raw words
     /// from the host).
     pub(crate) fn is_gc_object(&self, word: usize) -> bool {
-        self.gc.in_heap(word) && self.gc.objects().binary_search(&word).is_ok()
+        self.gc.in_heap(word) && self.gc.walk().0.is_start(word)
     }
 }
 
@@ -581,7 +632,10 @@ impl GcHeap {
         self.holes = holes;
         self.next_hole = 0;
         self.allocated = 0;
-        self.threshold = live.max(MIN_COLLECT_BYTES);
+        // Twice what survived: the heap settles at about three times the live data, and each
+        // collection's work (proportional to the live data and the heap) is paid for by
+        // twice as many allocated bytes.
+        self.threshold = live.saturating_mul(2).max(MIN_COLLECT_BYTES);
         self.collections += 1;
     }
 }
