@@ -75,8 +75,9 @@ pub struct CommonArgs {
     /// libc-memops, const-globals, stack-guard, libc-idioms; all are on by default
     #[arg(short = 'O', long = "optimize", value_name = "NAME=on|off", value_parser = parse_optimization)]
     pub optimize: Vec<String>,
-    /// Largest size any linear memory may grow to (memory.grow beyond it returns -1);
-    /// suffixes K, M, G (powers of 1024)
+    /// Largest size any linear memory may grow to (memory.grow beyond it returns -1), and the
+    /// most the GC heap and the exception objects may each take (beyond it, after a
+    /// collection, allocation traps); suffixes K, M, G (powers of 1024)
     #[arg(long, value_name = "BYTES", value_parser = parse_size)]
     pub max_memory: Option<u64>,
     /// Native stack the program's wasm code may use before it traps with

@@ -577,7 +577,11 @@ impl Func {
             )
         };
         // SAFETY: as above; the call has returned, nothing else refers to the store now.
-        r.map_err(|u| unwind_to_error(unsafe { &*store }, u))
+        let inner = unsafe { &*store };
+        if inner.gc.is_used() {
+            traps::stack::scrub();
+        }
+        r.map_err(|u| unwind_to_error(inner, u))
     }
 }
 

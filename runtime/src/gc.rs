@@ -124,6 +124,11 @@ impl GcHeap {
         }
     }
 
+    /// Whether anything was ever allocated here.
+    pub fn is_used(&self) -> bool {
+        self.base != 0
+    }
+
     /// Number of collections so far.
     pub fn collections(&self) -> u64 {
         self.collections

@@ -30,7 +30,7 @@ pub struct StoreConfig {
     /// Most native stack bytes wasm may use below the point where the host called it.
     pub max_wasm_stack: usize,
     /// Most bytes any one linear memory may have; also the most bytes the store's exception
-    /// objects may take together.
+    /// objects may take together, and its GC heap (`gc.rs`).
     pub max_memory: Option<u64>,
     /// Most elements all tables of the store may hold together (wasmtime's
     /// `max-table-elements` bounds each table alone; a total also bounds a guest making many
@@ -260,6 +260,16 @@ impl Store {
     /// from time to time, see `exceptions.rs`).
     pub fn num_exceptions(&self) -> usize {
         self.inner.exceptions.len()
+    }
+
+    /// How many garbage collections the store's GC heap has run (see `gc.rs`).
+    pub fn gc_collections(&self) -> u64 {
+        self.inner.gc.collections()
+    }
+
+    /// Bytes of the GC heap in use (objects and the free runs between them).
+    pub fn gc_heap_bytes(&self) -> u64 {
+        self.inner.gc.used_bytes()
     }
 
     /// Makes the module's trampolines and adapters available to calls in this store.

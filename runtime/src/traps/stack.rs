@@ -105,6 +105,26 @@ thread_local! {
     static OWNER: RefCell<Owner> = const { RefCell::new(Owner(None)) };
 }
 
+/// Zeroes this thread's wasm stack when no activation is on it, so that no word a finished
+/// call left there looks like a root to the conservative collectors (`gc.rs`) in a later
+/// call, whose frames reuse those addresses without writing every slot. A no-op while wasm
+/// runs on the thread (nested calls) or when it has no wasm stack.
+pub(crate) fn scrub() {
+    let b = bounds();
+    if b.hi == 0 || START.with(Cell::get) != 0 || b.contains(super::current_sp()) {
+        return;
+    }
+    // SAFETY: the wasm area of this thread's own stack mapping, which no frame uses now;
+    // anonymous private pages read back as zeros.
+    unsafe {
+        libc::madvise(
+            b.guard_top as *mut libc::c_void,
+            b.hi - b.guard_top,
+            libc::MADV_DONTNEED,
+        )
+    };
+}
+
 /// This thread's wasm stack (all zeros when it has none yet). Async-signal-safe.
 pub(crate) fn bounds() -> Bounds {
     BOUNDS.with(Cell::get)
