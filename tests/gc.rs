@@ -131,8 +131,16 @@ fn an_allocation_loop_runs_in_bounded_memory() {
     let inst = Instance::new(&mut store, &m, &[]).unwrap();
     // 512 MiB of garbage through a 16 MiB heap.
     call(&mut store, &inst, "churn", &[Val::I32(512)]).unwrap();
-    assert!(store.gc_collections() >= 10, "{} collections", store.gc_collections());
-    assert!(store.gc_heap_bytes() <= 16 << 20, "{} bytes", store.gc_heap_bytes());
+    assert!(
+        store.gc_collections() >= 10,
+        "{} collections",
+        store.gc_collections()
+    );
+    assert!(
+        store.gc_heap_bytes() <= 16 << 20,
+        "{} bytes",
+        store.gc_heap_bytes()
+    );
 }
 
 #[test]
@@ -186,7 +194,13 @@ fn a_full_gc_heap_traps_and_the_store_stays_usable() {
         "{r:?}"
     );
     // The hoard is garbage now: the next calls collect it.
-    let r = call(&mut store, &inst, "local_survives", &[Val::I32(1000), Val::I32(32)]).unwrap();
+    let r = call(
+        &mut store,
+        &inst,
+        "local_survives",
+        &[Val::I32(1000), Val::I32(32)],
+    )
+    .unwrap();
     assert_eq!(i32_of(&r), sum_to(1000));
     // An array larger than the heap can ever be traps without allocating.
     let r = call(&mut store, &inst, "huge_array", &[Val::I32(-1)]);
@@ -205,7 +219,10 @@ fn objects_the_host_holds_survive_collections_and_keep_their_identity() {
     let Val::AnyRef(Some(AnyRef::Object(obj))) = list[0] else {
         panic!("expected an object, got {list:?}");
     };
-    assert!(matches!(obj.heap_type(), wasic_abi::HeapType::ConcreteStruct(_)));
+    assert!(matches!(
+        obj.heap_type(),
+        wasic_abi::HeapType::ConcreteStruct(_)
+    ));
     call(&mut store, &inst, "churn", &[Val::I32(128)]).unwrap();
     assert!(store.gc_collections() >= 2);
     let r = call(&mut store, &inst, "sum", &list).unwrap();
@@ -222,12 +239,23 @@ fn i31_and_host_values_cross_the_host_boundary_unchanged() {
     let back = call(&mut store, &inst, "i31_get", &r).unwrap();
     assert_eq!(i32_of(&back), -5);
     // A host value internalized is `any`, externalized again the same host value.
-    let inside = call(&mut store, &inst, "internalize", &[Val::ExternRef(Some(42))]).unwrap();
+    let inside = call(
+        &mut store,
+        &inst,
+        "internalize",
+        &[Val::ExternRef(Some(42))],
+    )
+    .unwrap();
     assert_eq!(inside[0], Val::AnyRef(Some(AnyRef::Host(42))));
     let outside = call(&mut store, &inst, "externalize", &inside).unwrap();
     assert_eq!(outside[0], Val::ExternRef(Some(42)));
     // Host values have 62 bits.
-    let r = call(&mut store, &inst, "internalize", &[Val::ExternRef(Some(u64::MAX))]);
+    let r = call(
+        &mut store,
+        &inst,
+        "internalize",
+        &[Val::ExternRef(Some(u64::MAX))],
+    );
     assert!(matches!(r, Err(Error::Usage(_))), "{r:?}");
     // A struct passed where an i31ref is expected is refused by the type check.
     let list = call(&mut store, &inst, "list", &[Val::I32(2)]).unwrap();

@@ -65,9 +65,6 @@ macro_rules! for_each_builtin {
             /// `array.init_elem` of `len` reference elements to address `dst` (checked as for
             /// `array_init_data`) from element `src` of element segment `elem`.
             array_init_elem(vmctx: vmctx, elem: u32, dst: u64, src: u32, len: u32);
-            /// Whether canonical type `id` is canonical type `want` or one of its subtypes (1 or
-            /// 0): the cast check when the ids differ and `want` is not final.
-            type_is_subtype(vmctx: vmctx, id: u32, want: u32) -> u32;
             /// `memory.copy` once compiled code has checked both ranges (`translate/memory.rs`).
             memmove(dst: ptr, src: cptr, len: usize, vmctx: vmctx) -> ptr;
             /// `memory.fill` once compiled code has checked the range.

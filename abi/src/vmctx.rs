@@ -90,6 +90,13 @@ pub struct VMContext {
     pub memory0_base: *mut u8,
     /// Runtime-private back pointer to the owning instance.
     pub instance: *mut u8,
+    /// The process's subtype displays, indexed by canonical type id: entry `i` points at
+    /// `[n, t_0, .., t_{n-1}]`, the chain of declared supertypes from the root `t_0` down to
+    /// `t_{n-1} = i`. A cast to a non-final type `want` at depth `d` (its number of
+    /// supertypes) holds for an object of type `i` exactly when `n > d` and `t_d == want`:
+    /// constant time, no call. Entries never change once written, and an id is handed out
+    /// only after its entry is.
+    pub type_displays: *const *const u32,
 }
 
 /// What compiled code needs to call a function it does not know statically: `call` of an
@@ -172,6 +179,7 @@ impl VMOffsets {
     pub const BUILTINS: u32 = offset_of!(VMContext, builtins) as u32;
     pub const MEMORY0_BASE: u32 = offset_of!(VMContext, memory0_base) as u32;
     pub const INSTANCE: u32 = offset_of!(VMContext, instance) as u32;
+    pub const TYPE_DISPLAYS: u32 = offset_of!(VMContext, type_displays) as u32;
     pub const LIMITS_STACK_LIMIT: u32 = offset_of!(VMLimits, stack_limit) as u32;
     pub const LIMITS_HOST_STACK: u32 = offset_of!(VMLimits, host_stack) as u32;
     pub const LIMITS_GC_NEXT: u32 = offset_of!(VMLimits, gc_next) as u32;

@@ -209,6 +209,9 @@ unsafe extern "C" fn throw_ref(_vmctx: vmctx, exn: u64) {
 }
 
 /// The store of `inst`, for builtins that allocate.
+// The store owns the instance: handing out `&mut` from `&self` mirrors the other builtins,
+// which reach the store through the instance's raw pointer while wasm is suspended in them.
+#[allow(clippy::mut_from_ref)]
 fn store_of(inst: &InstanceData) -> &mut crate::store::StoreInner {
     // SAFETY: the store outlives its instances and is not otherwise borrowed while wasm runs.
     unsafe { &mut *inst.store }
@@ -323,10 +326,6 @@ unsafe extern "C" fn array_init_elem(vmctx: vmctx, elem: u32, dst: u64, src: u32
     );
     // SAFETY: compiled code checked that `len` word elements at `dst` are in the array.
     unsafe { std::ptr::copy(seg[r].as_ptr(), dst as *mut usize, len as usize) };
-}
-
-unsafe extern "C" fn type_is_subtype(_vmctx: vmctx, id: u32, want: u32) -> u32 {
-    u32::from(crate::types::is_subtype(id, want))
 }
 
 /// The native address of byte `addr` of memory `mem`, which compiled code checked to hold an

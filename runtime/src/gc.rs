@@ -375,7 +375,7 @@ impl StartMap {
     /// Whether an object starts at `p` (in the used part).
     fn is_start(&self, p: usize) -> bool {
         let i = (p - self.base) / 8;
-        p % 8 == 0
+        p.is_multiple_of(8)
             && self
                 .bits
                 .get(i / 64)

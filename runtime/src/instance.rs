@@ -685,6 +685,7 @@ impl Instance {
                 .first()
                 .map_or(std::ptr::null_mut(), |m| (**m).base());
             h.instance = &mut *data as *mut InstanceData as *mut u8;
+            h.type_displays = crate::types::displays();
             let base = vmctx as *mut u8;
             for (i, f) in data.funcs.iter().enumerate() {
                 *(base.add(offsets.func(i as u32) as usize) as *mut *const VMFuncRef) = f.as_ptr();

@@ -51,6 +51,47 @@ struct Registry {
     types: Vec<Arc<TypeDef>>,
 }
 
+/// The most canonical ids a process may have: the size of the display table (reserved address
+/// space, touched only as far as ids are used).
+pub const MAX_TYPES: usize = 1 << 24;
+
+/// The subtype display table compiled code reads (`VMContext::type_displays`): one pointer
+/// per canonical id to its leaked display.
+struct Displays(*mut *const u32);
+
+// The table is written only under the registry's lock, before the id it holds is handed
+// out, and read-only afterwards.
+unsafe impl Send for Displays {}
+unsafe impl Sync for Displays {}
+
+/// The base of the display table, for `VMContext::type_displays` (null if it could not be
+/// reserved: then no type is ever registered).
+pub fn displays() -> *const *const u32 {
+    displays_table().0
+}
+
+fn displays_table() -> &'static Displays {
+    static D: OnceLock<Displays> = OnceLock::new();
+    D.get_or_init(|| {
+        // SAFETY: a fresh private mapping, nothing else refers to it.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                MAX_TYPES * size_of::<usize>(),
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        Displays(if p == libc::MAP_FAILED {
+            std::ptr::null_mut()
+        } else {
+            p as *mut *const u32
+        })
+    })
+}
+
 fn registry() -> &'static Mutex<Registry> {
     static R: OnceLock<Mutex<Registry>> = OnceLock::new();
     R.get_or_init(Default::default)
@@ -66,10 +107,38 @@ impl Registry {
         if let Some(id) = self.plain.get(ty) {
             return *id;
         }
-        let id = self.types.len() as u32;
         let ty = Arc::new(ty.clone());
-        self.types.push(ty.clone());
+        let id = self.push(ty.clone());
         self.plain.insert(ty, id);
+        id
+    }
+
+    /// Registers a new type (its concrete types canonical ids) and writes its display.
+    fn push(&mut self, ty: Arc<TypeDef>) -> u32 {
+        let id = self.types.len() as u32;
+        let table = displays_table().0;
+        // Beyond the table (or without one) no id can be handed out: compiled code would
+        // read past it. Sixteen million distinct types are far beyond any process's memory.
+        if table.is_null() || id as usize >= MAX_TYPES {
+            eprintln!("wasic: too many distinct WebAssembly types in one process");
+            std::process::abort();
+        }
+        let mut chain: Vec<u32> = match ty.sub.supertype {
+            // SAFETY: the supertype is an earlier id, whose display was written.
+            Some(s) => unsafe {
+                let d = *table.add(s as usize);
+                std::slice::from_raw_parts(d.add(1), *d as usize).to_vec()
+            },
+            None => Vec::new(),
+        };
+        chain.push(id);
+        let mut display = Vec::with_capacity(chain.len() + 1);
+        display.push(chain.len() as u32);
+        display.extend(chain);
+        let display: &'static [u32] = Box::leak(display.into_boxed_slice());
+        // SAFETY: entry `id` of the table, written once, before `id` is known to anyone.
+        unsafe { *table.add(id as usize) = display.as_ptr() };
+        self.types.push(ty);
         id
     }
 
@@ -82,7 +151,7 @@ impl Registry {
         let first = self.types.len() as u32;
         for t in &key {
             let resolved = t.map_concrete(|i| if i >= REC { first + (i - REC) } else { i });
-            self.types.push(Arc::new(resolved));
+            self.push(Arc::new(resolved));
         }
         self.groups.insert(key, first);
         first

@@ -9,8 +9,9 @@
 //! the header.
 //!
 //! A cast compares the object's canonical type id with the target's; only when they differ and
-//! the target type is not final (so that a subtype may exist) does it ask the runtime
-//! (`type_is_subtype`). The collector does not move objects and needs no barriers.
+//! the target type is not final (so that a subtype may exist) does it look at the object
+//! type's subtype display (`VMContext::type_displays`): two more loads, no call. The
+//! collector does not move objects and needs no barriers.
 
 use super::{FuncTranslator, POINTER};
 use crate::error::CompileError;
@@ -571,22 +572,51 @@ impl FuncTranslator<'_, '_> {
     }
 
     /// Whether canonical type id `id` (i32) is type index `ty` or, when `ty` is not final, one
-    /// of its subtypes.
+    /// of its subtypes: then the id's subtype display must have `ty` at `ty`'s depth
+    /// (`VMContext::type_displays`).
     pub(super) fn type_id_matches(&mut self, id: Value, ty: u32) -> Value {
         let want = self.canonical_type_id(ty);
         let same = self.b.ins().icmp(IntCC::Equal, id, want);
         if self.env.subtypes[ty as usize].is_final {
             return same;
         }
+        let mut depth = 0u32;
+        let mut t = ty;
+        while let Some(s) = self.env.subtypes[t as usize].supertype {
+            depth += 1;
+            t = s;
+        }
         let slow = self.b.create_block();
+        let deep = self.b.create_block();
         let done = self.b.create_block();
         self.b.append_block_param(done, types::I8);
         let yes = self.b.ins().iconst(types::I8, 1);
         self.b.ins().brif(same, done, &[yes.into()], slow, &[]);
         self.b.seal_block(slow);
         self.b.switch_to_block(slow);
-        let r = self.call_builtin(BuiltinIndex::type_is_subtype, &[id, want])[0];
-        let r = self.b.ins().ireduce(types::I8, r);
+        let table = self.load_readonly(POINTER, self.vmctx, VMOffsets::TYPE_DISPLAYS);
+        let index = self.b.ins().uextend(POINTER, id);
+        let scaled = self.b.ins().ishl_imm_u(index, 3);
+        let entry = self.b.ins().iadd(table, scaled);
+        // Displays never change once an id exists.
+        let flags = MemFlagsData::trusted().with_readonly();
+        let display = self.b.ins().load(POINTER, flags, entry, 0);
+        let len = self.b.ins().load(types::I32, flags, display, 0);
+        let long_enough =
+            self.b
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedGreaterThan, len, i64::from(depth));
+        let no = self.b.ins().iconst(types::I8, 0);
+        self.b
+            .ins()
+            .brif(long_enough, deep, &[], done, &[no.into()]);
+        self.b.seal_block(deep);
+        self.b.switch_to_block(deep);
+        let ancestor = self
+            .b
+            .ins()
+            .load(types::I32, flags, display, (4 + 4 * depth) as i32);
+        let r = self.b.ins().icmp(IntCC::Equal, ancestor, want);
         self.b.ins().jump(done, &[r.into()]);
         self.b.switch_to_block(done);
         self.b.seal_block(done);
