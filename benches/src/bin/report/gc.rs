@@ -110,7 +110,7 @@ fn prepare(bench: &Bench, e: &Engine, p: &GcProgram) -> Result<Runner, Unavailab
             let flags: Vec<String> = WASIC_FLAGS.iter().map(|f| f.to_string()).collect();
             bench.wasic_build(&flags, &p.module, &exe)?;
             let mut r = Runner::new(exe);
-            r.args = args.map(|a| if a == "18" { "10".into() } else { a }).collect();
+            r.args = args.collect();
             Ok(r)
         }
     }
