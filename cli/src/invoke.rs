@@ -12,7 +12,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use wasic_abi::ValType;
 use wasic_runtime::exec::{self, EnvGrants, WasiInstance};
-use wasic_runtime::{AnyRef, Val};
+use wasic_runtime::Val;
 
 /// The digits after a `0x` prefix, if there is one.
 fn hex(s: &str) -> Option<&str> {
@@ -53,25 +53,29 @@ fn parse_arg(s: &str, ty: ValType) -> Option<Val> {
     })
 }
 
-fn show(v: &Val) -> String {
-    match v {
-        Val::I32(x) => x.to_string(),
-        Val::I64(x) => x.to_string(),
-        Val::F32(b) => f32::from_bits(*b).to_string(),
-        Val::F64(b) => f64::from_bits(*b).to_string(),
-        Val::V128(x) => format!("{x:#034x}"),
-        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => {
-            "null".into()
+/// A result as `wasmtime run --invoke` prints it: numbers plainly, references by their type's
+/// hierarchy only (`<funcref>`, `<null externref>`, `<anyref>`, ...).
+fn show(v: &Val, ty: ValType) -> String {
+    let hierarchy = |r: wasic_abi::RefType| match r.heap.top() {
+        wasic_abi::HeapType::Func => "funcref",
+        wasic_abi::HeapType::Extern => "externref",
+        wasic_abi::HeapType::Exn => "exnref",
+        _ => "anyref",
+    };
+    match (v, ty) {
+        (Val::I32(x), _) => x.to_string(),
+        (Val::I64(x), _) => x.to_string(),
+        (Val::F32(b), _) => f32::from_bits(*b).to_string(),
+        (Val::F64(b), _) => f64::from_bits(*b).to_string(),
+        (Val::V128(x), _) => format!("{x:#034x}"),
+        (
+            Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None),
+            ValType::Ref(r),
+        ) => {
+            format!("<null {}>", hierarchy(r))
         }
-        Val::AnyRef(Some(AnyRef::I31(x))) => format!("<i31ref {}>", ((*x << 1) as i32) >> 1),
-        Val::AnyRef(Some(AnyRef::Host(x))) => format!("<anyref (externref {x})>"),
-        Val::AnyRef(Some(AnyRef::Object(o))) => match o.heap_type() {
-            wasic_abi::HeapType::ConcreteArray(_) => "<arrayref>".into(),
-            _ => "<structref>".into(),
-        },
-        Val::FuncRef(Some(_)) => "<funcref>".into(),
-        Val::ExternRef(Some(x)) => format!("<externref {x}>"),
-        Val::ExnRef(Some(_)) => "<exnref>".into(),
+        (_, ValType::Ref(r)) => format!("<{}>", hierarchy(r)),
+        (other, _) => format!("{other:?}"),
     }
 }
 
@@ -120,8 +124,8 @@ pub fn invoke(
         }
         match inst.call(name, &vals) {
             Ok(results) => {
-                for r in &results {
-                    println!("{}", show(r));
+                for (r, t) in results.iter().zip(&ty.results) {
+                    println!("{}", show(r, *t));
                 }
                 Ok(0)
             }

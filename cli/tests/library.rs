@@ -213,6 +213,37 @@ fn invoke_calls_a_reactor_export_after_initialize() {
 }
 
 #[test]
+fn invoke_prints_gc_references_by_hierarchy_as_wasmtime_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = wat_file(
+        dir.path(),
+        "gc_refs",
+        r#"(module
+            (type $s (struct (field i32)))
+            (func (export "i31") (result i31ref) (ref.i31 (i32.const -7)))
+            (func (export "obj") (result anyref) (struct.new $s (i32.const 1)))
+            (func (export "none") (result (ref null $s)) (ref.null $s))
+            (func (export "ext") (result externref) (extern.convert_any (ref.i31 (i32.const 3))))
+            (func (export "noext") (result externref) (ref.null extern))
+            (func (export "_start")))"#,
+    );
+    // What wasmtime 50 prints for the same exports.
+    for (export, printed) in [
+        ("i31", "<anyref>\n"),
+        ("obj", "<anyref>\n"),
+        ("none", "<null anyref>\n"),
+        ("ext", "<externref>\n"),
+        ("noext", "<null externref>\n"),
+    ] {
+        assert_eq!(
+            ok(wasic().args(["run", "--invoke", export]).arg(&w)),
+            printed,
+            "{export}"
+        );
+    }
+}
+
+#[test]
 fn invoke_takes_null_for_a_nullable_reference_argument_and_prints_references() {
     let dir = tempfile::tempdir().unwrap();
     let w = wat_file(
