@@ -2,10 +2,9 @@
 //! `any`/`extern` conversions, in the object layout and reference encoding of
 //! `wasic_abi::gc`.
 //!
-//! Structs are allocated inline: a bump of the store's `VMLimits::gc_next` when the object
-//! fits below `gc_end`, the `gc_alloc` builtin otherwise (which may collect). Arrays, whose
-//! size is only known at run time, are allocated by builtins, and so are the operations that
-//! read segments. Element accesses and fills are inline, bounds-checked against the length in
+//! Structs and arrays of up to [`MAX_INLINE_ARRAY_LEN`] elements are allocated inline: a bump
+//! of the store's `VMLimits::gc_next` when the object fits below `gc_end`, a builtin
+//! otherwise (which may collect). The operations that read segments are builtins. Element accesses and fills are inline, bounds-checked against the length in
 //! the header.
 //!
 //! A cast compares the object's canonical type id with the target's; only when they differ and
@@ -21,8 +20,11 @@ use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
 use wasic_abi::builtins::BuiltinIndex;
 use wasic_abi::gc;
 use wasic_abi::vmctx::VMOffsets;
-use wasic_abi::{HeapType, RefType, StorageType, Trap};
+use wasic_abi::{HeapType, RefType, StorageType, Trap, ValType};
 use wasmparser::Operator;
+
+/// Arrays of up to this many elements are allocated inline (when they fit in the current run).
+const MAX_INLINE_ARRAY_LEN: i64 = 1 << 16;
 
 /// How a field is read: sign- or zero-extended when packed.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -125,6 +127,9 @@ impl FuncTranslator<'_, '_> {
             O::ArrayNewDefault { array_type_index } => {
                 let len = self.pop();
                 let arr = self.array_alloc(array_type_index, len);
+                let zero = self.zero_elem(array_type_index);
+                let first = self.b.ins().iconst(types::I32, 0);
+                self.array_fill_range(array_type_index, arr, first, len, zero);
                 self.push(arr);
             }
             O::ArrayNewFixed {
@@ -296,6 +301,61 @@ impl FuncTranslator<'_, '_> {
     /// of the store's allocation pointer, or the `gc_alloc` builtin when the run is used up.
     fn struct_alloc(&mut self, ty: u32) -> Value {
         let size = self.struct_size(ty);
+        let bytes = self.b.ins().iconst(POINTER, i64::from(size));
+        let word = gc::size_word(u64::from(size), false);
+        let word = self.b.ins().iconst(types::I32, i64::from(word));
+        let small = self.b.ins().iconst(types::I8, 1);
+        self.bump_alloc(ty, bytes, word, small, |t| {
+            let ty = t.b.ins().iconst(types::I32, i64::from(ty));
+            let s = t.b.ins().iconst(types::I32, i64::from(size));
+            t.call_builtin(BuiltinIndex::gc_alloc, &[ty, s])[0]
+        })
+    }
+
+    /// A new array of type index `ty` and `len` (i32) elements, its header and length written,
+    /// its elements not necessarily zero (the callers store every one): a bump when it is
+    /// small and fits in the current run, the `array_new` builtin otherwise.
+    fn array_alloc(&mut self, ty: u32, len: Value) -> Value {
+        let size = gc::storage_size(self.env.array_elem(ty).storage);
+        let n = self.b.ins().uextend(POINTER, len);
+        let data = self.b.ins().imul_imm_u(n, i64::from(size));
+        let unrounded = self
+            .b
+            .ins()
+            .iadd_imm_u(data, i64::from(gc::ARRAY_DATA_OFFSET + 7));
+        let bytes = self.b.ins().band_imm_u(unrounded, !7i64);
+        let words = self.b.ins().ushr_imm_u(bytes, 3);
+        let words = self.b.ins().ireduce(types::I32, words);
+        let word = self.b.ins().bor_imm_u(words, i64::from(gc::ARRAY_BIT));
+        // Small enough for the size field by far; bigger arrays take the builtin.
+        let small = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, len, MAX_INLINE_ARRAY_LEN);
+        let arr = self.bump_alloc(ty, bytes, word, small, |t| {
+            let ty = t.b.ins().iconst(types::I32, i64::from(ty));
+            t.call_builtin(BuiltinIndex::array_new, &[ty, len])[0]
+        });
+        self.b.ins().store(
+            MemFlagsData::trusted(),
+            len,
+            arr,
+            gc::ARRAY_LEN_OFFSET as i32,
+        );
+        arr
+    }
+
+    /// An object of type index `ty`: `bytes` (pointer-sized) bumped off the store's current
+    /// run when `small` (an `i8`) holds and it fits, with its header written from the type's
+    /// canonical id and `size_word`; otherwise what `slow` (a builtin) returns.
+    fn bump_alloc(
+        &mut self,
+        ty: u32,
+        bytes: Value,
+        size_word: Value,
+        small: Value,
+        slow: impl FnOnce(&mut Self) -> Value,
+    ) -> Value {
         let limits = self.load_readonly(POINTER, self.vmctx, VMOffsets::LIMITS);
         let flags = MemFlagsData::trusted();
         let next = self
@@ -306,18 +366,19 @@ impl FuncTranslator<'_, '_> {
             .b
             .ins()
             .load(POINTER, flags, limits, VMOffsets::LIMITS_GC_END as i32);
-        let bumped = self.b.ins().iadd_imm_u(next, i64::from(size));
+        let bumped = self.b.ins().iadd(next, bytes);
         let fits = self
             .b
             .ins()
             .icmp(IntCC::UnsignedLessThanOrEqual, bumped, end);
+        let fits = self.b.ins().band(fits, small);
         let fast = self.b.create_block();
-        let slow = self.b.create_block();
+        let slow_block = self.b.create_block();
         let done = self.b.create_block();
         self.b.append_block_param(done, POINTER);
-        self.b.ins().brif(fits, fast, &[], slow, &[]);
+        self.b.ins().brif(fits, fast, &[], slow_block, &[]);
         self.b.seal_block(fast);
-        self.b.seal_block(slow);
+        self.b.seal_block(slow_block);
 
         self.b.switch_to_block(fast);
         self.b
@@ -327,20 +388,14 @@ impl FuncTranslator<'_, '_> {
         self.b
             .ins()
             .store(flags, id, next, gc::TYPE_ID_OFFSET as i32);
-        let words = self
-            .b
-            .ins()
-            .iconst(types::I32, i64::from(gc::size_word(u64::from(size), false)));
         self.b
             .ins()
-            .store(flags, words, next, gc::WORDS_OFFSET as i32);
+            .store(flags, size_word, next, gc::WORDS_OFFSET as i32);
         self.b.ins().jump(done, &[next.into()]);
 
-        self.b.switch_to_block(slow);
-        self.b.set_cold_block(slow);
-        let t = self.b.ins().iconst(types::I32, i64::from(ty));
-        let s = self.b.ins().iconst(types::I32, i64::from(size));
-        let p = self.call_builtin(BuiltinIndex::gc_alloc, &[t, s])[0];
+        self.b.switch_to_block(slow_block);
+        self.b.set_cold_block(slow_block);
+        let p = slow(self);
         self.b.ins().jump(done, &[p.into()]);
 
         self.b.switch_to_block(done);
@@ -348,10 +403,17 @@ impl FuncTranslator<'_, '_> {
         self.b.block_params(done)[0]
     }
 
-    /// A new zeroed array of type index `ty` and `len` (i32) elements.
-    fn array_alloc(&mut self, ty: u32, len: Value) -> Value {
-        let t = self.b.ins().iconst(types::I32, i64::from(ty));
-        self.call_builtin(BuiltinIndex::array_new, &[t, len])[0]
+    /// The zero of array type `ty`'s elements, as stored.
+    fn zero_elem(&mut self, ty: u32) -> Value {
+        match self.env.array_elem(ty).storage.unpacked() {
+            ValType::F32 => self.b.ins().f32const(0.0),
+            ValType::F64 => self.b.ins().f64const(0.0),
+            ValType::V128 => {
+                let zeros = self.b.func.dfg.constants.insert(vec![0u8; 16].into());
+                self.b.ins().vconst(types::I8X16, zeros)
+            }
+            t => self.b.ins().iconst(super::ir_type(t), 0),
+        }
     }
 
     /// The length (i32) of array `arr`, trapping on null.
