@@ -110,6 +110,37 @@ const LISTS: &str = r#"(module
         (array.len (local.get $a)))
     (func (export "huge_array") (param $n i32) (result i32)
         (array.len (array.new_default $bytes (local.get $n))))
+    ;; Each of `depth` frames keeps its own node (in a local, and as an operand across the
+    ;; call) while the frames below make garbage; each checks its node on the way back.
+    (func $nest (export "nest") (param $depth i32) (result i32)
+        (local $mine (ref null $node))
+        (if (i32.eqz (local.get $depth)) (then (call $garbage (i32.const 65536)) (return (i32.const 0))))
+        (local.set $mine (struct.new $node (local.get $depth) (call $list (i32.const 3))))
+        (call $garbage (i32.const 16384))
+        (i32.add
+            (struct.get $node $v (local.get $mine))
+            (i32.add
+                (call $nest (i32.sub (local.get $depth) (i32.const 1)))
+                (i32.add
+                    (struct.get $node $v (local.get $mine))
+                    (call $sum (struct.get $node $next (local.get $mine)))))))
+    ;; Objects live across the builtin call that allocates a large array (and may collect),
+    ;; where compiled code may keep them in callee-saved registers rather than on the stack.
+    (func (export "across_builtin") (param $n i32) (result i32)
+        (local $a (ref null $node))
+        (local $b (ref null $node))
+        (local $s i32)
+        (block $done (loop $next
+            (br_if $done (i32.eqz (local.get $n)))
+            (local.set $a (struct.new $node (local.get $n) (ref.null $node)))
+            (local.set $b (struct.new $node (i32.const 1) (local.get $a)))
+            (drop (array.new_default $bytes (i32.const 100000)))
+            (local.set $s (i32.add (local.get $s)
+                (i32.add (struct.get $node $v (local.get $a))
+                    (struct.get $node $v (struct.get $node $next (local.get $b))))))
+            (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+            (br $next)))
+        (local.get $s))
     (func (export "list") (param i32) (result (ref null $node)) (call $list (local.get 0)))
     (func (export "sum") (param (ref null $node)) (result i32) (call $sum (local.get 0)))
     (func (export "i31") (param i32) (result i31ref) (ref.i31 (local.get 0)))
@@ -170,6 +201,35 @@ fn lists_in_globals_tables_arrays_and_exception_payloads_survive_collections() {
         i32_of(&r),
         sum_to(1000) + sum_to(2000) + sum_to(3000) + sum_to(4000)
     );
+}
+
+#[test]
+fn objects_held_by_every_frame_of_a_deep_recursion_survive_collections() {
+    let m = module(LISTS);
+    let mut store = store_with_limit(16 << 20);
+    let inst = Instance::new(&mut store, &m, &[]).unwrap();
+    let r = call(&mut store, &inst, "nest", &[Val::I32(2000)]).unwrap();
+    assert!(
+        store.gc_collections() >= 2,
+        "{} collections",
+        store.gc_collections()
+    );
+    // Each level d adds d twice and the sum 1+2+3 of its list.
+    assert_eq!(i32_of(&r), 2 * sum_to(2000) + 6 * 2000);
+}
+
+#[test]
+fn objects_live_across_an_allocating_builtin_call_survive_collections() {
+    let m = module(LISTS);
+    let mut store = store_with_limit(16 << 20);
+    let inst = Instance::new(&mut store, &m, &[]).unwrap();
+    let r = call(&mut store, &inst, "across_builtin", &[Val::I32(2000)]).unwrap();
+    assert!(
+        store.gc_collections() >= 2,
+        "{} collections",
+        store.gc_collections()
+    );
+    assert_eq!(i32_of(&r), 2 * sum_to(2000));
 }
 
 #[test]

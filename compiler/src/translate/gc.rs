@@ -328,10 +328,10 @@ impl FuncTranslator<'_, '_> {
         let words = self.b.ins().ireduce(types::I32, words);
         let word = self.b.ins().bor_imm_u(words, i64::from(gc::ARRAY_BIT));
         // Small enough for the size field by far; bigger arrays take the builtin.
-        let small = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, len, MAX_INLINE_ARRAY_LEN);
+        let small =
+            self.b
+                .ins()
+                .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, len, MAX_INLINE_ARRAY_LEN);
         let arr = self.bump_alloc(ty, bytes, word, small, |t| {
             let ty = t.b.ins().iconst(types::I32, i64::from(ty));
             t.call_builtin(BuiltinIndex::array_new, &[ty, len])[0]
