@@ -170,12 +170,8 @@ optimizations! {
 /// (shared memories and atomics, also on non-shared memories as wasmtime accepts them by
 /// default: see `translate/atomics.rs`; the strict [`Features::Wasm2`] set refuses them), and
 /// typed function references (`(ref $t)`, `call_ref`, `br_on_null`, non-nullable locals,
-/// recursion groups of function types, ...).
-///
-/// The validator also accepts garbage collection, which 3.0's rules for everything else
-/// assume (e.g. `global.get` of defined globals in constant expressions); the compiler refuses
-/// what needs a collector (struct and array types, the `any` hierarchy, subtypes) with an error
-/// naming it. Proposals beyond 3.0 (shared-everything
+/// recursion groups of function types, ...) and garbage collection (struct and array types,
+/// subtypes, the `any` hierarchy, casts: see `translate/gc.rs`). Proposals beyond 3.0 (shared-everything
 /// threads, stack switching, ...) stay disabled, so wasmparser rejects them with an error
 /// naming the proposal ("... support is not enabled").
 pub fn validate_features() -> wasmparser::WasmFeatures {

@@ -165,35 +165,44 @@ fn bad_modules_are_rejected_with_offsets() {
 /// What needs a garbage collector is valid WebAssembly 3.0 that wasic does not compile yet:
 /// each is refused as unsupported, naming what and where.
 #[test]
-fn garbage_collection_is_refused_as_unsupported_with_offsets() {
+fn garbage_collection_compiles_by_default_and_is_invalid_under_strict_2_0() {
     let cases = [
-        ("(module (type (struct)))", "struct"),
-        ("(module (type (array i8)))", "array"),
-        ("(module (func (param anyref)))", "anyref"),
-        ("(module (func (result i31ref) unreachable))", "i31ref"),
-        (
-            "(module (type $a (sub (func))) (type (sub $a (func))))",
-            "subtypes",
-        ),
-        (
-            "(module (rec (type $a (func (param (ref $b)))) (type $b (struct))))",
-            "struct",
-        ),
+        "(module (type (struct)))",
+        "(module (type (array i8)))",
+        "(module (func (param anyref)))",
+        "(module (func (result i31ref) unreachable))",
+        "(module (type $a (sub (func))) (type (sub $a (func))))",
+        "(module (rec (type $a (func (param (ref $b)))) (type $b (struct))))",
     ];
-    for (text, expect) in cases {
+    let strict = CompileOptions {
+        features: wasic_compiler::Features::Wasm2,
+        ..Default::default()
+    };
+    for text in cases {
         let wasm = wat(text);
-        let e = err(&wasm);
+        compile(&wasm, &CompileOptions::default()).unwrap_or_else(|e| panic!("{text}: {e}"));
+        let e = match compile(&wasm, &strict) {
+            Ok(_) => panic!("{text}: accepted under the strict 2.0 feature set"),
+            Err(e) => e,
+        };
         let msg = e.to_string();
-        assert!(
-            matches!(e, CompileError::Unsupported { .. }),
-            "{text}: {msg}"
-        );
-        assert!(msg.contains(expect), "{text}: expected {expect:?} in {msg}");
+        assert!(matches!(e, CompileError::Invalid { .. }), "{text}: {msg}");
         let offset = e
             .offset()
             .unwrap_or_else(|| panic!("{text}: no offset in {msg}"));
         assert!(offset <= wasm.len(), "{text}: offset {offset} beyond input");
     }
+}
+
+#[test]
+fn shared_gc_types_beyond_3_0_are_refused_naming_the_proposal() {
+    // Binary of `(module (type (shared (struct))))`: 0x65 marks a shared composite type
+    // (shared-everything threads proposal), which stays disabled.
+    let wasm = b"\0asm\x01\0\0\0\x01\x04\x01\x65\x5f\x00";
+    let e = err(wasm);
+    let msg = e.to_string();
+    assert!(msg.contains("shared"), "{msg}");
+    assert!(e.offset().is_some(), "{msg}");
 }
 
 #[test]
