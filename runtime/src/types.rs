@@ -44,12 +44,56 @@ impl TypeDef {
 /// copy), ids of the first member of each group with references, and types by id. Fx
 /// hashing: the keys are the types of compiled modules, not input worth a DoS-resistant
 /// hash, and SipHash with a random seed was a measurable part of every executable's start-up.
-#[derive(Default)]
 struct Registry {
     plain: HashMap<Arc<TypeDef>, u32, rustc_hash::FxBuildHasher>,
+    /// Plain function types (final, no supertype): nearly every type of a module without GC,
+    /// looked up by signature without building a [`TypeDef`].
+    plain_funcs: HashMap<FuncKey, u32, rustc_hash::FxBuildHasher>,
     groups: HashMap<Vec<TypeDef>, u32, rustc_hash::FxBuildHasher>,
     types: Vec<Arc<TypeDef>>,
+    /// The display table once a non-final type or a subtype was registered (null before:
+    /// programs without subtyping never map it).
+    displays: *mut *const u32,
 }
+
+// SAFETY: `displays` points at the process-wide table, shared by design (see [`Displays`]).
+unsafe impl Send for Registry {}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry {
+            plain: Default::default(),
+            plain_funcs: Default::default(),
+            groups: Default::default(),
+            types: Vec::new(),
+            displays: std::ptr::null_mut(),
+        }
+    }
+}
+
+/// A registered plain function type as a key looked up by its signature alone (one
+/// allocation shared with `Registry::types`).
+struct FuncKey(Arc<TypeDef>);
+
+impl std::borrow::Borrow<FuncType> for FuncKey {
+    fn borrow(&self) -> &FuncType {
+        &self.0.func
+    }
+}
+
+impl std::hash::Hash for FuncKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.func.hash(h)
+    }
+}
+
+impl PartialEq for FuncKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.func == other.0.func
+    }
+}
+
+impl Eq for FuncKey {}
 
 /// The most canonical ids a process may have: the size of the display table (reserved address
 /// space, touched only as far as ids are used).
@@ -64,10 +108,11 @@ struct Displays(*mut *const u32);
 unsafe impl Send for Displays {}
 unsafe impl Sync for Displays {}
 
-/// The base of the display table, for `VMContext::type_displays` (null if it could not be
-/// reserved: then no type is ever registered).
+/// The base of the display table, for `VMContext::type_displays`: null until a type with
+/// subtyping is registered (compiled code reads it only when its module has one, and a
+/// module's types are registered when it is loaded).
 pub fn displays() -> *const *const u32 {
-    displays_table().0
+    lock().displays
 }
 
 fn displays_table() -> &'static Displays {
@@ -104,6 +149,9 @@ fn lock() -> std::sync::MutexGuard<'static, Registry> {
 impl Registry {
     /// The id of plain type `ty` (one whose concrete types, if any, are canonical ids).
     fn plain_id(&mut self, ty: &TypeDef) -> u32 {
+        if ty.sub == SubTypeDecl::PLAIN_FUNC {
+            return self.plain_func_id(&ty.func);
+        }
         if let Some(id) = self.plain.get(ty) {
             return *id;
         }
@@ -113,17 +161,53 @@ impl Registry {
         id
     }
 
+    /// [`Self::plain_id`] of a plain function type.
+    fn plain_func_id(&mut self, ty: &FuncType) -> u32 {
+        if let Some(id) = self.plain_funcs.get(ty) {
+            return *id;
+        }
+        let def = Arc::new(TypeDef {
+            func: ty.clone(),
+            sub: SubTypeDecl::PLAIN_FUNC,
+        });
+        let id = self.push(def.clone());
+        self.plain_funcs.insert(FuncKey(def), id);
+        id
+    }
+
     /// Registers a new type (its concrete types canonical ids) and writes its display.
     fn push(&mut self, ty: Arc<TypeDef>) -> u32 {
         let id = self.types.len() as u32;
-        let table = displays_table().0;
-        // Beyond the table (or without one) no id can be handed out: compiled code would
-        // read past it. Sixteen million distinct types are far beyond any process's memory.
+        let subtyped = !ty.sub.is_final || ty.sub.supertype.is_some();
+        self.types.push(ty);
+        if self.displays.is_null() && subtyped {
+            // The first type a cast may need a display for: from now on every type has one
+            // (written for all earlier ones first). Before, no compiled code reads displays:
+            // a module's casts read them only when it has a non-final type.
+            self.displays = displays_table().0;
+            for earlier in 0..id {
+                self.write_display(earlier);
+            }
+        }
+        if !self.displays.is_null() {
+            self.write_display(id);
+        }
+        id
+    }
+
+    /// Writes the display of registered type `id`, whose supertype's display exists.
+    fn write_display(&self, id: u32) {
+        let table = self.displays;
+        // Beyond the table no id can be handed out: compiled code would read past it.
+        // Sixteen million distinct types are far beyond any process's memory.
         if table.is_null() || id as usize >= MAX_TYPES {
-            eprintln!("wasic: too many distinct WebAssembly types in one process");
+            eprintln!(
+                "wasic: cannot record the subtypes of WebAssembly type {id} (the display table \
+                 could not be mapped, or the process has too many distinct types)"
+            );
             std::process::abort();
         }
-        let mut chain: Vec<u32> = match ty.sub.supertype {
+        let mut chain: Vec<u32> = match self.types[id as usize].sub.supertype {
             // SAFETY: the supertype is an earlier id, whose display was written.
             Some(s) => unsafe {
                 let d = *table.add(s as usize);
@@ -136,10 +220,9 @@ impl Registry {
         display.push(chain.len() as u32);
         display.extend(chain);
         let display: &'static [u32] = Box::leak(display.into_boxed_slice());
-        // SAFETY: entry `id` of the table, written once, before `id` is known to anyone.
+        // SAFETY: entry `id` of the table, written once, before any compiled code that reads
+        // displays can see an object or function of type `id`.
         unsafe { *table.add(id as usize) = display.as_ptr() };
-        self.types.push(ty);
-        id
     }
 
     /// The id of the first member of the group whose key is `key`; a new group's members get
@@ -174,10 +257,7 @@ impl Registry {
 /// The canonical id of function type `ty` (final, without supertype), whose concrete types
 /// are canonical ids (stable for the life of the process).
 pub fn canonical_id(ty: &FuncType) -> u32 {
-    lock().plain_id(&TypeDef {
-        func: ty.clone(),
-        sub: SubTypeDecl::PLAIN_FUNC,
-    })
+    lock().plain_func_id(ty)
 }
 
 /// The canonical ids of a module's types, whose concrete types are module type indices,
@@ -187,7 +267,7 @@ pub fn canonical_id(ty: &FuncType) -> u32 {
 /// every reference point to an earlier type or into its own group.
 pub fn canonical_ids(types: &[FuncType], subtypes: &[SubTypeDecl], rec_groups: &[u32]) -> Vec<u32> {
     let mut r = lock();
-    r.plain.reserve(types.len());
+    r.plain_funcs.reserve(types.len());
     r.types.reserve(types.len());
     let def = |i: usize| TypeDef {
         func: types[i].clone(),
@@ -204,6 +284,16 @@ pub fn canonical_ids(types: &[FuncType], subtypes: &[SubTypeDecl], rec_groups: &
             break;
         }
         let end = (start + size).min(types.len());
+        let plain_func = |i: usize| {
+            subtypes
+                .get(i)
+                .is_none_or(|s| *s == SubTypeDecl::PLAIN_FUNC)
+        };
+        if end == start + 1 && plain_func(start) && !types[start].refers_to_types() {
+            ids.push(r.plain_func_id(&types[start]));
+            start += 1;
+            continue;
+        }
         if end == start + 1 {
             let t = def(start);
             if !t.refers_to_types() {
