@@ -40,17 +40,22 @@ fn kotlin_wasm_program_prints_what_wasmtime_prints() {
     );
 }
 
+/// The binary-trees benchmark built with a 64 MiB memory limit.
+fn binary_trees(dir: &std::path::Path) -> std::path::PathBuf {
+    build(
+        &repo_file("benches/programs/gc_binary_trees.wat"),
+        dir,
+        "binary_trees",
+        &["--max-memory", "64M"],
+    )
+}
+
 #[test]
 fn binary_trees_allocating_800_mb_runs_under_a_64_mib_limit() {
     let t = tempfile::tempdir().unwrap();
-    // Depth 17 allocates about 800 MB of nodes in all (33.5 million of 24 bytes); the long-lived tree (2^18 nodes of 24
-    // bytes) and one short-lived tree at a time are live.
-    let exe = build(
-        &repo_file("benches/programs/gc_binary_trees.wat"),
-        t.path(),
-        "binary_trees",
-        &["--max-memory", "64M"],
-    );
+    // Depth 17 allocates about 800 MB of nodes in all (33.5 million of 24 bytes); the
+    // long-lived tree (2^18 nodes) and one short-lived tree at a time are live.
+    let exe = binary_trees(t.path());
     let out = run_exe(&exe, &["17"]);
     assert_run(
         &out,
@@ -73,12 +78,7 @@ fn binary_trees_allocating_800_mb_runs_under_a_64_mib_limit() {
 fn a_program_keeping_everything_it_allocates_traps_when_the_gc_heap_is_full() {
     let t = tempfile::tempdir().unwrap();
     // Depth 22: the stretch tree alone is 2^23 nodes (200 MB), over the 64 MiB limit.
-    let exe = build(
-        &repo_file("benches/programs/gc_binary_trees.wat"),
-        t.path(),
-        "binary_trees",
-        &["--max-memory", "64M"],
-    );
+    let exe = binary_trees(t.path());
     let out = run_exe(&exe, &["22"]);
     let stderr = &out.stderr;
     assert_eq!(out.status, 134, "stderr: {stderr}");

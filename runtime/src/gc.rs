@@ -502,19 +502,15 @@ impl StoreInner {
         bytes: u64,
         array: bool,
     ) -> Result<usize, Trap> {
-        let limit = self.config.max_memory;
-        // SAFETY: the store's own limits; compiled code is suspended in this builtin.
-        let limits = unsafe { &mut *self.limits_ptr() };
-        match self.gc.alloc(limits, limit, type_id, bytes, array, true) {
-            Ok(p) => return Ok(p),
-            Err(AllocError::Full) => return Err(Trap::GcHeapOutOfMemory),
+        // SAFETY: forwarded.
+        match unsafe { self.gc_alloc(type_id, bytes, array, true) } {
             Err(AllocError::Collect) => {}
+            r => return r.map_err(|_| Trap::GcHeapOutOfMemory),
         }
         // SAFETY: forwarded.
         unsafe { self.collect_garbage() };
-        self.gc
-            .alloc(limits, limit, type_id, bytes, array, false)
-            .map_err(|_| Trap::GcHeapOutOfMemory)
+        // SAFETY: forwarded.
+        unsafe { self.gc_alloc(type_id, bytes, array, false) }.map_err(|_| Trap::GcHeapOutOfMemory)
     }
 
     /// Allocates an object for the host (never collects: the host's stack is not scanned).
@@ -524,12 +520,27 @@ impl StoreInner {
         bytes: u64,
         array: bool,
     ) -> Result<usize, Trap> {
+        // SAFETY: no compiled code of the store runs while the host holds `&mut` of it.
+        unsafe { self.gc_alloc(type_id, bytes, array, false) }.map_err(|_| Trap::GcHeapOutOfMemory)
+    }
+
+    /// [`GcHeap::alloc`] in this store's heap, under its limit, with its bump run.
+    ///
+    /// # Safety
+    /// No compiled code of the store may be using the run meanwhile (it is suspended in a
+    /// builtin, or not running).
+    unsafe fn gc_alloc(
+        &mut self,
+        type_id: u32,
+        bytes: u64,
+        array: bool,
+        may_collect: bool,
+    ) -> Result<usize, AllocError> {
         let limit = self.config.max_memory;
-        // SAFETY: the store's own limits; no compiled code of the store runs meanwhile.
+        // SAFETY: the store's own limits (the caller's guarantee for the run).
         let limits = unsafe { &mut *self.limits_ptr() };
         self.gc
-            .alloc(limits, limit, type_id, bytes, array, false)
-            .map_err(|_| Trap::GcHeapOutOfMemory)
+            .alloc(limits, limit, type_id, bytes, array, may_collect)
     }
 
     /// One collection (see the module documentation); when not called from wasm on its
