@@ -112,6 +112,8 @@ impl Val {
 
     /// The raw form compiled code works with. A reference's raw form is an address that means
     /// something only in the reference's own store (where it enters a store, it is checked).
+    /// A host value keeps only its low 62 bits here; calls and the other checked ways in
+    /// refuse a larger one instead.
     pub fn to_raw(&self) -> ValRaw {
         match *self {
             Val::I32(v) => ValRaw::from_i32(v),
